@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Brings a fresh Debian/Ubuntu machine with Node 20 to the point where
+# `npx quorumchat up` and `npm test` work: the NATS server from apt (the only
+# system service quorumchat needs), Chromium for the web inspector's browser
+# test, and the npm dependencies (sqlite3 builds from source, about 2 minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
+if [ "${QUORUMCHAT_SKIP_BROWSER:-}" != 1 ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+fi
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "quorumchat setup: please install ${need[*]} (apt is not available here)" >&2
+    exit 1
+  fi
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  echo "quorumchat setup: installing ${need[*]} with apt-get"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+echo "quorumchat setup: ready"

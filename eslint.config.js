@@ -1,0 +1,28 @@
+// Lint rules: the recommended sets, plus the project's own bans that keep the
+// consensus core pure (no timers, clocks, randomness or I/O in actors/raft).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const impureInCore = [
+  { object: 'Date', property: 'now', message: 'actors/raft takes time from its injected clock' },
+  { object: 'Math', property: 'random', message: 'actors/raft takes randomness from its seeded generator' },
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'data/**', 'test/artifacts/**', 'cli/inspector-web/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['actors/raft/**/*.ts'],
+    rules: {
+      'no-restricted-properties': ['error', ...impureInCore],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'setImmediate', 'process'],
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'net', 'knex', 'sqlite3', '@nats-io/*', '../transport/*', '../replica/*', '../../storage/*'] }],
+    },
+  },
+);
