@@ -1,0 +1,120 @@
+/**
+ * The chat tables: the replicated state machine's state, one SQLite database
+ * per replica, written only by `applyCommand` (actors/chat/apply.ts) inside
+ * the transaction that advances appliedIndex.
+ *
+ * Every query path has an index (see docs/chat.md, "Tables"), so a database
+ * with 1,000,000 messages answers history, conversations and unread counts
+ * without scanning.
+ */
+import type { Knex } from 'knex';
+
+/** Run the chat migrations (idempotent). Uses its own bookkeeping table so it never collides with storage's own migrations. */
+export async function migrateChat(knex: Knex): Promise<void> {
+  await knex.migrate.latest({ migrationSource: chatMigrationSource, tableName: CHAT_MIGRATIONS_TABLE });
+}
+
+/** The tables this module owns, in dependency-free order (for snapshots, dumps and determinism checks). */
+export const CHAT_TABLES = ['accounts', 'sessions', 'messages', 'conversations', 'send_requests'] as const;
+export type ChatTable = (typeof CHAT_TABLES)[number];
+
+/** Knex's migration bookkeeping for the chat tables (separate from storage's, so neither source sees the other's names as "missing"). */
+export const CHAT_MIGRATIONS_TABLE = 'chat_migrations';
+
+export interface ChatMigration {
+  readonly name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * v1: all chat tables.
+ *
+ * accounts       one row per live account; username is the case-sensitive key
+ *                (SQLite's default BINARY collation), so ORDER BY username and
+ *                GLOB prefix ranges use the primary key.
+ * sessions       one row per live session; only sha256(token) is stored.
+ * messages       one row per message; id = the Raft log index of the entry that
+ *                created it. (pair_lo, pair_hi) is the conversation's key with the
+ *                two usernames sorted, so history is one ordered range scan.
+ * conversations  one row per (owner, peer) with at least one message visible to
+ *                owner: last_id (newest visible) and unread, kept incrementally.
+ * send_requests  exactly-once sends: (sender, request_id) -> message_id.
+ */
+const chatTablesV1: ChatMigration = {
+  name: '0001_chat_tables',
+  async up(knex) {
+    await knex.schema.createTable('accounts', (t) => {
+      t.string('username').notNullable().primary();
+      // scrypt output and its parameters, stored with the hash so the cost can rise later without breaking old accounts.
+      t.binary('password_salt').notNullable();
+      t.binary('password_hash').notNullable();
+      t.integer('scrypt_n').notNullable();
+      t.integer('scrypt_r').notNullable();
+      t.integer('scrypt_p').notNullable();
+      // The Raft index of the register entry: an account's generation. A login or
+      // deleteAccount prepared against one generation must not apply to a re-created account.
+      t.integer('created_index').notNullable();
+      t.bigInteger('created_ts').notNullable();
+    });
+
+    await knex.schema.createTable('sessions', (t) => {
+      t.string('token_hash').notNullable().primary();
+      t.string('username').notNullable();
+      t.bigInteger('created_ts').notNullable();
+      t.bigInteger('expires_ts').notNullable();
+      // deleteAccount revokes every session of the account; login purges the account's expired ones.
+      t.index(['username'], 'sessions_by_username');
+    });
+
+    await knex.schema.createTable('messages', (t) => {
+      // INTEGER PRIMARY KEY: an alias of SQLite's rowid, so lookups by id are direct.
+      t.integer('id').notNullable().primary();
+      t.string('sender').notNullable();
+      t.string('recipient').notNullable();
+      t.string('pair_lo').notNullable();
+      t.string('pair_hi').notNullable();
+      t.text('text').notNullable();
+      t.bigInteger('ts').notNullable();
+      t.integer('read').notNullable().defaultTo(0);
+      t.integer('hidden_by_sender').notNullable().defaultTo(0);
+      t.integer('hidden_by_recipient').notNullable().defaultTo(0);
+      // history: one conversation, ordered by id, in either direction.
+      t.index(['pair_lo', 'pair_hi', 'id'], 'messages_by_pair');
+    });
+    // markRead: only unread rows are indexed, so the index stays small however long the history grows.
+    await knex.raw('CREATE INDEX messages_unread ON messages (recipient, sender, id) WHERE read = 0');
+
+    await knex.schema.createTable('conversations', (t) => {
+      t.string('owner').notNullable();
+      t.string('peer').notNullable();
+      t.integer('last_id').notNullable();
+      t.integer('unread').notNullable().defaultTo(0);
+      t.primary(['owner', 'peer']);
+      // conversations: newest first for one owner.
+      t.index(['owner', 'last_id'], 'conversations_by_owner_last');
+      // deleteAccount: every conversation that names the account as peer.
+      t.index(['peer'], 'conversations_by_peer');
+    });
+
+    await knex.schema.createTable('send_requests', (t) => {
+      t.string('sender').notNullable();
+      t.string('request_id').notNullable();
+      t.integer('message_id').notNullable();
+      t.primary(['sender', 'request_id']);
+    });
+  },
+  async down(knex) {
+    for (const table of [...CHAT_TABLES].reverse()) await knex.schema.dropTableIfExists(table);
+  },
+};
+
+/** Every chat migration, oldest first. Append only: a released migration never changes. */
+export const CHAT_MIGRATIONS: readonly ChatMigration[] = [chatTablesV1];
+
+/** A Knex MigrationSource over CHAT_MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */
+export const chatMigrationSource: Knex.MigrationSource<ChatMigration> = {
+  getMigrations: async () => [...CHAT_MIGRATIONS],
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => ({ up: m.up, down: m.down }),
+};
