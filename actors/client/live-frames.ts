@@ -1,0 +1,53 @@
+/**
+ * Live-delivery frames (docs/protocol.md §2.2): one JSON object per NATS
+ * message on `<prefix>.live.<sessionKey>`. Clients ignore frame types they do
+ * not know, which is how this set grows compatibly.
+ */
+import { z } from 'zod';
+import { ChatMessage, MessageId, Username } from './protocol.ts';
+
+export const MessageFrame = z.object({ type: z.literal('message'), message: ChatMessage });
+/** `by` marked read every message `with` sent it with id ≤ upToId. */
+export const ReadFrame = z.object({ type: z.literal('read'), by: Username, with: Username, upToId: MessageId });
+/** These messages of the conversation with `with` left this account's view. */
+export const DeletedFrame = z.object({ type: z.literal('deleted'), with: Username, ids: z.array(MessageId) });
+/** This session ended (logout or account deleted). */
+export const RevokedFrame = z.object({ type: z.literal('revoked') });
+
+export const LiveFrame = z.discriminatedUnion('type', [MessageFrame, ReadFrame, DeletedFrame, RevokedFrame]);
+export type LiveFrame = z.infer<typeof LiveFrame>;
+export type MessageFrame = z.infer<typeof MessageFrame>;
+export type ReadFrame = z.infer<typeof ReadFrame>;
+export type DeletedFrame = z.infer<typeof DeletedFrame>;
+export type RevokedFrame = z.infer<typeof RevokedFrame>;
+
+/** Frame types this version knows; others are ignored, not errors. */
+export const KNOWN_FRAME_TYPES: ReadonlySet<string> = new Set(['message', 'read', 'deleted', 'revoked']);
+
+/** Encodes a frame for publishing (replica side). */
+export function encodeLiveFrame(frame: LiveFrame): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(frame));
+}
+
+export type DecodedFrame =
+  | { readonly kind: 'frame'; readonly frame: LiveFrame }
+  | { readonly kind: 'unknown'; readonly type: string }
+  | { readonly kind: 'malformed'; readonly reason: string };
+
+/** Decodes one frame without throwing: unknown types are reported, not failed. */
+export function decodeLiveFrame(bytes: Uint8Array): DecodedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    return { kind: 'malformed', reason: `not UTF-8 JSON: ${(err as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || typeof (value as { type?: unknown }).type !== 'string') {
+    return { kind: 'malformed', reason: 'not an object with a string "type"' };
+  }
+  const type = (value as { type: string }).type;
+  if (!KNOWN_FRAME_TYPES.has(type)) return { kind: 'unknown', type };
+  const parsed = LiveFrame.safeParse(value);
+  if (!parsed.success) return { kind: 'malformed', reason: z.prettifyError(parsed.error) };
+  return { kind: 'frame', frame: parsed.data };
+}
