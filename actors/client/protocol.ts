@@ -8,6 +8,7 @@
  * Unknown request fields are ignored (docs/protocol.md §1): objects are not strict.
  */
 import { z } from 'zod';
+import { ERROR_CODES, type ErrorReply, type OkReply } from '../chat/errors.ts';
 
 // ---- field limits (PROTOCOL.md "Operations") ----
 
@@ -160,37 +161,14 @@ export type ReplyOf<O extends Op> = z.infer<(typeof OPS)[O]['reply']>;
 export type StatusReply = z.infer<typeof StatusReply>;
 export type ClusterReply = z.infer<typeof ClusterReply>;
 
-// ---- reply envelope ----
+// ---- reply envelope (the codes and shapes live in actors/chat/errors.ts) ----
 
-/** PROTOCOL.md "Replies": the eight error codes. */
-export const ERROR_CODES = [
-  'bad_request',
-  'unauthorized',
-  'forbidden',
-  'not_found',
-  'conflict',
-  'too_large',
-  'unavailable',
-  'internal',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
+export { ERROR_CODES } from '../chat/errors.ts';
+export type { ErrorCode, ErrorReply, OkReply } from '../chat/errors.ts';
 
-export type WireError = { readonly code: ErrorCode; readonly message: string };
-export type OkReply<T> = { readonly ok: true } & T;
-export type ErrorReply = { readonly ok: false; readonly error: WireError };
-export type Reply<T> = OkReply<T> | ErrorReply;
+export type Reply<T extends object> = OkReply<T> | ErrorReply;
 
 export const ErrorReplySchema = z.object({
   ok: z.literal(false),
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }),
 });
-
-/** Builds a success reply body (replica side). */
-export function okReply<T extends object>(body: T): OkReply<T> {
-  return { ok: true, ...body };
-}
-
-/** Builds an error reply body (replica side). */
-export function errorReply(code: ErrorCode, message: string): ErrorReply {
-  return { ok: false, error: { code, message } };
-}
