@@ -37,8 +37,3 @@ export function sessionKeyOfTokenHash(tokenSha256Hex: string): string {
 export function liveSubject(prefix: string, sessionKey: string): string {
   return `${prefix}.live.${sessionKey}`;
 }
-
-/** One NATS subject token: no dots, wildcards or whitespace. Replica ids must be one. */
-export const SUBJECT_TOKEN_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** A prefix is one or more subject tokens joined by dots, e.g. `quorumchat` or `acme.chat`. */
-export const SUBJECT_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;

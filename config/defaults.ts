@@ -1,0 +1,53 @@
+/**
+ * Every configuration default in one place, each with its reason.
+ * The schemas in schema.ts fill absent settings from here.
+ */
+
+/** PROTOCOL.md: the default subject prefix. */
+export const DEFAULT_PREFIX = 'quorumchat';
+
+/** The local nats-server `quorumchat up` starts, and a replica's default server. */
+export const DEFAULT_NATS_HOST = '127.0.0.1';
+export const DEFAULT_NATS_PORT = 4222;
+
+/** DESIGN.md: five replicas keep serving with any two down. */
+export const DEFAULT_REPLICA_COUNT = 5;
+/** DESIGN.md: `quorumchat up` keeps its replicas under ./data. */
+export const DEFAULT_DATA_ROOT = './data';
+
+/** A leader heartbeat every 100 ms: a follower hears from the leader well within an election timeout on a LAN. */
+export const DEFAULT_HEARTBEAT_MS = 100;
+/** Raft §5.6: broadcast time << election timeout; 10 heartbeats tolerate several lost or late ones. */
+export const DEFAULT_ELECTION_MIN_MS = 1_000;
+/** Twice the minimum: wide enough that split votes are rare (Raft §5.2 randomisation). */
+export const DEFAULT_ELECTION_MAX_MS = 2_000;
+/** An election timeout must span at least this many heartbeats, or one late heartbeat deposes a healthy leader. */
+export const MIN_HEARTBEATS_PER_ELECTION = 3;
+
+/** Snapshot after this many applied entries: keeps the log (and restart replay) short without snapshotting often. */
+export const DEFAULT_SNAPSHOT_EVERY = 10_000;
+
+/** A request is held while there is no leader; 5 s outlasts an election (≤ 2 s) plus a retry. */
+export const DEFAULT_REQUEST_DEADLINE_MS = 5_000;
+
+/** Entries per AppendEntries: batches a burst without making one message huge. */
+export const DEFAULT_MAX_ENTRIES_PER_APPEND = 256;
+/** Payload bytes per AppendEntries: well under NATS's default 1 MiB max_payload with room for framing. */
+export const DEFAULT_MAX_BYTES_PER_APPEND = 512 * 1024;
+/** AppendEntries in flight per follower: enough pipelining to hide one LAN round trip per batch. */
+export const DEFAULT_MAX_INFLIGHT_APPENDS = 8;
+/** Uncommitted entries a leader accepts before refusing proposals: bounds memory when followers lag. */
+export const DEFAULT_MAX_UNCOMMITTED_ENTRIES = 10_000;
+/** docs/protocol.md §3: larger than any valid request; bigger bodies get `too_large` unparsed. */
+export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
+/** A peer message larger than this is dropped unparsed; NATS's default max_payload is 1 MiB. */
+export const DEFAULT_MAX_PEER_MESSAGE_BYTES = 1024 * 1024;
+/** Snapshot chunk size: a quarter of the peer message limit, so a chunk plus framing always fits. */
+export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 256 * 1024;
+
+/** Info: start, role changes and errors, without per-request noise. */
+export const DEFAULT_LOG_LEVEL = 'info';
+
+/** Bounds that catch typos (a timeout in seconds instead of milliseconds) without forbidding odd setups. */
+export const MAX_TIMING_MS = 600_000;
+export const MAX_REPLICA_COUNT = 9;
