@@ -1,0 +1,41 @@
+/**
+ * Opening SQLite through Knex with the durability settings the store relies on.
+ */
+import knexFactory from 'knex';
+import type { Knex } from 'knex';
+import { ACQUIRE_CONNECTION_TIMEOUT_MS, BUSY_TIMEOUT_MS } from './limits.ts';
+
+/** The raw node-sqlite3 connection Knex hands to pool hooks. */
+interface RawSqliteConnection {
+  configure(option: 'busyTimeout', value: number): void;
+  exec(sql: string, callback: (err: Error | null) => void): void;
+}
+
+/**
+ * A Knex instance over `filename` with a pool of exactly one connection.
+ * On every connection: WAL journal (a reader sees a consistent view while the
+ * writer appends), synchronous=FULL (a commit is on disk when it resolves),
+ * foreign keys on, and a busy timeout.
+ */
+export function openSqlite(filename: string): Knex {
+  return knexFactory({
+    client: 'sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    acquireConnectionTimeout: ACQUIRE_CONNECTION_TIMEOUT_MS,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate: (conn: RawSqliteConnection, done: (err: Error | null, conn: RawSqliteConnection) => void) => {
+        conn.configure('busyTimeout', BUSY_TIMEOUT_MS);
+        conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;', (err) => done(err, conn));
+      },
+    },
+  });
+}
+
+/** SQLite result codes that mean the file is damaged or is not a database. */
+export function isCorruptionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB';
+}

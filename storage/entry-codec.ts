@@ -1,0 +1,85 @@
+/**
+ * The canonical byte encoding of a log entry, defined in this one place.
+ *
+ * Every replica must turn the same entry into the same bytes: the applied
+ * digest (PROTOCOL.md, per-replica status) and the per-entry checksum are
+ * computed over them. The encoding is MessagePack of the array
+ * `[index, term, kind, payload]` where payload is
+ *   - `null` for a `noop`,
+ *   - the command bytes (MessagePack bin) for a `command`,
+ *   - `[voters, learners]` (arrays of replica ids, in the entry's order) for a `config`.
+ * MessagePack writes each integer in its shortest form and an array keeps its
+ * order, so the bytes depend on nothing but the entry's values.
+ */
+import { decode, encode } from '@msgpack/msgpack';
+import { crc32 } from 'node:zlib';
+import type { Configuration, Entry } from '../actors/raft/types.ts';
+
+/** The canonical bytes of `entry`. */
+export function encodeEntry(entry: Entry): Uint8Array {
+  return encode([entry.index, entry.term, entry.kind, payloadOf(entry)]);
+}
+
+/** The entry that `bytes` encode; throws EntryDecodeError on anything else. */
+export function decodeEntry(bytes: Uint8Array): Entry {
+  let value: unknown;
+  try {
+    value = decode(bytes);
+  } catch (err) {
+    throw new EntryDecodeError(`not MessagePack: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(value) || value.length !== 4) throw new EntryDecodeError('not a 4-element array');
+  const [index, term, kind, payload] = value as unknown[];
+  if (!isLogNumber(index) || !isLogNumber(term)) throw new EntryDecodeError('index or term is not a non-negative safe integer');
+  switch (kind) {
+    case 'noop':
+      if (payload !== null) throw new EntryDecodeError('noop entry with a payload');
+      return { index, term, kind };
+    case 'command':
+      if (!(payload instanceof Uint8Array)) throw new EntryDecodeError('command entry without byte payload');
+      return { index, term, kind, data: payload };
+    case 'config':
+      return { index, term, kind, config: decodeConfig(payload) };
+    default:
+      throw new EntryDecodeError(`unknown entry kind ${JSON.stringify(kind)}`);
+  }
+}
+
+/** CRC-32 of the canonical bytes: stored beside each log row and verified on every read. */
+export function checksumOf(bytes: Uint8Array): number {
+  return crc32(bytes);
+}
+
+/** The canonical bytes were not a valid entry. The store reports it as corruption. */
+export class EntryDecodeError extends Error {
+  constructor(detail: string) {
+    super(`undecodable log entry: ${detail}`);
+    this.name = 'EntryDecodeError';
+  }
+}
+
+function payloadOf(entry: Entry): null | Uint8Array | [readonly string[], readonly string[]] {
+  switch (entry.kind) {
+    case 'noop':
+      return null;
+    case 'command':
+      return entry.data;
+    case 'config':
+      return [entry.config.voters, entry.config.learners];
+  }
+}
+
+function decodeConfig(payload: unknown): Configuration {
+  if (!Array.isArray(payload) || payload.length !== 2) throw new EntryDecodeError('config payload is not [voters, learners]');
+  const [voters, learners] = payload as unknown[];
+  if (!isStringArray(voters) || !isStringArray(learners)) throw new EntryDecodeError('config members are not replica ids');
+  return { voters, learners };
+}
+
+function isLogNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}

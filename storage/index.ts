@@ -1,0 +1,19 @@
+/** The storage layer's public API. */
+export { openReplicaStore, raftStartOf, DATABASE_FILE, SNAPSHOT_DIR } from './replica-store.ts';
+export type {
+  AppliedState,
+  LoadedState,
+  PersistRequest,
+  ReplicaStore,
+  ReplicaStoreOptions,
+  SnapshotStream,
+  StoreLogger,
+  StoreStatus,
+  StoredSnapshot,
+} from './replica-store.ts';
+export type { Migration } from './migrations.ts';
+export { isStateMachineTable } from './migrations.ts';
+export { encodeEntry, decodeEntry, checksumOf } from './entry-codec.ts';
+export { nextDigest, INITIAL_DIGEST, DIGEST_BYTES } from './digest.ts';
+export * from './errors.ts';
+export * from './limits.ts';
