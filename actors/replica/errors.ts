@@ -1,0 +1,55 @@
+/**
+ * Errors the runtime tells apart. Each maps onto one protocol error code
+ * (PROTOCOL.md) or, for the operator's errors, stops the replica with a
+ * clear message.
+ */
+
+/** The cluster could not commit or answer in time (no leader, no quorum): protocol `unavailable`. */
+export class UnavailableError extends Error {
+  readonly code = 'unavailable' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnavailableError';
+  }
+}
+
+/**
+ * A proposal this replica made was not committed where the core put it: the
+ * entry at its index was applied with another term (Raft §5.3: a new leader
+ * overwrote it), or the core refused it. Safe to retry.
+ */
+export class ProposalLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProposalLostError';
+  }
+}
+
+/** This replica is not the leader (anymore); `leader` is who it believes leads. */
+export class NotLeaderError extends Error {
+  constructor(readonly leader: string | null) {
+    super(leader ? `not the leader; ${leader} is` : 'not the leader, and no leader is known');
+    this.name = 'NotLeaderError';
+  }
+}
+
+/** A wiped data directory restarted with an id the cluster still counts as a voter. */
+export class WipedReplicaError extends Error {
+  constructor(id: string, evidence: string) {
+    super(
+      `refusing to start replica ${id} with an empty data directory: the cluster already has a log and ${evidence}. ` +
+        `A replica that lost its disk must not vote with an empty log (it could help elect a leader missing acknowledged writes). ` +
+        `To replace it: remove ${id} from the cluster (quorumchat members remove ${id}), then add a replica with a NEW id ` +
+        `(see docs/replica.md, "Replacing a replica").`,
+    );
+    this.name = 'WipedReplicaError';
+  }
+}
+
+/** The replica is shutting down and takes no new work. */
+export class StoppingError extends Error {
+  constructor() {
+    super('the replica is shutting down');
+    this.name = 'StoppingError';
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * The Ready pipeline: carries out the core's effects strictly in order, in
+ * two serial stages so that heartbeats never wait behind apply work.
+ *
+ *   stage 1 (durability + send): for every queued Ready, in seq order,
+ *     persist (all Readys queued so far group-committed in ONE transaction),
+ *     then send their messages and snapshots, then answer local callers.
+ *   stage 2 (apply): applies each Ready's committed entries, in order,
+ *     only after stage 1 has made that Ready durable.
+ *
+ * Stage 1 never waits for stage 2, so a leader's heartbeat with nothing to
+ * persist leaves as soon as the earlier persists are durable. Stage 2 never
+ * runs ahead of stage 1, so an entry is applied only after everything that
+ * came before it in the same Ready is durable.
+ */
+import type { Entry, HardState, Index, Message, ProposalOutcome, ReadOutcome, Ready, ReplicaId, SnapshotMeta } from '../raft/types.ts';
+
+/** What one group commit writes, in one transaction. */
+export interface PersistBatch {
+  readonly hardState?: HardState;
+  readonly truncateFrom?: Index;
+  readonly entries: readonly Entry[];
+}
+
+/** The side effects the pipeline drives; the Replica supplies the real ones, tests supply fakes. */
+export interface PipelineEffects {
+  /** Durably write hard state, truncation and appends in one transaction. */
+  persist(batch: PersistBatch): Promise<void>;
+  /** Follower side: the core adopted a received snapshot (already installed in the store before the core saw it). */
+  adoptSnapshot(meta: SnapshotMeta): Promise<void>;
+  send(messages: readonly Message[], snapshotsToSend: readonly { readonly to: ReplicaId; readonly meta: SnapshotMeta }[]): void;
+  answer(proposals: readonly ProposalOutcome[], reads: readonly ReadOutcome[]): void;
+  /** Apply newly committed entries in index order; resolves when they are applied durably. */
+  apply(committed: readonly Entry[], commitIndex: Index): Promise<void>;
+  /** A stage failed: the replica can no longer guarantee durability order and must stop. */
+  fail(error: unknown): void;
+}
+
+/** Group commits at most this many Readys at once, so one transaction stays short and a heartbeat behind it is not delayed long. */
+export const MAX_READYS_PER_GROUP_COMMIT = 256;
+
+export interface Pipeline {
+  push(ready: Ready): void;
+  /** Resolves once every Ready pushed so far has been persisted, sent and applied. */
+  drain(): Promise<void>;
+  /** Stop taking Readys; resolves after the in-flight persist and apply finish. */
+  stop(): Promise<void>;
+  readonly stats: PipelineStats;
+}
+
+export interface PipelineStats {
+  /** Readys persisted (group commits count each Ready once). */
+  readys: number;
+  /** Transactions written by group commit. */
+  groupCommits: number;
+  /** The most Readys folded into one group commit. */
+  largestGroup: number;
+  /** Readys waiting for stage 1 right now. */
+  queued: number;
+}
+
+export function createPipeline(effects: PipelineEffects): Pipeline {
+  const durabilityQueue: Ready[] = [];
+  const applyQueue: { committed: readonly Entry[]; commitIndex: Index }[] = [];
+  const stats: PipelineStats = { readys: 0, groupCommits: 0, largestGroup: 0, queued: 0 };
+  let durabilityRunning: Promise<void> | null = null;
+  let applyRunning: Promise<void> | null = null;
+  let stopped = false;
+  let failed = false;
+  let lastSeq = -1;
+
+  const fail = (error: unknown): void => {
+    if (failed) return;
+    failed = true;
+    effects.fail(error);
+  };
+
+  const runApply = (): void => {
+    if (applyRunning || failed) return;
+    applyRunning = (async () => {
+      // Yield first so the assignment above happens before the finally below clears it.
+      await null;
+      try {
+        for (let next = applyQueue.shift(); next; next = applyQueue.shift()) {
+          await effects.apply(next.committed, next.commitIndex);
+        }
+      } catch (error) {
+        fail(error);
+      } finally {
+        applyRunning = null;
+      }
+      if (applyQueue.length > 0 && !failed) runApply();
+    })();
+  };
+
+  const runDurability = (): void => {
+    if (durabilityRunning || failed) return;
+    durabilityRunning = (async () => {
+      // Yield first so the assignment above happens before the finally below clears it.
+      await null;
+      try {
+        while (durabilityQueue.length > 0 && !failed) {
+          const group = takeGroup(durabilityQueue);
+          stats.queued = durabilityQueue.length;
+          for (const part of splitAtSnapshots(group)) {
+            if (part.kind === 'snapshot') {
+              // Raft §7: the snapshot replaces the state machine; let queued applies finish first, in order.
+              await waitFor(() => applyRunning);
+              await effects.adoptSnapshot(part.meta);
+              if (part.persist) await effects.persist(part.persist);
+            } else {
+              const batch = mergePersists(part.readys);
+              if (batch) await effects.persist(batch);
+            }
+            stats.groupCommits += 1;
+            stats.largestGroup = Math.max(stats.largestGroup, part.readys.length);
+            for (const ready of part.readys) {
+              stats.readys += 1;
+              effects.send(ready.messages, ready.snapshotsToSend);
+              effects.answer(ready.proposals, ready.reads);
+              if (ready.committed.length > 0) {
+                applyQueue.push({ committed: ready.committed, commitIndex: ready.commitIndex });
+                runApply();
+              }
+            }
+          }
+        }
+      } catch (error) {
+        fail(error);
+      } finally {
+        durabilityRunning = null;
+      }
+      if (durabilityQueue.length > 0 && !failed) runDurability();
+    })();
+  };
+
+  return {
+    stats,
+    push(ready) {
+      if (stopped || failed) return;
+      if (ready.seq <= lastSeq) {
+        fail(new PipelineOrderError(lastSeq, ready.seq));
+        return;
+      }
+      lastSeq = ready.seq;
+      durabilityQueue.push(ready);
+      stats.queued = durabilityQueue.length;
+      runDurability();
+    },
+    async drain() {
+      // Each stage restarts itself while work is queued, so waiting until neither runs means both queues are empty.
+      while (durabilityRunning || applyRunning) {
+        await durabilityRunning;
+        await applyRunning;
+      }
+    },
+    async stop() {
+      stopped = true;
+      // Finish the in-flight persist (and what it already made durable), then the applies it queued.
+      await durabilityRunning;
+      durabilityQueue.length = 0;
+      await applyRunning;
+    },
+  };
+}
+
+/** The core emitted Readys out of order: carrying them out would break durability order. */
+export class PipelineOrderError extends Error {
+  constructor(last: number, got: number) {
+    super(`Ready seq ${got} arrived after seq ${last}; Readys must be carried out strictly in order`);
+    this.name = 'PipelineOrderError';
+  }
+}
+
+function takeGroup(queue: Ready[]): Ready[] {
+  return queue.splice(0, Math.min(queue.length, MAX_READYS_PER_GROUP_COMMIT));
+}
+
+async function waitFor(current: () => Promise<void> | null): Promise<void> {
+  for (let running = current(); running; running = current()) await running;
+}
+
+type GroupPart =
+  | { readonly kind: 'plain'; readonly readys: readonly Ready[] }
+  | { readonly kind: 'snapshot'; readonly meta: SnapshotMeta; readonly persist: PersistBatch | null; readonly readys: readonly Ready[] };
+
+/** A Ready that installs a snapshot cannot share a transaction with the Readys before it. */
+function splitAtSnapshots(group: readonly Ready[]): GroupPart[] {
+  const parts: GroupPart[] = [];
+  let plain: Ready[] = [];
+  for (const ready of group) {
+    if (ready.installSnapshot) {
+      if (plain.length > 0) parts.push({ kind: 'plain', readys: plain });
+      plain = [];
+      parts.push({ kind: 'snapshot', meta: ready.installSnapshot, persist: mergePersists([ready]), readys: [ready] });
+    } else {
+      plain.push(ready);
+    }
+  }
+  if (plain.length > 0) parts.push({ kind: 'plain', readys: plain });
+  return parts;
+}
+
+/**
+ * Folds consecutive Readys' persist effects into one batch with the same end
+ * result as writing them one by one: the latest hard state wins; a later
+ * truncation drops the earlier batch entries it covers and lowers truncateFrom.
+ * Returns null when there is nothing to write (e.g. a pure heartbeat).
+ */
+export function mergePersists(readys: readonly Ready[]): PersistBatch | null {
+  let hardState: HardState | undefined;
+  let truncateFrom: Index | undefined;
+  let entries: Entry[] = [];
+  for (const ready of readys) {
+    if (ready.hardState) hardState = ready.hardState;
+    if (ready.truncateFrom !== undefined) {
+      const from = ready.truncateFrom;
+      entries = entries.filter((entry) => entry.index < from);
+      truncateFrom = truncateFrom === undefined ? from : Math.min(truncateFrom, from);
+    }
+    for (const entry of ready.entries) {
+      const last = entries[entries.length - 1];
+      if (last && entry.index !== last.index + 1) {
+        // The core promises contiguous appends; an overlap without truncateFrom means an earlier batch entry is replaced.
+        entries = entries.filter((kept) => kept.index < entry.index);
+        truncateFrom = truncateFrom === undefined ? entry.index : Math.min(truncateFrom, entry.index);
+      }
+      entries.push(entry);
+    }
+  }
+  if (!hardState && truncateFrom === undefined && entries.length === 0) return null;
+  return {
+    ...(hardState ? { hardState } : {}),
+    ...(truncateFrom !== undefined ? { truncateFrom } : {}),
+    entries,
+  };
+}
