@@ -1,7 +1,31 @@
-import { Command } from 'commander';
+/**
+ * The `quorumchat` command: one commander program; each subcommand lives in
+ * cli/commands/ and registers itself here.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerUpCommand } from './commands/up.ts';
+import { registerStatusCommand } from './commands/status.ts';
+import { ExitCode, describeError, exitCodeOf } from './errors.ts';
 
 const program = new Command('quorumchat')
   .description('A chat service replicated by Raft across five replicas.')
-  .version('0.1.0');
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  // Throw instead of exiting so usage errors get their own exit code; subcommands inherit this.
+  .exitOverride();
 
-await program.parseAsync(process.argv);
+registerUpCommand(program);
+registerStatusCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // commander has printed its message (or the help) already.
+    const quiet = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+    process.exitCode = quiet ? ExitCode.ok : ExitCode.usage;
+  } else {
+    process.stderr.write(`quorumchat: ${describeError(err)}\n`);
+    process.exitCode = exitCodeOf(err);
+  }
+}

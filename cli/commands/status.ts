@@ -1,0 +1,78 @@
+/**
+ * `quorumchat status`: every replica's role, term, commit and applied index,
+ * lag and digest, from the per-replica status subjects, as a table or JSON.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { apiSubject } from '../../actors/client/subjects.ts';
+import { DEFAULT_NATS_HOST, DEFAULT_NATS_PORT, DEFAULT_PREFIX, DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
+import { CliError, ExitCode } from '../errors.ts';
+import { formatClusterStatus } from '../format/status.ts';
+import { DurationSchema, NatsUrlSchema, PrefixSchema, ReplicaListSchema, parseFlag, replicaIdsFor } from '../options.ts';
+import { collectClusterStatus, STATUS_TIMEOUT_MS } from '../supervisor/cluster-status.ts';
+
+export const DEFAULT_NATS_URL = `nats://${DEFAULT_NATS_HOST}:${DEFAULT_NATS_PORT}`;
+/** How long to wait for the cluster's member list before falling back to r1..r5. */
+const MEMBERS_TIMEOUT_MS = 2_000;
+/** Reaching a local nats-server takes milliseconds; a wrong URL should fail fast. */
+const CONNECT_TIMEOUT_MS = 3_000;
+/** Replicas asked when neither --replicas nor the cluster op names them: what `up` starts. */
+const DEFAULT_REPLICA_IDS = replicaIdsFor(DEFAULT_REPLICA_COUNT);
+
+/** Only the member ids matter here; the rest of the cluster reply may grow. */
+const MemberIdsReply = z.looseObject({ ok: z.literal(true), members: z.array(z.looseObject({ id: z.string() })) });
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description("show every replica's role, term, commit and applied index, lag and digest")
+    .option('--nats <url>', 'NATS server of the cluster', DEFAULT_NATS_URL)
+    .option('--prefix <prefix>', 'subject prefix of the cluster', DEFAULT_PREFIX)
+    .option('--replicas <ids>', "replica ids to ask, comma-separated (default: the cluster's members, else r1..r5)")
+    .option('--timeout <duration>', 'how long each replica has to answer', `${STATUS_TIMEOUT_MS}ms`)
+    .option('--json', 'print JSON instead of a table', false)
+    .addHelpText(
+      'after',
+      '\nExit code 0 when a leader answered, 4 when none did, 3 when NATS cannot be reached.\n\nExamples:\n  quorumchat status\n  quorumchat status --nats nats://127.0.0.1:4333 --json',
+    )
+    .action(async (raw: Record<string, unknown>) => {
+      const natsUrl = parseFlag('nats', NatsUrlSchema, raw['nats']);
+      const prefix = parseFlag('prefix', PrefixSchema, raw['prefix']);
+      const timeoutMs = parseFlag('timeout', DurationSchema, raw['timeout']);
+      const explicit = raw['replicas'] === undefined ? undefined : parseFlag('replicas', ReplicaListSchema, raw['replicas']);
+      const nc = await connectOrExplain(natsUrl);
+      try {
+        const ids = explicit ?? (await memberIds(nc, prefix)) ?? DEFAULT_REPLICA_IDS;
+        const status = await collectClusterStatus(nc, prefix, ids, timeoutMs);
+        process.stdout.write((raw['json'] === true ? JSON.stringify(status, null, 2) : formatClusterStatus(status)) + '\n');
+        process.exitCode = status.leader === null ? ExitCode.unavailable : ExitCode.ok;
+      } finally {
+        await nc.close();
+      }
+    });
+}
+
+/** Connects once, without retrying: status is a one-shot probe. */
+export async function connectOrExplain(natsUrl: string): Promise<NatsConnection> {
+  try {
+    return await connect({ servers: natsUrl, name: 'quorumchat-status', timeout: CONNECT_TIMEOUT_MS, reconnect: false });
+  } catch (err) {
+    throw new CliError(
+      `cannot reach NATS at ${natsUrl} (${err instanceof Error ? err.message : String(err)}); is the cluster up? (quorumchat up)`,
+      ExitCode.environment,
+    );
+  }
+}
+
+/** The member ids from the `cluster` op, or undefined if the cluster did not answer in time. */
+async function memberIds(nc: NatsConnection, prefix: string): Promise<string[] | undefined> {
+  try {
+    const reply = await nc.request(apiSubject(prefix, 'cluster'), '{}', { timeout: MEMBERS_TIMEOUT_MS });
+    const parsed = MemberIdsReply.safeParse(JSON.parse(reply.string()));
+    return parsed.success && parsed.data.members.length > 0 ? parsed.data.members.map((m) => m.id) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
