@@ -41,20 +41,25 @@ export function stateGraphOf(machine: AnyStateMachine): StateGraph {
 
   type Node = typeof root;
   const visit = (node: Node, parent: string | null, depth: number): void => {
-    for (const edge of node.edges) {
-      const source = strip(edge.source.id);
-      const target = strip(edge.target.id);
-      const event = prettyEvent(edge.label.text);
+    const add = (sourceId: string, targetId: string, event: string): void => {
+      const source = strip(sourceId);
+      const target = strip(targetId);
       if (source === target || target.startsWith(`${source}.`)) {
         let set = handled.get(source);
         if (set === undefined) handled.set(source, (set = new Set()));
         set.add(event);
-        continue;
+        return;
       }
       const key = `${source}\u0000${target}`;
       let pair = pairs.get(key);
       if (pair === undefined) pairs.set(key, (pair = { source, target, events: new Set() }));
       pair.events.add(event);
+    };
+    for (const edge of node.edges) add(edge.source.id, edge.target.id, prettyEvent(edge.label.text));
+    // toDirectedGraph leaves out eventless (`always`) transitions; the raft machine changes
+    // role only through them (guarded on the role `step` decided), so read them off the node.
+    for (const t of (node.stateNode.always ?? []) as readonly AlwaysTransition[]) {
+      for (const target of t.target ?? []) add(node.stateNode.id, target.id, alwaysLabel(t));
     }
     for (const child of node.children) {
       const id = strip(child.id);
@@ -101,6 +106,18 @@ export function formatStateValue(value: StateValue): string {
   const paths = activePaths(value);
   const leaves = paths.filter((p) => !paths.some((q) => q.startsWith(`${p}.`)));
   return leaves.join(', ');
+}
+
+interface AlwaysTransition {
+  readonly target?: readonly { readonly id: string }[] | undefined;
+  readonly guard?: unknown;
+}
+
+/** "always" plus the guard's name, e.g. "always [shouldEnter]". */
+function alwaysLabel(t: AlwaysTransition): string {
+  const g = t.guard;
+  const name = typeof g === 'string' ? g : typeof g === 'object' && g !== null && 'type' in g && typeof g.type === 'string' ? g.type : null;
+  return name === null ? 'always' : `always [${name}]`;
 }
 
 /** XState names delayed transitions `xstate.after.<delay>.<stateId>`; show them as `after <delay>`. */

@@ -38,6 +38,8 @@ export interface InspectorState {
   readonly log: readonly InspectedTransition[];
   /** Records that could not be read; counted so a format mismatch is visible, not silent. */
   readonly rejected: number;
+  /** Role changes seen live, keyed "from>to" over top-level states: how often, and the latest cause. */
+  readonly observed: Readonly<Record<string, { readonly count: number; readonly lastEvent: string }>>;
 }
 
 /** Transitions kept in the log: enough to scroll back through a few elections without growing forever. */
@@ -46,7 +48,7 @@ export const INSPECTOR_LOG_LENGTH = 500;
 /** Largest inspection record read; bigger ones are counted as rejected unread. */
 export const MAX_INSPECTION_BYTES = 64 * 1024;
 
-export const initialInspectorState: InspectorState = { replicas: {}, log: [], rejected: 0 };
+export const initialInspectorState: InspectorState = { replicas: {}, log: [], rejected: 0, observed: {} };
 
 export type InspectorAction =
   | { readonly type: 'transition'; readonly transition: InspectedTransition }
@@ -72,7 +74,13 @@ export function reduceInspector(state: InspectorState, action: InspectorAction):
   if (!changed) return { ...state, replicas };
   const entry: InspectedTransition = { ...t, to, from: t.from ?? (before ? formatStateValue(before.value) : null) };
   const log = [...state.log, entry];
-  return { ...state, replicas, log: log.length > INSPECTOR_LOG_LENGTH ? log.slice(log.length - INSPECTOR_LOG_LENGTH) : log };
+  let observed = state.observed;
+  const fromTop = before ? topStateOf(before.value) : null;
+  if (fromTop !== null && replica.top !== null && fromTop !== replica.top) {
+    const key = `${fromTop}>${replica.top}`;
+    observed = { ...observed, [key]: { count: (observed[key]?.count ?? 0) + 1, lastEvent: t.event } };
+  }
+  return { ...state, replicas, observed, log: log.length > INSPECTOR_LOG_LENGTH ? log.slice(log.length - INSPECTOR_LOG_LENGTH) : log };
 }
 
 const stateValue: z.ZodType<StateValue> = z.union([z.string(), z.record(z.string(), z.lazy(() => z.union([stateValue, z.undefined()])))]) as z.ZodType<StateValue>;
@@ -123,7 +131,7 @@ export function parseInspection(raw: string, subjectReplica: string, now: number
   const r = parsed.data;
   const value = r.value ?? r.state ?? r.to ?? r.snapshot?.value;
   if (value === undefined) throw new InspectionFormatError('inspection record carries no state value');
-  const eventName = typeof r.event === 'string' ? r.event : (r.event?.type ?? r.eventType ?? 'unknown');
+  const eventName = typeof r.event === 'string' ? r.event : r.event !== undefined ? describeEvent(r.event) : (r.eventType ?? 'unknown');
   return {
     replica: r.replica ?? r.id ?? subjectReplica,
     at: r.at ?? r.ts ?? r.time ?? now,
@@ -133,4 +141,14 @@ export function parseInspection(raw: string, subjectReplica: string, now: number
     event: eventName === 'xstate.init' ? 'init' : prettyEvent(eventName),
     term: r.term ?? r.snapshot?.context?.term ?? null,
   };
+}
+
+/** A Raft peer message names its kind and sender: "message RequestVoteResponse from r2". */
+function describeEvent(event: { type: string; [k: string]: unknown }): string {
+  const message = event['message'];
+  if (event.type === 'message' && typeof message === 'object' && message !== null) {
+    const m = message as { type?: unknown; from?: unknown };
+    if (typeof m.type === 'string') return `message ${m.type}${typeof m.from === 'string' ? ` from ${m.from}` : ''}`;
+  }
+  return event.type;
 }

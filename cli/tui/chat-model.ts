@@ -77,6 +77,8 @@ export type ChatAction =
   | { readonly type: 'sendFailed'; readonly requestId: string; readonly error: string }
   | { readonly type: 'sendDismissed'; readonly requestId: string }
   | { readonly type: 'markedRead'; readonly with: string; readonly upToId: number }
+  /** The other person read what I sent them, up to `upToId` (a live `read` frame with `by` = them). */
+  | { readonly type: 'peerRead'; readonly by: string; readonly upToId: number }
   | { readonly type: 'messagesDeleted'; readonly ids: readonly number[] }
   | { readonly type: 'connectionChanged'; readonly connection: Connection }
   | { readonly type: 'replicaAnswered'; readonly replica: string | null; readonly leader?: string | null }
@@ -140,6 +142,12 @@ export function reduceChat(state: ChatState, action: ChatAction): ChatState {
       if (state.open?.with !== action.with) return { ...state, conversations };
       const messages = state.open.messages.map((m) => (m.from === action.with && m.id <= action.upToId && !m.read ? { ...m, read: true } : m));
       return { ...state, conversations, open: { ...state.open, messages } };
+    }
+    case 'peerRead': {
+      if (state.open?.with !== action.by) return state;
+      const me = state.session?.username;
+      const messages = state.open.messages.map((m) => (m.from === me && m.id <= action.upToId && !m.read ? { ...m, read: true } : m));
+      return { ...state, open: { ...state.open, messages } };
     }
     case 'messagesDeleted': {
       if (state.open === null) return state;

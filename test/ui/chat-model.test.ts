@@ -119,3 +119,15 @@ test('logging out forgets the session but keeps what is known about the cluster'
   t.is(s.connection, 'reconnecting');
   t.is(s.replica, 'r3');
 });
+
+test('the other person reading marks my messages read in the open conversation', (t) => {
+  const s = run(
+    [
+      { type: 'conversationOpened', with: 'bob', messages: [msg(1, 'alice', 'bob'), msg(2, 'alice', 'bob'), msg(3, 'bob', 'alice')], hasOlder: false },
+      { type: 'peerRead', by: 'bob', upToId: 1 },
+    ],
+    asAlice,
+  );
+  t.deepEqual(s.open?.messages.map((m) => m.read), [true, false, false]);
+  t.is(reduceChat(s, { type: 'peerRead', by: 'carol', upToId: 9 }), s);
+});

@@ -94,3 +94,22 @@ test('the inspector logs real changes only, fills in where a replica came from, 
   for (let i = 0; i < INSPECTOR_LOG_LENGTH + 10; i++) s = reduceInspector(s, { type: 'transition', transition: tr('r2', i % 2 ? 'leader' : 'follower', 'x', i) });
   t.is(s.log.length, INSPECTOR_LOG_LENGTH);
 });
+
+test('role changes seen live are counted per direction with their latest cause', (t) => {
+  let s = initialInspectorState;
+  s = reduceInspector(s, { type: 'transition', transition: tr('r1', 'follower', 'init', 1) });
+  s = reduceInspector(s, { type: 'transition', transition: tr('r1', 'candidate', 'after 150', 2) });
+  s = reduceInspector(s, { type: 'transition', transition: tr('r1', { leader: 'serving' }, 'message RequestVoteResponse from r2', 3) });
+  s = reduceInspector(s, { type: 'transition', transition: tr('r1', { leader: 'transferring' }, 'transfer', 4) });
+  t.deepEqual(s.observed, { 'follower>candidate': { count: 1, lastEvent: 'after 150' }, 'candidate>leader': { count: 1, lastEvent: 'message RequestVoteResponse from r2' } });
+  const parsed = parseInspection(JSON.stringify({ value: 'leader', event: { type: 'message', message: { type: 'RequestVoteResponse', from: 'r4' } } }), 'r1', 0);
+  t.is(parsed.event, 'message RequestVoteResponse from r4');
+});
+
+test('the real raft machine reads as five roles joined by its guarded eventless routes', async (t) => {
+  const { raftMachine } = await import('../../actors/raft/index.ts');
+  const g = stateGraphOf(raftMachine);
+  t.deepEqual(g.nodes.filter((n) => n.depth === 0).map((n) => n.id).sort(), ['candidate', 'follower', 'leader', 'learner', 'pre-candidate']);
+  t.true(g.edges.some((e) => e.source === 'candidate' && e.target === 'leader'));
+  t.true(g.edges.some((e) => e.source === 'leader' && e.target === 'follower'));
+});

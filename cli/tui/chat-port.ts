@@ -1,0 +1,41 @@
+/**
+ * What the chat view needs from the cluster: the protocol's operations, live
+ * delivery and the connection's state. `actors/client`'s ChatClient provides
+ * it (see `chatPortOf` in chat-client-port.ts); keeping the view behind this
+ * small interface keeps the widgets independent of NATS.
+ */
+import type { ChatMessage, ConversationSummary, Connection } from './chat-model.ts';
+
+export type LiveEvent =
+  | { readonly type: 'message'; readonly message: ChatMessage }
+  | { readonly type: 'read'; readonly by: string; readonly with: string; readonly upToId: number }
+  | { readonly type: 'deleted'; readonly with: string; readonly ids: readonly number[] }
+  | { readonly type: 'revoked' }
+  /** The client re-read history after a reconnect; read marks and deletions may have changed meanwhile. */
+  | { readonly type: 'repaired' };
+
+export interface ClusterInfo {
+  readonly leader: string | null;
+  readonly term: number;
+}
+
+export interface ChatPort {
+  register(req: { username: string; password: string }): Promise<unknown>;
+  login(req: { username: string; password: string }): Promise<{ token: string; username: string }>;
+  logout(req: { token: string }): Promise<unknown>;
+  accounts(req: { token: string; pattern?: string; limit?: number; after?: string }): Promise<{ accounts: readonly string[]; next?: string | undefined }>;
+  /** Retries with the same requestId through failovers; `onRetry` is told each time it does. */
+  send(req: { token: string; to: string; text: string; requestId: string }, onRetry: () => void): Promise<{ message: ChatMessage }>;
+  history(req: { token: string; with: string; beforeId?: number; afterId?: number; limit?: number }): Promise<{ messages: readonly ChatMessage[]; hasMore: boolean }>;
+  conversations(req: { token: string }): Promise<{ conversations: readonly ConversationSummary[] }>;
+  markRead(req: { token: string; with: string; upToId: number }): Promise<unknown>;
+  deleteMessages(req: { token: string; ids: number[]; forEveryone?: boolean }): Promise<{ deleted: number }>;
+  deleteAccount(req: { token: string; password: string }): Promise<unknown>;
+  cluster(): Promise<ClusterInfo>;
+  /** Starts live delivery for a session; the handle stops it. */
+  live(token: string, handler: (event: LiveEvent) => void): { close(): Promise<void> | void };
+  /** Reports connection changes; returns an unsubscribe function. */
+  onConnection(handler: (connection: Connection) => void): () => void;
+  /** Reports which replica answered a request, when replies say so; returns an unsubscribe function. */
+  onAnswered(handler: (replica: string) => void): () => void;
+}
