@@ -15,9 +15,15 @@ interface RawSqliteConnection {
  * A Knex instance over `filename` with a pool of exactly one connection.
  * On every connection: WAL journal (a reader sees a consistent view while the
  * writer appends), synchronous=FULL (a commit is on disk when it resolves),
- * foreign keys on, and a busy timeout.
+ * foreign keys on, and a busy timeout. A `read-only` handle skips the
+ * journal settings (the writer owns them) and sets query_only.
  */
-export function openSqlite(filename: string): Knex {
+export function openSqlite(filename: string, access: 'read-write' | 'read-only' = 'read-write'): Knex {
+  // A read-only handle refuses writes at the SQL level, so a read path can never change replicated state.
+  const pragmas =
+    access === 'read-write'
+      ? 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;'
+      : 'PRAGMA foreign_keys = ON; PRAGMA query_only = ON;';
   return knexFactory({
     client: 'sqlite3',
     connection: { filename },
@@ -28,7 +34,7 @@ export function openSqlite(filename: string): Knex {
       max: 1,
       afterCreate: (conn: RawSqliteConnection, done: (err: Error | null, conn: RawSqliteConnection) => void) => {
         conn.configure('busyTimeout', BUSY_TIMEOUT_MS);
-        conn.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;', (err) => done(err, conn));
+        conn.exec(pragmas, (err) => done(err, conn));
       },
     },
   });

@@ -16,8 +16,12 @@ export interface Migration {
 /** Tables that hold Raft bookkeeping (not state-machine data) start with this prefix. */
 export const RAFT_TABLE_PREFIX = 'raft_';
 
-/** Tables Knex keeps for its migrations; never part of a snapshot. */
-export const KNEX_TABLES: readonly string[] = ['knex_migrations', 'knex_migrations_lock'];
+/**
+ * Tables Knex keeps for its migrations (`knex_migrations`, and the same pair
+ * under another `tableName`, e.g. storage/chat's `chat_migrations`): schema
+ * bookkeeping of this replica, never part of a snapshot.
+ */
+export const MIGRATION_TABLE_PATTERN = /_migrations(_lock)?$/;
 
 /** The storage layer's own migrations, in order. */
 export const storageMigrations: readonly Migration[] = [
@@ -98,5 +102,5 @@ export function migrationSourceOf(migrations: readonly Migration[]): Knex.Migrat
 
 /** True for tables that belong to the replicated state machine (everything but Raft and Knex bookkeeping). */
 export function isStateMachineTable(name: string): boolean {
-  return !name.startsWith(RAFT_TABLE_PREFIX) && !KNEX_TABLES.includes(name) && !name.startsWith('sqlite_');
+  return !name.startsWith(RAFT_TABLE_PREFIX) && !MIGRATION_TABLE_PATTERN.test(name) && !name.startsWith('sqlite_');
 }

@@ -9,7 +9,10 @@
  * are group-committed in one transaction.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, copyFile, open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { z } from 'zod';
@@ -79,6 +82,8 @@ export interface LoadedState {
   /** Every log entry after the snapshot's index (or from 1), contiguous, checksums verified. */
   readonly entries: readonly Entry[];
   readonly applied: AppliedState;
+  /** True when this open created the database: nothing was ever stored. */
+  readonly fresh: boolean;
 }
 
 /** One step's persist effects (Ready fields 1). */
@@ -113,6 +118,11 @@ export interface StoreStatus {
 export interface ReplicaStore {
   /** Absolute path of the database file. */
   readonly file: string;
+  /**
+   * A read-only Knex on the same database (its own connection, query_only):
+   * reads see every committed apply and never wait behind the writer (WAL).
+   */
+  readonly reader: Knex;
   load(): Promise<LoadedState>;
   persist(request: PersistRequest): Promise<void>;
   apply<R>(entries: readonly Entry[], applyOne: (trx: Knex.Transaction, entry: Entry) => Promise<R>): Promise<R[]>;
@@ -121,7 +131,11 @@ export interface ReplicaStore {
   createSnapshot(): Promise<StoredSnapshot>;
   compact(index: Index): Promise<void>;
   openSnapshot(): Promise<SnapshotStream | null>;
-  installSnapshot(meta: SnapshotMeta, filePath: string): Promise<StoredSnapshot>;
+  /**
+   * Replace the state machine with a received snapshot, given as a file path
+   * or as the stream of its (already verified) chunks.
+   */
+  installSnapshot(meta: SnapshotMeta, source: string | AsyncIterable<Uint8Array>): Promise<StoredSnapshot>;
   status(): StoreStatus;
   close(): Promise<void>;
 }
@@ -143,8 +157,8 @@ export async function openReplicaStore(options: ReplicaStoreOptions): Promise<Re
   try {
     await checkIntegrity(knex, file);
     await knex.migrate.latest({ migrationSource: migrationSourceOf([...storageMigrations, ...options.migrations]) });
-    const position = await readPosition(knex, file, options.replicaId);
-    const store = new SqliteReplicaStore(knex, file, snapshotDir, position, options.initialConfig ?? null, options.logger ?? silentLogger);
+    const { position, fresh } = await readPosition(knex, file, options.replicaId);
+    const store = new SqliteReplicaStore(knex, file, snapshotDir, position, fresh, options.initialConfig ?? null, options.logger ?? silentLogger);
     await store.removeStraySnapshotFiles();
     return store;
   } catch (err) {
@@ -174,7 +188,9 @@ export function raftStartOf(
 
 class SqliteReplicaStore implements ReplicaStore {
   readonly file: string;
+  readonly reader: Knex;
   private readonly knex: Knex;
+  private readonly fresh: boolean;
   private readonly snapshotDir: string;
   private readonly initialConfig: Configuration | null;
   private readonly logger: StoreLogger;
@@ -189,8 +205,10 @@ class SqliteReplicaStore implements ReplicaStore {
   /** Set once: why the store refuses to serve (corruption found, or closed). */
   private failure: Error | null = null;
 
-  constructor(knex: Knex, file: string, snapshotDir: string, position: Position, initialConfig: Configuration | null, logger: StoreLogger) {
+  constructor(knex: Knex, file: string, snapshotDir: string, position: Position, fresh: boolean, initialConfig: Configuration | null, logger: StoreLogger) {
     this.knex = knex;
+    this.reader = openSqlite(file, 'read-only');
+    this.fresh = fresh;
     this.file = file;
     this.snapshotDir = snapshotDir;
     this.position = position;
@@ -233,7 +251,7 @@ class SqliteReplicaStore implements ReplicaStore {
       if (applied.index > lastIndex || applied.index < snapshotIndex) {
         throw new CorruptStoreError(this.file, null, `appliedIndex ${applied.index} lies outside the log [${snapshotIndex}, ${lastIndex}]`);
       }
-      return { hardState, snapshot, entries, applied };
+      return { hardState, snapshot, entries, applied, fresh: this.fresh };
     });
   }
 
@@ -356,7 +374,7 @@ class SqliteReplicaStore implements ReplicaStore {
     };
   }
 
-  installSnapshot(meta: SnapshotMeta, filePath: string): Promise<StoredSnapshot> {
+  installSnapshot(meta: SnapshotMeta, source: string | AsyncIterable<Uint8Array>): Promise<StoredSnapshot> {
     return this.exclusive(async () => {
       const { applied } = this.position;
       if (meta.index <= applied.index) {
@@ -364,10 +382,17 @@ class SqliteReplicaStore implements ReplicaStore {
       }
       const name = snapshotFileName(meta);
       const target = join(this.snapshotDir, name);
-      if (resolve(filePath) !== target) {
+      const filePath = typeof source === 'string' ? source : '(received stream)';
+      if (typeof source !== 'string' || resolve(source) !== target) {
         const temporary = join(this.snapshotDir, `${TEMPORARY_PREFIX}${randomUUID()}.sqlite`);
-        await copyFile(filePath, temporary);
-        await durableRename(temporary, target, this.snapshotDir);
+        try {
+          if (typeof source === 'string') await copyFile(source, temporary);
+          else await pipeline(Readable.from(source), createWriteStream(temporary));
+          await durableRename(temporary, target, this.snapshotDir);
+        } catch (err) {
+          await rm(temporary, { force: true });
+          throw err;
+        }
       }
       const { sha256, bytes } = await sha256OfFile(target);
       await this.knex.raw('ATTACH DATABASE ? AS snap', [target]);
@@ -420,6 +445,7 @@ class SqliteReplicaStore implements ReplicaStore {
     this.rejectPending(this.failure);
     await this.snapshotInProgress?.catch(() => undefined);
     await this.tail.catch(() => undefined);
+    await this.reader.destroy();
     await this.knex.destroy();
     if (wasFailed) this.failure = wasFailed;
   }
@@ -707,9 +733,10 @@ async function checkIntegrity(knex: Knex, file: string): Promise<void> {
   }
 }
 
-async function readPosition(knex: Knex, file: string, replicaId: ReplicaId): Promise<Position> {
+async function readPosition(knex: Knex, file: string, replicaId: ReplicaId): Promise<{ position: Position; fresh: boolean }> {
   const identity = (await knex('raft_identity').select('replica_id').where({ id: 1 })) as { replica_id: string }[];
   const owner = identity[0]?.replica_id;
+  const fresh = owner === undefined;
   if (owner === undefined) await knex('raft_identity').insert({ id: 1, replica_id: replicaId });
   else if (owner !== replicaId) throw new StoreConfigError(`store ${file} belongs to replica ${owner}, not ${replicaId}: a log is never reused under another name`);
 
@@ -733,7 +760,7 @@ async function readPosition(knex: Knex, file: string, replicaId: ReplicaId): Pro
           bytes: snapRow.file_bytes,
         };
   const lastRow = ((await knex('raft_log').select('idx', 'term').orderBy('idx', 'desc').limit(1)) as { idx: number; term: number }[])[0];
-  return {
+  const position: Position = {
     hardState: { term: hard.term, votedFor: hard.voted_for },
     applied: {
       index: applied.applied_index,
@@ -745,6 +772,7 @@ async function readPosition(knex: Knex, file: string, replicaId: ReplicaId): Pro
     lastIndex: lastRow?.idx ?? snapshot?.meta.index ?? 0,
     lastTerm: lastRow?.term ?? snapshot?.meta.term ?? 0,
   };
+  return { position, fresh };
 }
 
 interface SnapshotRow {

@@ -24,6 +24,7 @@ test('a fresh store loads empty', async (t) => {
   t.is(loaded.snapshot, null);
   t.deepEqual(loaded.entries, []);
   t.deepEqual(loaded.applied, { index: 0, term: 0, digest: '0'.repeat(64), config: null });
+  t.true(loaded.fresh);
   const start = raftStartOf(loaded, TEST_CONFIG);
   t.deepEqual(start.snapshot, { index: 0, term: 0, config: TEST_CONFIG });
   t.is(start.commitIndex, 0);
@@ -36,6 +37,7 @@ test('persist then reopen gives back hard state and entries', async (t) => {
   await store.close();
   const { store: again } = await openStore(t, dataDir);
   const loaded = await again.load();
+  t.false(loaded.fresh);
   t.deepEqual(loaded.hardState, { term: 2, votedFor: 'r2' });
   t.deepEqual(plain(loaded.entries), plain(entries));
   t.deepEqual(plain(await again.readEntries(5, 9)), plain(entries.slice(4, 9)));
@@ -158,7 +160,9 @@ test('snapshot create, compact, open and install round trip', async (t) => {
   await follower.persist({ hardState: { term: 5, votedFor: null }, entries: entries.slice(0, 55) });
   await follower.apply(entries.slice(0, 3), applyTestEntry);
   await t.throwsAsync(follower.installSnapshot({ ...snapshot.meta, term: 4 }, incoming), { instanceOf: SnapshotError, message: /expected/ });
-  const installed = await follower.installSnapshot(snapshot.meta, incoming);
+  const second = await leader.openSnapshot();
+  if (second === null) return t.fail('no snapshot to open');
+  const installed = await follower.installSnapshot(snapshot.meta, second.chunks());
   t.is(installed.sha256, snapshot.sha256);
   await t.throwsAsync(follower.installSnapshot(snapshot.meta, incoming), { instanceOf: SnapshotError, message: /not newer/ });
   const loaded = await follower.load();
@@ -166,6 +170,10 @@ test('snapshot create, compact, open and install round trip', async (t) => {
   t.deepEqual(loaded.entries.map((e) => e.index), [51, 52, 53, 54, 55]);
   await follower.apply(entries.slice(50, 55), applyTestEntry);
   t.is(follower.status().digest, independentDigest(entries.slice(0, 55)));
+  // The read-only handle sees the installed and applied rows, and cannot write.
+  const viaReader = (await follower.reader('test_rows').count({ n: '*' })) as { n: number }[];
+  t.is(viaReader[0]?.n, entries.slice(0, 55).filter((e) => e.kind === 'command').length);
+  await t.throwsAsync(follower.reader('test_rows').delete(), { message: /readonly|read-only|query_only/i });
   await follower.close();
 
   const db = knexFactory({ client: 'sqlite3', connection: { filename: join(followerDir, 'replica.sqlite') }, useNullAsDefault: true });
