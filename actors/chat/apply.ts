@@ -1,0 +1,265 @@
+/**
+ * Applying a committed chat command: deterministic (no clock, no randomness:
+ * only the command, its log position and the database), so every replica
+ * turns identical entries into identical tables.
+ *
+ * Each handler checks everything first and writes only once every check has
+ * passed, so a command that fails (a ProtocolError in the result) changes
+ * nothing. A thrown error is a storage failure or a bug, never a client's doing.
+ */
+import type { Knex } from 'knex';
+import type { ChatCommand, CommandOf } from './commands.ts';
+import { Conflict, NotFound, Unauthorized, type OkReply, type ProtocolError } from './errors.ts';
+import { DELETED_FRAME_MAX_IDS } from './limits.ts';
+import { pairOf, toMessage, visibleTo, type ChatMessage, type Delivery, type MessageRow } from './model.ts';
+import { planDeletion, type DeletionPlan } from './deletion.ts';
+import { checkSession, hashToken } from './sessions.ts';
+
+/** Where the command sits in the log. Its index becomes the id of a message it creates. */
+export interface EntryPosition {
+  readonly index: number;
+  readonly term: number;
+}
+
+export interface ApplyResult {
+  /** The reply for the replica that answers the client. */
+  readonly reply: OkReply | ProtocolError;
+  /** Live frames to publish once the transaction has committed. */
+  readonly deliveries: readonly Delivery[];
+}
+
+/** Apply one command inside the caller's transaction (the one that advances appliedIndex). */
+export async function applyCommand(trx: Knex.Transaction, cmd: ChatCommand, at: EntryPosition): Promise<ApplyResult> {
+  switch (cmd.type) {
+    case 'register':
+      return applyRegister(trx, cmd, at);
+    case 'login':
+      return applyLogin(trx, cmd);
+    case 'logout':
+      return applyLogout(trx, cmd);
+    case 'send':
+      return applySend(trx, cmd, at);
+    case 'markRead':
+      return applyMarkRead(trx, cmd);
+    case 'deleteMessages':
+      return applyDeleteMessages(trx, cmd);
+    case 'deleteAccount':
+      return applyDeleteAccount(trx, cmd);
+  }
+}
+
+const NOTHING: readonly Delivery[] = [];
+
+function failed(error: ProtocolError): ApplyResult {
+  return { reply: error, deliveries: NOTHING };
+}
+
+async function applyRegister(trx: Knex.Transaction, cmd: CommandOf<'register'>, at: EntryPosition): Promise<ApplyResult> {
+  // Two registers of one name can both pass prepare; the first to commit wins.
+  if (await accountExists(trx, cmd.username)) return failed(new Conflict(`username ${cmd.username} is taken`));
+  await trx('accounts').insert({
+    username: cmd.username,
+    password_salt: Buffer.from(cmd.salt),
+    password_hash: Buffer.from(cmd.hash),
+    scrypt_n: cmd.scrypt.n,
+    scrypt_r: cmd.scrypt.r,
+    scrypt_p: cmd.scrypt.p,
+    created_index: at.index,
+    created_ts: cmd.ts,
+  });
+  return { reply: { ok: true, username: cmd.username }, deliveries: NOTHING };
+}
+
+async function applyLogin(trx: Knex.Transaction, cmd: CommandOf<'login'>): Promise<ApplyResult> {
+  // The password was verified against generation accountIndex; a deleted (or deleted and re-created) account refuses it.
+  const account = (await trx('accounts').where({ username: cmd.username }).first('created_index')) as { created_index: number } | undefined;
+  if (!account || account.created_index !== cmd.accountIndex) {
+    return failed(new Unauthorized('wrong username or password'));
+  }
+  // Keep the sessions table bounded by live sessions: a login sweeps its own account's expired ones.
+  await trx('sessions').where({ username: cmd.username }).andWhere('expires_ts', '<=', cmd.ts).delete();
+  await trx('sessions').insert({ token_hash: hashToken(cmd.token), username: cmd.username, created_ts: cmd.ts, expires_ts: cmd.expiresTs });
+  return { reply: { ok: true, token: cmd.token, username: cmd.username }, deliveries: NOTHING };
+}
+
+async function applyLogout(trx: Knex.Transaction, cmd: CommandOf<'logout'>): Promise<ApplyResult> {
+  const session = await sessionAt(trx, cmd);
+  if (session) return failed(session);
+  await trx('sessions').where({ token_hash: cmd.tokenHash }).delete();
+  return { reply: { ok: true }, deliveries: [{ session: cmd.tokenHash, frame: { type: 'revoked' } }] };
+}
+
+async function applySend(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: EntryPosition): Promise<ApplyResult> {
+  const session = await sessionAt(trx, cmd);
+  if (session) return failed(session);
+  // Exactly-once per (sender, requestId): a duplicate that raced past prepare creates nothing.
+  const earlier = await earlierSend(trx, cmd.username, cmd.requestId);
+  if (earlier) return { reply: earlier, deliveries: NOTHING };
+  if (!(await accountExists(trx, cmd.to))) return failed(new NotFound(`account ${cmd.to} does not exist`));
+
+  // PROTOCOL.md: ids are positive, cluster-unique, identical everywhere and increasing in commit order; the log index is all four.
+  const row: MessageRow = {
+    id: at.index,
+    sender: cmd.username,
+    recipient: cmd.to,
+    ...pairOf(cmd.username, cmd.to),
+    text: cmd.text,
+    ts: cmd.ts,
+    read: 0,
+    hidden_by_sender: 0,
+    hidden_by_recipient: 0,
+  };
+  await trx('messages').insert(row);
+  await trx('send_requests').insert({ sender: cmd.username, request_id: cmd.requestId, message_id: at.index });
+  await trx('conversations')
+    .insert({ owner: cmd.username, peer: cmd.to, last_id: at.index, unread: 0 })
+    .onConflict(['owner', 'peer'])
+    .merge({ last_id: at.index });
+  await trx('conversations')
+    .insert({ owner: cmd.to, peer: cmd.username, last_id: at.index, unread: 1 })
+    .onConflict(['owner', 'peer'])
+    .merge({ last_id: at.index, unread: trx.raw('conversations.unread + 1') });
+
+  const message = toMessage(row);
+  return {
+    reply: { ok: true, message },
+    deliveries: [
+      { to: cmd.to, frame: { type: 'message', message } },
+      { to: cmd.username, frame: { type: 'message', message } },
+    ],
+  };
+}
+
+/** The reply a repeated send gets: the original message, or not_found once it has been deleted. Undefined for a new requestId. */
+export async function earlierSend(db: Knex | Knex.Transaction, sender: string, requestId: string): Promise<OkReply<{ message: ChatMessage }> | NotFound | undefined> {
+  const earlier = (await db('send_requests').where({ sender, request_id: requestId }).first('message_id')) as { message_id: number } | undefined;
+  if (!earlier) return undefined;
+  const row = (await db('messages').where({ id: earlier.message_id }).first()) as MessageRow | undefined;
+  if (!row) return new NotFound(`requestId ${requestId} already sent message ${earlier.message_id}, which has since been deleted`);
+  return { ok: true, message: toMessage(row) };
+}
+
+async function applyMarkRead(trx: Knex.Transaction, cmd: CommandOf<'markRead'>): Promise<ApplyResult> {
+  const session = await sessionAt(trx, cmd);
+  if (session) return failed(session);
+  if (!(await accountExists(trx, cmd.with))) return failed(new NotFound(`account ${cmd.with} does not exist`));
+
+  const unreadFrom = () =>
+    trx('messages').where({ recipient: cmd.username, sender: cmd.with, read: 0 }).andWhere('id', '<=', cmd.upToId);
+  // Unread counts only what the recipient still sees; messages it hid are marked read too but were not counted.
+  const [counted] = (await unreadFrom().andWhere({ hidden_by_recipient: 0 }).count({ n: '*' })) as { n: number }[];
+  const changed = await unreadFrom().update({ read: 1 });
+  const visible = Number(counted?.n ?? 0);
+  if (visible > 0) {
+    await trx('conversations').where({ owner: cmd.username, peer: cmd.with }).decrement('unread', visible);
+  }
+  const frame = { type: 'read', by: cmd.username, with: cmd.with, upToId: cmd.upToId } as const;
+  const deliveries: Delivery[] = changed > 0 ? [{ to: cmd.username, frame }, { to: cmd.with, frame }] : [];
+  return { reply: { ok: true }, deliveries };
+}
+
+async function applyDeleteMessages(trx: Knex.Transaction, cmd: CommandOf<'deleteMessages'>): Promise<ApplyResult> {
+  const session = await sessionAt(trx, cmd);
+  if (session) return failed(session);
+  const plan = await planDeletion(trx, cmd.username, cmd.ids, cmd.forEveryone);
+  if (!('rows' in plan)) return failed(plan);
+  const deliveries = await carryOut(trx, plan);
+  return { reply: { ok: true, deleted: plan.rows.length }, deliveries };
+}
+
+/** Hide or remove each planned row, then fix the unread counts and lastIds of every view that lost a message. */
+async function carryOut(trx: Knex.Transaction, plan: DeletionPlan): Promise<Delivery[]> {
+  // view key "owner\npeer" → ids that left owner's view (a newline is not a username character).
+  const lost = new Map<string, number[]>();
+  const unreadLost = new Map<string, number>();
+  const lose = (owner: string, peer: string, id: number, wasUnread: boolean) => {
+    const key = `${owner}\n${peer}`;
+    lost.set(key, [...(lost.get(key) ?? []), id]);
+    if (wasUnread) unreadLost.set(key, (unreadLost.get(key) ?? 0) + 1);
+  };
+
+  for (const row of plan.rows) {
+    const senderSees = row.hidden_by_sender === 0;
+    const recipientSees = row.hidden_by_recipient === 0;
+    const recipientUnread = recipientSees && row.read === 0;
+    if (plan.forEveryone) {
+      await trx('messages').where({ id: row.id }).delete();
+      if (senderSees) lose(row.sender, row.recipient, row.id, false);
+      if (recipientSees) lose(row.recipient, row.sender, row.id, recipientUnread);
+    } else if (row.sender === plan.caller) {
+      // Gone from both views: the row has no reader left, so it goes.
+      if (!recipientSees) await trx('messages').where({ id: row.id }).delete();
+      else await trx('messages').where({ id: row.id }).update({ hidden_by_sender: 1 });
+      lose(row.sender, row.recipient, row.id, false);
+    } else {
+      if (!senderSees) await trx('messages').where({ id: row.id }).delete();
+      else await trx('messages').where({ id: row.id }).update({ hidden_by_recipient: 1 });
+      lose(row.recipient, row.sender, row.id, recipientUnread);
+    }
+  }
+
+  const deliveries: Delivery[] = [];
+  for (const [key, ids] of lost) {
+    const [owner = '', peer = ''] = key.split('\n');
+    await refreshConversation(trx, owner, peer, new Set(ids), unreadLost.get(key) ?? 0);
+    deliveries.push({ to: owner, frame: { type: 'deleted', with: peer, ids } });
+  }
+  return deliveries;
+}
+
+/** After `removed` left owner's view of the conversation with peer: drop `unreadLost` from unread, move lastId back, or drop the row when nothing is left. */
+async function refreshConversation(trx: Knex.Transaction, owner: string, peer: string, removed: ReadonlySet<number>, unreadLost: number): Promise<void> {
+  const key = { owner, peer };
+  const conversation = (await trx('conversations').where(key).first('last_id')) as { last_id: number } | undefined;
+  if (!conversation) return;
+  if (unreadLost > 0) await trx('conversations').where(key).decrement('unread', unreadLost);
+  if (!removed.has(conversation.last_id)) return;
+  const newest = (await visibleTo(trx('messages'), owner, peer).orderBy('id', 'desc').first('id')) as { id: number } | undefined;
+  if (newest) await trx('conversations').where(key).update({ last_id: newest.id });
+  else await trx('conversations').where(key).delete();
+}
+
+async function applyDeleteAccount(trx: Knex.Transaction, cmd: CommandOf<'deleteAccount'>): Promise<ApplyResult> {
+  const session = await sessionAt(trx, cmd);
+  if (session) return failed(session);
+  const account = (await trx('accounts').where({ username: cmd.username }).first('created_index')) as { created_index: number } | undefined;
+  if (!account || account.created_index !== cmd.accountIndex) return failed(new Unauthorized('wrong username or password'));
+
+  const me = cmd.username;
+  const deliveries: Delivery[] = [];
+  // Every message still stored is visible to at least one party (rows hidden by both are removed),
+  // so the conversations rows on either side name every peer the account has messages with.
+  const peerRows = (await trx('conversations')
+    .where({ owner: me })
+    .select({ peer: 'peer' })
+    .union((q) => q.from('conversations').where({ peer: me }).select({ peer: 'owner' }))) as { peer: string }[];
+  for (const { peer } of peerRows.sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0))) {
+    const ids = ((await visibleTo(trx('messages'), peer, me).orderBy('id').select('id')) as { id: number }[]).map((r) => r.id);
+    for (let i = 0; i < ids.length; i += DELETED_FRAME_MAX_IDS) {
+      deliveries.push({ to: peer, frame: { type: 'deleted', with: me, ids: ids.slice(i, i + DELETED_FRAME_MAX_IDS) } });
+    }
+    await trx('messages').where(pairOf(me, peer)).delete();
+    await trx('conversations').where({ owner: peer, peer: me }).delete();
+  }
+  await trx('conversations').where({ owner: me }).delete();
+  await trx('send_requests').where({ sender: me }).delete();
+  const sessions = (await trx('sessions').where({ username: me }).orderBy('token_hash').select('token_hash')) as { token_hash: string }[];
+  for (const s of sessions) deliveries.push({ session: s.token_hash, frame: { type: 'revoked' } });
+  await trx('sessions').where({ username: me }).delete();
+  await trx('accounts').where({ username: me }).delete();
+  return { reply: { ok: true }, deliveries };
+}
+
+// ---- helpers ----
+
+/** Re-check at the entry's own time that its session still exists, still belongs to the user, and has not expired. */
+async function sessionAt(trx: Knex.Transaction, cmd: { tokenHash: string; username: string; ts: number }): Promise<Unauthorized | undefined> {
+  const session = await checkSession(trx, cmd.tokenHash, cmd.ts);
+  if (session instanceof Unauthorized) return session;
+  if (session.username !== cmd.username) return new Unauthorized('the session belongs to another account');
+  return undefined;
+}
+
+export async function accountExists(db: Knex | Knex.Transaction, username: string): Promise<boolean> {
+  return (await db('accounts').where({ username }).first('username')) !== undefined;
+}

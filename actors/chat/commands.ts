@@ -1,0 +1,93 @@
+/**
+ * Chat commands: what a leader proposes and every replica applies. A command
+ * carries everything nondeterministic (ts, salts, hashes, tokens) decided once
+ * by the leader, so applying it needs only the command and the database.
+ *
+ * Wire form: MessagePack of `[COMMAND_VERSION, command]`. Decoding validates
+ * every field and throws CommandDecodeError on anything else.
+ */
+import { decode, encode } from '@msgpack/msgpack';
+import { z } from 'zod';
+import { DELETE_MAX_IDS, PASSWORD_MAX_CHARS, REQUEST_ID_MAX_CHARS, TEXT_MAX_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from './limits.ts';
+
+/** Bumped when a command's shape changes; a replica refuses versions it does not know. */
+export const COMMAND_VERSION = 1;
+
+export type ChatCommand = z.infer<typeof ChatCommandSchema>;
+export type CommandOf<T extends ChatCommand['type']> = Extract<ChatCommand, { type: T }>;
+
+export function encodeCommand(cmd: ChatCommand): Uint8Array {
+  return encode([COMMAND_VERSION, cmd]);
+}
+
+/** The command `bytes` encode; throws CommandDecodeError on garbage, never anything else. */
+export function decodeCommand(bytes: Uint8Array): ChatCommand {
+  let value: unknown;
+  try {
+    value = decode(bytes);
+  } catch (err) {
+    throw new CommandDecodeError(`not MessagePack: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(value) || value.length !== 2) throw new CommandDecodeError('not a [version, command] pair');
+  if (value[0] !== COMMAND_VERSION) throw new CommandDecodeError(`unknown command version ${JSON.stringify(value[0])}`);
+  const parsed = ChatCommandSchema.safeParse(value[1]);
+  if (!parsed.success) throw new CommandDecodeError(z.prettifyError(parsed.error));
+  return parsed.data;
+}
+
+/** A command entry's bytes are not a valid chat command: a bug (or corruption) the runtime reports. */
+export class CommandDecodeError extends Error {
+  constructor(detail: string) {
+    super(`undecodable chat command: ${detail}`);
+    this.name = 'CommandDecodeError';
+  }
+}
+
+// ---- schemas ----
+
+const Username = z.string().min(1).max(USERNAME_MAX_CHARS).regex(USERNAME_CHARSET);
+/** Leader time, ms since the epoch. */
+const Ts = z.int().min(0);
+const LogIndex = z.int().min(1);
+const TokenHash = z.string().regex(/^[0-9a-f]{64}$/);
+const Bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
+
+/** Every authenticated command names the session it was prepared under, so apply can re-check it at `ts`. */
+const Authenticated = { ts: Ts, username: Username, tokenHash: TokenHash };
+
+const ChatCommandSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('register'),
+    ts: Ts,
+    username: Username,
+    salt: Bytes,
+    hash: Bytes,
+    scrypt: z.object({ n: z.int().min(2), r: z.int().min(1), p: z.int().min(1) }),
+  }),
+  z.object({
+    type: z.literal('login'),
+    ts: Ts,
+    username: Username,
+    /** The account generation the password was verified against (its register entry's index). */
+    accountIndex: LogIndex,
+    /** The raw token, returned in the reply; the tables keep only its hash. */
+    token: z.string().min(1).max(PASSWORD_MAX_CHARS),
+    expiresTs: Ts,
+  }),
+  z.object({ type: z.literal('logout'), ...Authenticated }),
+  z.object({
+    type: z.literal('send'),
+    ...Authenticated,
+    to: Username,
+    text: z.string().min(1).max(TEXT_MAX_CHARS * 2),
+    requestId: z.string().min(1).max(REQUEST_ID_MAX_CHARS * 2),
+  }),
+  z.object({ type: z.literal('markRead'), ...Authenticated, with: Username, upToId: LogIndex }),
+  z.object({
+    type: z.literal('deleteMessages'),
+    ...Authenticated,
+    ids: z.array(LogIndex).min(1).max(DELETE_MAX_IDS),
+    forEveryone: z.boolean(),
+  }),
+  z.object({ type: z.literal('deleteAccount'), ...Authenticated, accountIndex: LogIndex }),
+]);

@@ -1,0 +1,32 @@
+/**
+ * The replicated chat state machine: the API the replica runtime calls.
+ *
+ *   parseRequest / parseRequestBytes   validate a client request (pure)
+ *   isWrite                            write (prepare → propose → apply) or read
+ *   prepareCommand                     leader only: authenticate, check, decide ts/salt/hash/token
+ *   encodeCommand / decodeCommand      the entry payload (MessagePack)
+ *   applyCommand                       deterministic apply inside the appliedIndex transaction
+ *   resolveDeliveries                  live frames → session keys, after commit
+ *   executeRead                        accounts, history, conversations
+ *
+ * See docs/chat.md.
+ */
+export { parseRequest, parseRequestBytes, isWrite, isChatOp, CHAT_OPS } from './requests.ts';
+export type { ChatOp, ChatRequest, RequestOf, WriteRequest, ReadRequest, WriteOp } from './requests.ts';
+export { prepareCommand, AlreadyApplied } from './prepare.ts';
+export type { PrepareContext, Prepared } from './prepare.ts';
+export { encodeCommand, decodeCommand, CommandDecodeError, COMMAND_VERSION } from './commands.ts';
+export type { ChatCommand, CommandOf } from './commands.ts';
+export { applyCommand } from './apply.ts';
+export type { ApplyResult, EntryPosition } from './apply.ts';
+export { executeRead } from './read.ts';
+export type { AccountsReply, HistoryReply, ConversationsReply, ReadReply } from './read.ts';
+export { resolveDeliveries } from './deliveries.ts';
+export type { Publication } from './deliveries.ts';
+export { hashToken, sessionKeyOf } from './sessions.ts';
+export type { ChatMessage, LiveFrame, Delivery } from './model.ts';
+export * from './errors.ts';
+export * as limits from './limits.ts';
+export { PASSWORD_COST } from './passwords.ts';
+export type { ScryptCost } from './passwords.ts';
+export { migrateChat, CHAT_TABLES, CHAT_MIGRATIONS, chatMigrationSource } from '../../storage/chat/schema.ts';

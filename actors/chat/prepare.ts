@@ -1,0 +1,118 @@
+/**
+ * Leader-side preparation of a write, before it is proposed: authenticate,
+ * check what can be checked against the applied state, and decide everything
+ * nondeterministic once (ts, salt, password hash, session token) so that it
+ * travels in the entry. Never writes.
+ */
+import type { Knex } from 'knex';
+import type { ChatCommand } from './commands.ts';
+import { BadRequest, Conflict, NotFound, Unauthorized, type OkReply, type ProtocolError } from './errors.ts';
+import { accountExists, earlierSend } from './apply.ts';
+import { planDeletion } from './deletion.ts';
+import { SESSION_TTL_MS } from './limits.ts';
+import { hashPassword, PASSWORD_COST, verifyAgainstNothing, verifyPassword, type ScryptCost } from './passwords.ts';
+import type { RequestOf, WriteRequest } from './requests.ts';
+import { newToken, resolveSession, type Session } from './sessions.ts';
+
+export interface PrepareContext {
+  /** The applied state; read only. */
+  readonly db: Knex;
+  /** The leader's clock, ms since the epoch: becomes the entry's `ts`. */
+  readonly now: number;
+  readonly randomBytes: (n: number) => Buffer;
+  /** scrypt cost for new passwords; PASSWORD_COST unless a test lowers it. */
+  readonly passwordCost?: ScryptCost;
+}
+
+/**
+ * Nothing to propose: the request was already carried out (a repeated send),
+ * and this is its reply. The runtime answers with `reply` at once.
+ */
+export class AlreadyApplied {
+  constructor(readonly reply: OkReply) {}
+}
+
+export type Prepared = ChatCommand | ProtocolError | AlreadyApplied;
+
+export async function prepareCommand(request: WriteRequest, ctx: PrepareContext): Promise<Prepared> {
+  switch (request.op) {
+    case 'register':
+      return prepareRegister(request, ctx);
+    case 'login':
+      return prepareLogin(request, ctx);
+    case 'logout':
+      return withSession(request.token, ctx, (s) => ({ type: 'logout', ts: ctx.now, username: s.username, tokenHash: s.tokenHash }));
+    case 'send':
+      return withSession(request.token, ctx, (s) => prepareSend(request, s, ctx));
+    case 'markRead':
+      return withSession(request.token, ctx, async (s) => {
+        if (!(await accountExists(ctx.db, request.with))) return new NotFound(`account ${request.with} does not exist`);
+        return { type: 'markRead', ts: ctx.now, username: s.username, tokenHash: s.tokenHash, with: request.with, upToId: request.upToId };
+      });
+    case 'deleteMessages':
+      return withSession(request.token, ctx, async (s) => {
+        const plan = await planDeletion(ctx.db, s.username, request.ids, request.forEveryone);
+        if (!('rows' in plan)) return plan;
+        return { type: 'deleteMessages', ts: ctx.now, username: s.username, tokenHash: s.tokenHash, ids: [...new Set(request.ids)], forEveryone: request.forEveryone };
+      });
+    case 'deleteAccount':
+      return withSession(request.token, ctx, async (s) => {
+        const account = await verifyAccount(ctx.db, s.username, request.password, ctx);
+        if (account instanceof Unauthorized) return new Unauthorized('wrong password');
+        return { type: 'deleteAccount', ts: ctx.now, username: s.username, tokenHash: s.tokenHash, accountIndex: account.createdIndex };
+      });
+  }
+}
+
+async function prepareRegister(request: RequestOf<'register'>, ctx: PrepareContext): Promise<Prepared> {
+  // Checked again at apply: a concurrent register of the same name may commit first.
+  if (await accountExists(ctx.db, request.username)) return new Conflict(`username ${request.username} is taken`);
+  const { salt, hash, cost } = await hashPassword(request.password, ctx.passwordCost ?? PASSWORD_COST, ctx.randomBytes);
+  return { type: 'register', ts: ctx.now, username: request.username, salt, hash, scrypt: cost };
+}
+
+async function prepareLogin(request: RequestOf<'login'>, ctx: PrepareContext): Promise<Prepared> {
+  const account = await verifyAccount(ctx.db, request.username, request.password, ctx);
+  if (account instanceof Unauthorized) return account;
+  return {
+    type: 'login',
+    ts: ctx.now,
+    username: request.username,
+    accountIndex: account.createdIndex,
+    token: newToken(ctx.randomBytes),
+    expiresTs: ctx.now + SESSION_TTL_MS,
+  };
+}
+
+async function prepareSend(request: RequestOf<'send'>, session: Session, ctx: PrepareContext): Promise<Prepared> {
+  // Exactly-once: a repeat of an applied send is answered here and never reaches the log.
+  const earlier = await earlierSend(ctx.db, session.username, request.requestId);
+  if (earlier) return earlier instanceof NotFound ? earlier : new AlreadyApplied(earlier);
+  if (request.to === session.username) return new BadRequest('send: to must be another account (messages to yourself are not supported)');
+  if (!(await accountExists(ctx.db, request.to))) return new NotFound(`account ${request.to} does not exist`);
+  return { type: 'send', ts: ctx.now, username: session.username, tokenHash: session.tokenHash, to: request.to, text: request.text, requestId: request.requestId };
+}
+
+async function withSession(token: string, ctx: PrepareContext, then: (s: Session) => Prepared | Promise<Prepared>): Promise<Prepared> {
+  const session = await resolveSession(ctx.db, token, ctx.now);
+  if (session instanceof Unauthorized) return session;
+  return then(session);
+}
+
+/** The account's generation if `password` is right; the same Unauthorized (after the same work) for an unknown name or a wrong password. */
+async function verifyAccount(db: Knex, username: string, password: string, ctx: PrepareContext): Promise<{ createdIndex: number } | Unauthorized> {
+  const row = (await db('accounts').where({ username }).first()) as
+    | { password_salt: Buffer; password_hash: Buffer; scrypt_n: number; scrypt_r: number; scrypt_p: number; created_index: number }
+    | undefined;
+  const wrong = new Unauthorized('wrong username or password');
+  if (!row) {
+    await verifyAgainstNothing(password, ctx.passwordCost ?? PASSWORD_COST);
+    return wrong;
+  }
+  const ok = await verifyPassword(password, {
+    salt: row.password_salt,
+    hash: row.password_hash,
+    cost: { n: row.scrypt_n, r: row.scrypt_r, p: row.scrypt_p },
+  });
+  return ok ? { createdIndex: row.created_index } : wrong;
+}

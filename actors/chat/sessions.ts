@@ -1,0 +1,45 @@
+/**
+ * Session tokens: random on the leader, stored only as sha256(token) in hex.
+ * The first 32 hex characters of that hash are the live-delivery session key
+ * (docs/protocol.md §2.1).
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { Unauthorized } from './errors.ts';
+import { TOKEN_BYTES } from './limits.ts';
+
+/** A live session, as the tables know it. */
+export interface Session {
+  readonly username: string;
+  readonly tokenHash: string;
+}
+
+/** sha256 of the token's UTF-8 bytes, lowercase hex: the only form a token is stored in. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** docs/protocol.md §2.1: the live subject's key is the first 32 hex characters of the token hash. */
+export function sessionKeyOf(tokenHash: string): string {
+  return tokenHash.slice(0, 32);
+}
+
+/** A fresh token: TOKEN_BYTES random bytes, base64url (43 characters). */
+export function newToken(randomBytes: (n: number) => Buffer): string {
+  return randomBytes(TOKEN_BYTES).toString('base64url');
+}
+
+/** The session a token names at time `now`, or Unauthorized (unknown, revoked or expired). */
+export async function resolveSession(db: Knex | Knex.Transaction, token: string, now: number): Promise<Session | Unauthorized> {
+  return checkSession(db, hashToken(token), now);
+}
+
+/** The session with this token hash at time `now` (expired when now >= expires_ts). */
+export async function checkSession(db: Knex | Knex.Transaction, tokenHash: string, now: number): Promise<Session | Unauthorized> {
+  const row = (await db('sessions').where({ token_hash: tokenHash }).first('username', 'expires_ts')) as
+    | { username: string; expires_ts: number }
+    | undefined;
+  if (!row) return new Unauthorized('unknown or revoked token: log in again');
+  if (now >= row.expires_ts) return new Unauthorized('the session has expired: log in again');
+  return { username: row.username, tokenHash };
+}
