@@ -1,0 +1,33 @@
+/**
+ * The core's timing and flow-control defaults. Each is a named limit with
+ * the reason for its value.
+ */
+import type { RaftLimits, RaftTiming } from './types.ts';
+
+export const DEFAULT_TIMING: RaftTiming = {
+  // Several heartbeats fit in the shortest election timeout, so one or two
+  // lost heartbeats never trigger an election (Raft §5.6: broadcastTime << electionTimeout).
+  heartbeatMs: 50,
+  // 300–600 ms: well above a loopback/LAN round trip plus an SQLite fsync, and
+  // a wide enough range that split votes are rare (Raft §5.2, §9.3 of the thesis).
+  electionMinMs: 300,
+  electionMaxMs: 600,
+};
+
+export const DEFAULT_LIMITS: RaftLimits = {
+  // Enough entries to amortize one fsync and one NATS publish over a burst of chat messages.
+  maxEntriesPerAppend: 256,
+  // Stay well under NATS core's default 1 MiB max_payload after encoding overhead.
+  maxBytesPerAppend: 512 * 1024,
+  // A few appends in flight hide one round trip without letting a slow follower queue unbounded work.
+  maxInflightAppends: 8,
+  // Back-pressure: a leader that cannot commit (no quorum) stops accepting work instead of growing its log without bound.
+  maxUncommittedEntries: 4096,
+};
+
+/**
+ * A peer in snapshot state that has not answered within this long is probed
+ * again: the stream or its answer was lost and the runtime did not report it.
+ * Generous because a large snapshot takes a while to stream.
+ */
+export const SNAPSHOT_ANSWER_TIMEOUT_MS = 30_000;

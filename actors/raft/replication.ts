@@ -1,0 +1,329 @@
+/**
+ * Log replication (Raft §5.3, §5.4.2, §7; Figures 2 and 13), both sides:
+ * the leader's appends, heartbeats, commit rule and snapshot hand-off, and
+ * the follower's consistency check, conflict truncation and commit.
+ */
+import type { AppendEntries, AppendEntriesResponse, Index, InstallSnapshot, InstallSnapshotResponse, ReplicaId } from './types.ts';
+import type { Draft, LeaderState, Out } from './state.ts';
+import { commitTo, persistTruncate, resetElectionTimer } from './state.ts';
+import {
+  applyMerge,
+  firstIndexOfTerm,
+  lastIndex,
+  lastIndexOfTerm,
+  planMerge,
+  sliceForAppend,
+  termAt,
+} from './log.ts';
+import type { Progress } from './progress.ts';
+import {
+  acceptedAppend,
+  becomeProbe,
+  becomeSnapshot,
+  canSendEntries,
+  contacted,
+  heartbeatAnswered,
+  heartbeatTick,
+  rejectedAppend,
+  sentAppend,
+} from './progress.ts';
+import { isVoter, quorumMatchIndex } from './quorum.ts';
+import { becomeFollower, syncConfig } from './roles.ts';
+import { checkReads, startAwaitingReads } from './reads.ts';
+import { maybeSendTimeoutNow } from './transfer.ts';
+
+// ---------------------------------------------------------------- leader side
+
+export function setProgress(s: Draft, peer: ReplicaId, p: Progress): void {
+  const ls = s.leaderState;
+  if (ls === null) return;
+  s.leaderState = { ...ls, progress: { ...ls.progress, [peer]: p } };
+}
+
+function patchLeader(s: Draft, patch: Partial<LeaderState>): void {
+  if (s.leaderState !== null) s.leaderState = { ...s.leaderState, ...patch };
+}
+
+/**
+ * Send one AppendEntries to `peer` if its flow control allows: the entries
+ * from its nextIndex, batched by count and bytes. Returns whether a message
+ * went out. `allowEmpty` sends even with nothing new (a probe or a commit notice).
+ * If the entries it needs are compacted, start a snapshot instead.
+ */
+export function sendAppend(s: Draft, out: Out, peer: ReplicaId, opts: { allowEmpty: boolean; round: number }): boolean {
+  const ls = s.leaderState;
+  let p = ls?.progress[peer];
+  if (ls === null || p === undefined) return false;
+  if (!canSendEntries(p, s.limits.maxInflightAppends)) return false;
+  const prev = p.nextIndex - 1;
+  const prevTerm = termAt(s.log, prev);
+  if (prevTerm === undefined) {
+    if (prev < s.log.snapshot.index) {
+      // Raft §7: the follower needs entries we compacted: ship the snapshot.
+      setProgress(s, peer, becomeSnapshot(p, s.log.snapshot.index));
+      patchLeader(s, { snapshotSinceMs: { ...ls.snapshotSinceMs, [peer]: ls.nowMs } });
+      out.snapshotsToSend.push({ to: peer, meta: s.log.snapshot });
+      return false;
+    }
+    // nextIndex beyond our log (cannot happen by construction): probe from the end.
+    p = { ...becomeProbe(p), nextIndex: lastIndex(s.log) + 1 };
+    setProgress(s, peer, p);
+    return sendAppend(s, out, peer, opts);
+  }
+  const entries = sliceForAppend(s.log, p.nextIndex, s.limits.maxEntriesPerAppend, s.limits.maxBytesPerAppend);
+  if (entries.length === 0 && !opts.allowEmpty) return false;
+  out.messages.push({
+    type: 'AppendEntries',
+    from: s.id,
+    to: peer,
+    term: s.term,
+    prevLogIndex: prev,
+    prevLogTerm: prevTerm,
+    entries,
+    leaderCommit: s.commitIndex,
+    round: opts.round,
+  });
+  const last = entries.at(-1)?.index;
+  if (last !== undefined || p.state === 'probe') setProgress(s, peer, sentAppend(p, last ?? prev, ls.round));
+  return true;
+}
+
+/** Fill `peer`'s pipeline with whatever it lacks. */
+export function replicateTo(s: Draft, out: Out, peer: ReplicaId): boolean {
+  let sent = false;
+  for (let i = 0; i < s.limits.maxInflightAppends; i += 1) {
+    if (!sendAppend(s, out, peer, { allowEmpty: false, round: 0 })) break;
+    sent = true;
+  }
+  return sent;
+}
+
+/** Send every peer what it lacks (and, with allowEmpty, at least a probe). */
+export function broadcastAppend(s: Draft, out: Out, opts: { allowEmpty: boolean; round: number }): void {
+  for (const peer of Object.keys(s.leaderState?.progress ?? {})) {
+    if (opts.allowEmpty) sendAppend(s, out, peer, opts);
+    replicateTo(s, out, peer);
+  }
+}
+
+/**
+ * A heartbeat round: every peer gets a message carrying `round` (for read
+ * index) and the commit index. A follower in step gets an empty append
+ * anchored at its matchIndex, which it always accepts; one being probed
+ * gets its probe again. Returns the round number.
+ */
+export function broadcastHeartbeat(s: Draft, out: Out): number {
+  const ls = s.leaderState;
+  if (ls === null) return 0;
+  const round = ls.round + 1;
+  patchLeader(s, { round });
+  for (const peer of Object.keys(ls.progress)) {
+    const p = heartbeatTick(s.leaderState!.progress[peer]!);
+    setProgress(s, peer, p);
+    if (p.state === 'probe') {
+      sendAppend(s, out, peer, { allowEmpty: true, round });
+      continue;
+    }
+    out.messages.push(heartbeatTo(s, peer, p, round));
+  }
+  return round;
+}
+
+/** An empty append that cannot fail the consistency check: anchored at matchIndex (or the 0 sentinel). */
+function heartbeatTo(s: Draft, peer: ReplicaId, p: Progress, round: number): AppendEntries {
+  const anchorTerm = termAt(s.log, p.matchIndex);
+  const prev = anchorTerm === undefined ? 0 : p.matchIndex;
+  return {
+    type: 'AppendEntries',
+    from: s.id,
+    to: peer,
+    term: s.term,
+    prevLogIndex: prev,
+    prevLogTerm: anchorTerm ?? 0,
+    entries: [],
+    leaderCommit: Math.min(s.commitIndex, prev),
+    round,
+  };
+}
+
+/**
+ * Raft §5.3/§5.4.2: commit the highest index a majority of voters hold, but
+ * only if it is of the current term (an earlier term's entry is committed
+ * only indirectly, Figure 8). The leader counts itself if it is a voter.
+ */
+export function maybeCommit(s: Draft, out: Out): void {
+  const ls = s.leaderState;
+  if (s.role !== 'leader' || ls === null) return;
+  let voters = s.config.voters;
+  if (s.unsafe.quorumOverReachable) {
+    // UNSAFE (test only): count a majority of the peers we hear from instead of the configuration.
+    voters = voters.filter((v) => v === s.id || ls.progress[v]?.recentActive === true);
+  }
+  const self = lastIndex(s.log);
+  const candidate = quorumMatchIndex(voters, (v) => (v === s.id ? self : (ls.progress[v]?.matchIndex ?? 0)));
+  if (candidate <= s.commitIndex) return;
+  const ownTerm = termAt(s.log, candidate) === s.term;
+  // UNSAFE (test only): commitEarlierTermByCount commits an earlier term's entry by counting (Figure 8).
+  if (!ownTerm && !s.unsafe.commitEarlierTermByCount) return;
+  const before = s.commitIndex;
+  commitTo(s, out, candidate);
+  if (ownTerm && !ls.committedOwnTerm) {
+    patchLeader(s, { committedOwnTerm: true });
+    startAwaitingReads(s, out);
+  }
+  // Thesis §4.2.2: a leader removed from the voters steps down once that configuration commits.
+  if (s.configIndex <= s.commitIndex && !isVoter(s.config, s.id)) {
+    becomeFollower(s, out, s.term, null);
+    return;
+  }
+  // Tell followers promptly (they apply sooner): new entries carry it, otherwise a commit notice.
+  for (const [peer, p] of Object.entries(s.leaderState!.progress)) {
+    if (replicateTo(s, out, peer)) continue;
+    if (p.state === 'replicate' && p.matchIndex > before) out.messages.push(heartbeatTo(s, peer, p, 0));
+  }
+}
+
+/** The leader's side of an AppendEntries answer. */
+export function onAppendResponse(s: Draft, out: Out, m: AppendEntriesResponse): void {
+  const ls = s.leaderState;
+  let p = ls?.progress[m.from];
+  if (ls === null || p === undefined) return;
+  p = contacted(p, ls.nowMs);
+  if (m.round > 0) {
+    p = { ...p, ackedRound: Math.max(p.ackedRound, m.round) };
+    p = heartbeatAnswered(p, m.round);
+  }
+  setProgress(s, m.from, p);
+  if (m.success) {
+    if (m.matchIndex > lastIndex(s.log)) return; // garbage: claims entries we never sent
+    const { progress, advanced } = acceptedAppend(p, m.matchIndex);
+    setProgress(s, m.from, progress);
+    if (advanced) maybeCommit(s, out);
+    if (s.role !== 'leader') return;
+    maybeSendTimeoutNow(s, out, m.from);
+    replicateTo(s, out, m.from);
+  } else {
+    // Raft §5.3 fast back-off: skip the follower's whole conflicting term at once.
+    let hint = m.conflictIndex;
+    if (m.conflictTerm > 0) {
+      const ours = lastIndexOfTerm(s.log, m.conflictTerm);
+      if (ours !== null) hint = ours + 1;
+    }
+    hint = Math.max(1, Math.min(hint, lastIndex(s.log) + 1));
+    const next = rejectedAppend(p, m.matchIndex, hint);
+    if (next !== null) {
+      setProgress(s, m.from, next);
+      sendAppend(s, out, m.from, { allowEmpty: true, round: 0 });
+    }
+  }
+  if (m.round > 0) checkReads(s, out);
+}
+
+/** The leader's side of an InstallSnapshot answer. */
+export function onSnapshotResponse(s: Draft, out: Out, m: InstallSnapshotResponse): void {
+  const ls = s.leaderState;
+  let p = ls?.progress[m.from];
+  if (ls === null || p === undefined) return;
+  p = contacted(p, ls.nowMs);
+  if (m.success && m.matchIndex <= lastIndex(s.log)) {
+    const { progress, advanced } = acceptedAppend(p, m.matchIndex);
+    p = progress.state === 'snapshot' ? becomeProbe(progress) : progress;
+    setProgress(s, m.from, p);
+    if (advanced) maybeCommit(s, out);
+  } else {
+    setProgress(s, m.from, becomeProbe(p));
+  }
+  if (s.role === 'leader') sendAppend(s, out, m.from, { allowEmpty: true, round: 0 });
+}
+
+// -------------------------------------------------------------- follower side
+
+/** Raft Figure 2, AppendEntries receiver (the term was already settled by the caller). */
+export function onAppendEntries(s: Draft, out: Out, m: AppendEntries): void {
+  if (s.role === 'leader') return; // two leaders in one term cannot happen; ignore rather than trust it
+  if (s.role === 'pre-candidate' || s.role === 'candidate' || s.leader !== m.from) becomeFollower(s, out, s.term, m.from);
+  else if (s.role === 'follower') resetElectionTimer(s);
+  s.leaseFresh = true;
+
+  let prev = m.prevLogIndex;
+  let prevTerm = m.prevLogTerm;
+  let entries = m.entries;
+  if (prev < s.commitIndex) {
+    // Entries up to commitIndex are committed, hence in this leader's log too
+    // (Leader Completeness): skip them and check from our commit point.
+    entries = entries.filter((e) => e.index > s.commitIndex);
+    prev = s.commitIndex;
+    prevTerm = termAt(s.log, prev) ?? -1;
+  }
+  const ourPrevTerm = termAt(s.log, prev);
+  if (ourPrevTerm === undefined || ourPrevTerm !== prevTerm) {
+    out.messages.push(rejectAppend(s, m, prev, ourPrevTerm));
+    return;
+  }
+  const plan = planMerge(s.log, entries);
+  if (plan.truncateFrom !== null && plan.truncateFrom <= s.commitIndex) return; // never cut committed entries
+  if (plan.truncateFrom !== null || plan.append.length > 0) {
+    s.log = applyMerge(s.log, plan);
+    if (plan.truncateFrom !== null) persistTruncate(out, plan.truncateFrom);
+    out.entries.push(...plan.append);
+    if (plan.truncateFrom !== null || plan.append.some((e) => e.kind === 'config')) syncConfig(s, out);
+  }
+  const matchIndex = prev + entries.length;
+  commitTo(s, out, Math.min(m.leaderCommit, matchIndex));
+  out.messages.push({
+    type: 'AppendEntriesResponse',
+    from: s.id,
+    to: m.from,
+    term: s.term,
+    success: true,
+    matchIndex,
+    conflictTerm: 0,
+    conflictIndex: 0,
+    round: m.round,
+  });
+}
+
+/** A rejection with the fast back-off hint; matchIndex echoes the rejected prevLogIndex. */
+function rejectAppend(s: Draft, m: AppendEntries, prev: Index, ourPrevTerm: number | undefined): AppendEntriesResponse {
+  const base = { type: 'AppendEntriesResponse', from: s.id, to: m.from, term: s.term, success: false, matchIndex: m.prevLogIndex, round: m.round } as const;
+  if (ourPrevTerm === undefined) return { ...base, conflictTerm: 0, conflictIndex: lastIndex(s.log) + 1 };
+  const first = Math.max(s.commitIndex + 1, firstIndexOfTerm(s.log, ourPrevTerm, prev));
+  return { ...base, conflictTerm: ourPrevTerm, conflictIndex: first };
+}
+
+/** Answer a stale leader so it learns our newer term and steps down. */
+export function rejectStale(s: Draft, out: Out, m: AppendEntries | InstallSnapshot): void {
+  if (m.type === 'AppendEntries') {
+    out.messages.push({ type: 'AppendEntriesResponse', from: s.id, to: m.from, term: s.term, success: false, matchIndex: m.prevLogIndex, conflictTerm: 0, conflictIndex: 0, round: m.round });
+  } else {
+    out.messages.push({ type: 'InstallSnapshotResponse', from: s.id, to: m.from, term: s.term, matchIndex: 0, success: false });
+  }
+}
+
+/**
+ * Raft Figure 13: install a fully received snapshot newer than our commit
+ * point. If our log holds the snapshot's last entry, the entries after it
+ * are kept; otherwise the whole log goes. The Ready says: install the
+ * snapshot, delete entries from meta.index + 1 on, then append the kept ones.
+ */
+export function onInstallSnapshot(s: Draft, out: Out, m: InstallSnapshot): void {
+  if (s.role === 'leader') return;
+  if (s.role === 'pre-candidate' || s.role === 'candidate' || s.leader !== m.from) becomeFollower(s, out, s.term, m.from);
+  else if (s.role === 'follower') resetElectionTimer(s);
+  s.leaseFresh = true;
+  const meta = m.snapshot;
+  if (meta.index <= s.commitIndex) {
+    out.messages.push({ type: 'InstallSnapshotResponse', from: s.id, to: m.from, term: s.term, matchIndex: s.commitIndex, success: true });
+    return;
+  }
+  const kept = termAt(s.log, meta.index) === meta.term ? s.log.entries.filter((e) => e.index > meta.index) : [];
+  s.log = { snapshot: meta, entries: kept };
+  out.installSnapshot = meta;
+  out.entries = [];
+  out.truncateFrom = meta.index + 1;
+  out.entries.push(...kept);
+  out.committed = [];
+  s.commitIndex = meta.index;
+  syncConfig(s, out);
+  out.messages.push({ type: 'InstallSnapshotResponse', from: s.id, to: m.from, term: s.term, matchIndex: meta.index, success: true });
+}

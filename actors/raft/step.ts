@@ -1,0 +1,212 @@
+/**
+ * One step of the core: an event in, the new state and at most one Ready out.
+ * Pure: the same state and event always give the same result.
+ */
+import type { Message, RaftEvent, Ready, RequestVote, RequestVoteResponse, SnapshotMeta } from './types.ts';
+import type { CoreState, Draft, Out } from './state.ts';
+import { newOut, resetElectionTimer, setHardState, toReady } from './state.ts';
+import { compactTo, isUpToDate, termAt } from './log.ts';
+import { becomeFollower, campaign, tallyVotes } from './roles.ts';
+import { isVoter, hasQuorum } from './quorum.ts';
+import {
+  broadcastHeartbeat,
+  onAppendEntries,
+  onAppendResponse,
+  onInstallSnapshot,
+  onSnapshotResponse,
+  rejectStale,
+  replicateTo,
+  setProgress,
+} from './replication.ts';
+import { becomeProbe } from './progress.ts';
+import { onReadIndex } from './reads.ts';
+import { onTransferLeadership } from './transfer.ts';
+import { onPropose, onProposeConfig } from './proposals.ts';
+import { SNAPSHOT_ANSWER_TIMEOUT_MS } from './limits.ts';
+import { isWellFormed } from './validate.ts';
+
+/** Timer expiries, raised by the machine's delayed transitions. */
+export type TimerEvent =
+  | { readonly type: 'electionTimeout' }
+  | { readonly type: 'leaseExpired' }
+  | { readonly type: 'heartbeat' };
+
+export type CoreEvent = RaftEvent | TimerEvent;
+
+export interface StepResult {
+  readonly state: CoreState;
+  readonly ready: Ready | null;
+}
+
+export function step(state: CoreState, event: CoreEvent): StepResult {
+  if (event.type === 'message' && !isWellFormed(event.message)) return { state, ready: null };
+  const s: Draft = { ...state };
+  const out = newOut();
+  switch (event.type) {
+    case 'message':
+      onMessage(s, out, event.message);
+      break;
+    case 'propose':
+      onPropose(s, out, event.id, event.data);
+      break;
+    case 'proposeConfig':
+      onProposeConfig(s, out, event.id, event.config);
+      break;
+    case 'readIndex':
+      onReadIndex(s, out, event.id);
+      break;
+    case 'transferLeadership':
+      onTransferLeadership(s, out, event.to);
+      break;
+    case 'compacted':
+      onCompacted(s, event.meta);
+      break;
+    case 'unreachable':
+      onUnreachable(s, out, event.peer);
+      break;
+    case 'electionTimeout':
+      onElectionTimeout(s, out);
+      break;
+    case 'leaseExpired':
+      s.leaseFresh = false;
+      break;
+    case 'heartbeat':
+      onHeartbeat(s, out);
+      break;
+  }
+  const ready = toReady(out, s, s.seq + 1);
+  if (ready !== null) s.seq = ready.seq;
+  return { state: s, ready };
+}
+
+// ------------------------------------------------------------------ messages
+
+function onMessage(s: Draft, out: Out, m: Message): void {
+  if (m.to !== s.id || m.from === s.id) return;
+  if (m.term > s.term) {
+    if (m.type === 'RequestVote' && !m.transfer && inLease(s)) return; // thesis §4.2.3: disruptive server
+    const keepsTerm = (m.type === 'RequestVote' && m.preVote) || (m.type === 'RequestVoteResponse' && m.preVote && m.granted);
+    if (!keepsTerm) {
+      const fromLeader = m.type === 'AppendEntries' || m.type === 'InstallSnapshot';
+      becomeFollower(s, out, m.term, fromLeader ? m.from : null);
+    }
+  } else if (m.term < s.term) {
+    // A stale leader must hear our term to step down; a stale pre-candidate is told no.
+    if (m.type === 'AppendEntries' || m.type === 'InstallSnapshot') rejectStale(s, out, m);
+    else if (m.type === 'RequestVote' && m.preVote) {
+      out.messages.push({ type: 'RequestVoteResponse', from: s.id, to: m.from, term: s.term, preVote: true, granted: false });
+    }
+    return;
+  }
+  switch (m.type) {
+    case 'RequestVote':
+      onRequestVote(s, out, m);
+      break;
+    case 'RequestVoteResponse':
+      onVoteResponse(s, out, m);
+      break;
+    case 'AppendEntries':
+      onAppendEntries(s, out, m);
+      break;
+    case 'AppendEntriesResponse':
+      if (s.role === 'leader') onAppendResponse(s, out, m);
+      break;
+    case 'InstallSnapshot':
+      onInstallSnapshot(s, out, m);
+      break;
+    case 'InstallSnapshotResponse':
+      if (s.role === 'leader') onSnapshotResponse(s, out, m);
+      break;
+    case 'TimeoutNow':
+      // Thesis §3.10: the leader asks us to take over now; no pre-vote.
+      if (s.role !== 'leader' && isVoter(s.config, s.id)) campaign(s, out, 'election', true);
+      break;
+  }
+}
+
+/** Whether we believe a live leader exists (a leader itself trusts check-quorum to unseat it). */
+function inLease(s: Draft): boolean {
+  if (s.role === 'leader') return true;
+  return s.leader !== null && s.leaseFresh;
+}
+
+/** Raft §5.2, §5.4.1; thesis §9.6 for pre-votes. */
+function onRequestVote(s: Draft, out: Out, m: RequestVote): void {
+  const free = s.votedFor === m.from || (s.votedFor === null && s.leader === null);
+  const couldVote = m.preVote ? m.term > s.term || free : free;
+  // UNSAFE (test only): voteWithoutLogCheck skips Raft §5.4.1's up-to-date check.
+  const upToDate = s.unsafe.voteWithoutLogCheck === true || isUpToDate(s.log, m.lastLogTerm, m.lastLogIndex);
+  const granted = isVoter(s.config, s.id) && couldVote && upToDate;
+  if (granted && !m.preVote) {
+    setHardState(s, out, s.term, m.from);
+    resetElectionTimer(s);
+  }
+  out.messages.push({
+    type: 'RequestVoteResponse',
+    from: s.id,
+    to: m.from,
+    term: granted && m.preVote ? m.term : s.term,
+    preVote: m.preVote,
+    granted,
+  });
+}
+
+function onVoteResponse(s: Draft, out: Out, m: RequestVoteResponse): void {
+  const ours =
+    (s.role === 'pre-candidate' && m.preVote && m.term === (m.granted ? s.term + 1 : s.term)) ||
+    (s.role === 'candidate' && !m.preVote && m.term === s.term);
+  if (!ours) return;
+  s.votes = { ...s.votes, [m.from]: m.granted };
+  tallyVotes(s, out);
+}
+
+// -------------------------------------------------------------------- timers
+
+function onElectionTimeout(s: Draft, out: Out): void {
+  if (s.role === 'leader' || s.role === 'learner') return;
+  if (!isVoter(s.config, s.id)) {
+    becomeFollower(s, out, s.term, s.leader);
+    return;
+  }
+  campaign(s, out, 'pre-vote', false);
+}
+
+/** The leader's heartbeat tick: check-quorum, transfer and snapshot deadlines, then a heartbeat round. */
+function onHeartbeat(s: Draft, out: Out): void {
+  const start = s.leaderState;
+  if (s.role !== 'leader' || start === null) return;
+  const nowMs = start.nowMs + s.timing.heartbeatMs;
+  s.leaderState = { ...start, nowMs };
+  if (nowMs >= start.quorumCheckAtMs) {
+    const ls = s.leaderState;
+    // Check-quorum (thesis §6.2): a leader that has not heard from a majority within an election timeout steps down.
+    if (!hasQuorum(s.config.voters, (v) => v === s.id || ls.progress[v]?.recentActive === true)) {
+      becomeFollower(s, out, s.term, null);
+      return;
+    }
+    const progress = Object.fromEntries(Object.entries(ls.progress).map(([peer, p]) => [peer, { ...p, recentActive: false }]));
+    s.leaderState = { ...ls, progress, quorumCheckAtMs: nowMs + s.timing.electionMinMs };
+  }
+  const ls = s.leaderState;
+  if (ls.transfer !== null && nowMs >= ls.transfer.deadlineMs) s.leaderState = { ...ls, transfer: null };
+  for (const [peer, since] of Object.entries(s.leaderState.snapshotSinceMs)) {
+    const p = s.leaderState.progress[peer];
+    if (p?.state === 'snapshot' && nowMs - since >= SNAPSHOT_ANSWER_TIMEOUT_MS) setProgress(s, peer, becomeProbe(p));
+  }
+  broadcastHeartbeat(s, out);
+}
+
+// --------------------------------------------------------------- local events
+
+function onCompacted(s: Draft, meta: SnapshotMeta): void {
+  if (meta.index <= s.log.snapshot.index || meta.index > s.commitIndex) return;
+  if (termAt(s.log, meta.index) !== meta.term) return;
+  s.log = compactTo(s.log, meta);
+}
+
+function onUnreachable(s: Draft, out: Out, peer: string): void {
+  const p = s.leaderState?.progress[peer];
+  if (s.role !== 'leader' || p === undefined) return;
+  setProgress(s, peer, becomeProbe(p));
+  replicateTo(s, out, peer);
+}
