@@ -4,7 +4,7 @@
  * count bound is reached. Latencies of successful operations go into an HDR
  * histogram (microsecond resolution); failures are counted, not timed.
  */
-import { build } from 'hdr-histogram-js';
+import { build, type Histogram } from 'hdr-histogram-js';
 import { performance } from 'node:perf_hooks';
 
 /** Latencies above a minute are not a latency but an outage; they saturate at this bound. */
@@ -73,13 +73,21 @@ export async function runLoadLevel(options: LoadLevelOptions): Promise<LoadLevel
       firstError,
       elapsedMs,
       perSecond: elapsedMs > 0 ? (completed * 1_000) / elapsedMs : 0,
-      p50Ms: completed > 0 ? histogram.getValueAtPercentile(50) / 1_000 : 0,
-      p99Ms: completed > 0 ? histogram.getValueAtPercentile(99) / 1_000 : 0,
+      p50Ms: completed > 0 ? percentileUs(histogram, 50) / 1_000 : 0,
+      p99Ms: completed > 0 ? percentileUs(histogram, 99) / 1_000 : 0,
       maxMs: completed > 0 ? histogram.maxValue / 1_000 : 0,
     };
   } finally {
     histogram.destroy();
   }
+}
+
+/**
+ * A percentile, never above the recorded maximum: HDR reports the top of the
+ * value's bucket (0.1% above it at most), which could otherwise exceed `max`.
+ */
+function percentileUs(histogram: Histogram, percentile: number): number {
+  return Math.min(histogram.getValueAtPercentile(percentile), histogram.maxValue);
 }
 
 /** The median of a non-empty list (mean of the middle two for even lengths). */
