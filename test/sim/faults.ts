@@ -1,0 +1,106 @@
+/**
+ * Fault mixes: which faults a seed injects, how often, and how bad the
+ * network weather gets. `swarm` (the default) switches a random subset of
+ * fault kinds on per seed ("swarm testing"), which finds more bugs than
+ * always running every fault at once; the named mixes aim at one bug class.
+ */
+import type { SeededRandom } from '../../actors/transport/sim-random.ts';
+
+export const FAULT_KINDS = [
+  'crash',
+  'crashLeader',
+  'restart',
+  'partition',
+  'isolateLeader',
+  'oneWay',
+  'heal',
+  'clockJump',
+  'clockRate',
+  'weather',
+  'transfer',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export const MIX_NAMES = ['swarm', 'calm', 'partitions', 'crashes', 'elections'] as const;
+export type MixName = (typeof MIX_NAMES)[number];
+
+/** One seed's fault plan, drawn from a named mix. */
+export interface FaultMix {
+  readonly name: MixName;
+  readonly weights: Readonly<Record<FaultKind, number>>;
+  /** Gap between two faults, ms of simulated time. */
+  readonly faultIntervalMs: readonly [number, number];
+  /** Gap between two new client proposals. */
+  readonly proposalIntervalMs: readonly [number, number];
+  /** At most this many replicas down at once (beyond a minority, the cluster stalls until heal). */
+  readonly maxDown: 'minority' | 'majority';
+  /** The worst weather a `weather` fault may set. */
+  readonly maxDropRate: number;
+  readonly maxDuplicateRate: number;
+  readonly maxDelayMs: number;
+  /** Each persist takes a latency drawn from this range. */
+  readonly diskLatencyMs: readonly [number, number];
+  /** Snapshot the state machine once this many entries were applied past the last snapshot; null: never. */
+  readonly compactEvery: number | null;
+}
+
+const NONE: Record<FaultKind, number> = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
+
+export function drawMix(name: MixName, random: SeededRandom): FaultMix {
+  const compactEvery = random.chance(0.2) ? null : random.pick([2, 5, 10, 25, 60]);
+  const diskLatencyMs: readonly [number, number] = random.pick([[0, 0], [0, 2], [1, 10]] as const);
+  const base = {
+    name,
+    proposalIntervalMs: random.pick([[5, 30], [20, 80], [50, 200]] as const),
+    maxDropRate: 0.3,
+    maxDuplicateRate: 0.2,
+    maxDelayMs: 40,
+    diskLatencyMs,
+    compactEvery,
+  } as const;
+  switch (name) {
+    case 'calm':
+      return { ...base, weights: NONE, faultIntervalMs: [1000, 1000], maxDown: 'minority', maxDropRate: 0, maxDuplicateRate: 0, maxDelayMs: 5 };
+    case 'swarm': {
+      // Each kind on with probability 0.6 and a random weight; restart and heal always on, so faults do not just pile up.
+      const weights = { ...NONE };
+      for (const kind of FAULT_KINDS) weights[kind] = random.chance(0.6) ? random.int(1, 5) : 0;
+      weights.restart = Math.max(weights.restart, 2);
+      weights.heal = Math.max(weights.heal, 1);
+      return {
+        ...base,
+        weights,
+        faultIntervalMs: random.pick([[20, 100], [50, 300], [200, 800]] as const),
+        maxDown: random.chance(0.3) ? 'majority' : 'minority',
+      };
+    }
+    case 'partitions':
+      // Minority leaders and cut links: what quorumOverReachable gets wrong.
+      return {
+        ...base,
+        weights: { ...NONE, partition: 5, isolateLeader: 4, oneWay: 3, heal: 2, weather: 1 },
+        faultIntervalMs: [100, 600],
+        proposalIntervalMs: [5, 30],
+        maxDown: 'minority',
+      };
+    case 'crashes':
+      // Leaders dying right after they replicate to a few (Raft Figure 8).
+      return {
+        ...base,
+        weights: { ...NONE, crash: 2, crashLeader: 6, restart: 6, isolateLeader: 2, partition: 1, heal: 2, weather: 1 },
+        faultIntervalMs: [20, 200],
+        proposalIntervalMs: [5, 30],
+        maxDown: 'majority',
+        compactEvery: null,
+      };
+    case 'elections':
+      // Lagging replicas that time out and campaign: what voteWithoutLogCheck gets wrong.
+      return {
+        ...base,
+        weights: { ...NONE, crash: 2, crashLeader: 3, restart: 4, isolateLeader: 3, partition: 2, heal: 2, clockJump: 3 },
+        faultIntervalMs: [50, 300],
+        proposalIntervalMs: [5, 30],
+        maxDown: 'minority',
+      };
+  }
+}

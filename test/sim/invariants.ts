@@ -1,0 +1,209 @@
+/**
+ * The safety properties the simulation asserts after every step, over all of
+ * history (Raft Figure 3 plus "no acknowledged write is lost"). Each check
+ * throws an `InvariantViolation` that says which property broke and how.
+ */
+import type { CoreView, Entry, HardState, Index, ReplicaId, Term } from '../../actors/raft/types.ts';
+import { applyEntry, entryDigest, type AppliedState } from './state-machine.ts';
+
+export type InvariantName =
+  | 'election safety'
+  | 'vote safety'
+  | 'log matching'
+  | 'leader completeness'
+  | 'state machine safety'
+  | 'acknowledged write lost'
+  | 'storage contract'
+  | 'core contract'
+  | 'core crashed'
+  | 'liveness'
+  /** The simulation itself broke (a bug in the harness, not in the core). */
+  | 'harness error';
+
+export class InvariantViolation extends Error {
+  override readonly name = 'InvariantViolation';
+  constructor(
+    readonly invariant: InvariantName,
+    readonly detail: string,
+  ) {
+    super(`${invariant} violated: ${detail}`);
+  }
+}
+
+interface CommitRecord {
+  readonly index: Index;
+  readonly term: Term;
+  /** A term at or after the one in which the entry committed: every leader of a later term must hold it. */
+  readonly observedTerm: Term;
+  readonly by: ReplicaId;
+}
+
+/** How a replica's log answers "which term is at index i?" (null: not held, undefined: covered by its snapshot). */
+export type TermLookup = (index: Index) => Term | null | undefined;
+
+export class InvariantChecker {
+  /** Raft §5.2: at most one leader per term, over all history. */
+  readonly #leaders = new Map<Term, ReplicaId>();
+  /** Durable votes: replica -> term -> candidate. A vote once cast is never changed. */
+  readonly #votes = new Map<ReplicaId, Map<Term, ReplicaId>>();
+  /** Log matching: "index:term" -> the entry's digest and the term of the entry before it. */
+  readonly #logKeys = new Map<string, { digest: string; prevTerm: Term | null; by: ReplicaId }>();
+  /** Committed entries as observed, by index, and ordered by index. */
+  readonly #committedByIndex = new Map<Index, CommitRecord>();
+  readonly #committed: CommitRecord[] = [];
+  /** State machine safety: index -> the hash chain and entry every replica must have applied there. */
+  readonly #applied = new Map<Index, { hash: string; digest: string; by: ReplicaId }>();
+  /** The most each replica has ever applied (durably). */
+  readonly #appliedHigh = new Map<ReplicaId, Index>();
+  readonly #acked = new Map<string, { index: Index; term: Term }>();
+  #maxAckedIndex = 0;
+
+  get maxAckedIndex(): Index {
+    return this.#maxAckedIndex;
+  }
+
+  get ackedCount(): number {
+    return this.#acked.size;
+  }
+
+  get leaderTerms(): number {
+    return this.#leaders.size;
+  }
+
+  /** A hard state reached disk. Raft Figure 2: votedFor is cast once per term. */
+  observeHardState(replica: ReplicaId, hardState: HardState): void {
+    if (hardState.votedFor === null) {
+      const previous = this.#votes.get(replica)?.get(hardState.term);
+      if (previous !== undefined) {
+        throw new InvariantViolation('vote safety', `${replica} persisted votedFor=null in term ${hardState.term} after voting for ${previous} in that term`);
+      }
+      return;
+    }
+    let votes = this.#votes.get(replica);
+    if (votes === undefined) this.#votes.set(replica, (votes = new Map()));
+    const previous = votes.get(hardState.term);
+    if (previous !== undefined && previous !== hardState.votedFor) {
+      throw new InvariantViolation('vote safety', `${replica} voted for ${previous} and then for ${hardState.votedFor} in term ${hardState.term}`);
+    }
+    votes.set(hardState.term, hardState.votedFor);
+  }
+
+  /** Raft §5.2 election safety and §5.4 leader completeness, for a replica's current view. */
+  observeView(view: CoreView, termAt: TermLookup): void {
+    if (view.role !== 'leader') return;
+    const holder = this.#leaders.get(view.term);
+    if (holder !== undefined && holder !== view.id) {
+      throw new InvariantViolation('election safety', `${holder} and ${view.id} were both leader in term ${view.term}`);
+    }
+    this.#leaders.set(view.term, view.id);
+    // Leader completeness: the highest entry known committed before this term must be in the leader's log.
+    // Checking the highest suffices: log matching (checked on every append) gives the prefix.
+    for (let k = this.#committed.length - 1; k >= 0; k--) {
+      const record = this.#committed[k]!;
+      if (record.observedTerm >= view.term) continue;
+      const held = termAt(record.index);
+      if (held !== undefined && held !== record.term) {
+        throw new InvariantViolation(
+          'leader completeness',
+          `${view.id} leads term ${view.term} but ${held === null ? 'lacks' : `has term ${held} at`} index ${record.index}, ` +
+            `committed with term ${record.term} (seen committed by ${record.by} in term ${record.observedTerm})`,
+        );
+      }
+      break;
+    }
+  }
+
+  /** An entry entered a replica's log (as the core's Ready says). `prevTerm` is null when the snapshot hides it. */
+  observeAppend(replica: ReplicaId, entry: Entry, prevTerm: Term | null): void {
+    const key = `${entry.index}:${entry.term}`;
+    const digest = entryDigest(entry);
+    const known = this.#logKeys.get(key);
+    if (known === undefined) {
+      this.#logKeys.set(key, { digest, prevTerm, by: replica });
+      return;
+    }
+    if (known.digest !== digest) {
+      throw new InvariantViolation('log matching', `index ${entry.index} term ${entry.term} holds "${known.digest}" at ${known.by} but "${digest}" at ${replica}`);
+    }
+    if (prevTerm !== null && known.prevTerm !== null && prevTerm !== known.prevTerm) {
+      throw new InvariantViolation(
+        'log matching',
+        `entry (${entry.index}, t${entry.term}) follows term ${known.prevTerm} at ${known.by} but term ${prevTerm} at ${replica}: the logs differ before a matching entry`,
+      );
+    }
+    if (known.prevTerm === null && prevTerm !== null) known.prevTerm = prevTerm;
+  }
+
+  /** A replica's view claims `commitIndex`; `term` is its log's term there. */
+  observeCommit(view: CoreView, term: Term): void {
+    const index = view.commitIndex;
+    if (index === 0) return;
+    const known = this.#committedByIndex.get(index);
+    if (known !== undefined) {
+      if (known.term !== term) {
+        throw new InvariantViolation('state machine safety', `index ${index} committed with term ${known.term} at ${known.by} but with term ${term} at ${view.id}`);
+      }
+      return;
+    }
+    const record: CommitRecord = { index, term, observedTerm: view.term, by: view.id };
+    this.#committedByIndex.set(index, record);
+    // Keep #committed sorted by index (commits usually arrive in order).
+    let at = this.#committed.length;
+    while (at > 0 && this.#committed[at - 1]!.index > index) at--;
+    this.#committed.splice(at, 0, record);
+  }
+
+  /** A replica applies its next entry; returns its new state. */
+  observeApply(replica: ReplicaId, before: AppliedState, entry: Entry): AppliedState {
+    if (entry.index !== before.appliedIndex + 1) {
+      throw new InvariantViolation(
+        'state machine safety',
+        `${replica} applied index ${entry.index} right after ${before.appliedIndex} (each index once, contiguously)`,
+      );
+    }
+    const after = applyEntry(before, entry);
+    const known = this.#applied.get(entry.index);
+    if (known !== undefined && known.hash !== after.hash) {
+      throw new InvariantViolation(
+        'state machine safety',
+        `${replica} applied "${entryDigest(entry)}" at index ${entry.index}, where ${known.by} applied "${known.digest}" (or their histories differ before it)`,
+      );
+    }
+    if (known === undefined) this.#applied.set(entry.index, { hash: after.hash, digest: entryDigest(entry), by: replica });
+    this.#raiseAppliedHigh(replica, after.appliedIndex);
+    return after;
+  }
+
+  /** A replica's whole state machine was replaced (snapshot install) or recovered after a crash. */
+  observeState(replica: ReplicaId, state: AppliedState, how: 'snapshot install' | 'recovery'): void {
+    const high = this.#appliedHigh.get(replica) ?? 0;
+    if (state.appliedIndex < high) {
+      throw new InvariantViolation(
+        'state machine safety',
+        `${replica} had applied through ${high} but its ${how} leaves it at ${state.appliedIndex}: it would apply ${state.appliedIndex + 1}..${high} again`,
+      );
+    }
+    const known = this.#applied.get(state.appliedIndex);
+    if (state.appliedIndex > 0 && known !== undefined && known.hash !== state.hash) {
+      throw new InvariantViolation('state machine safety', `${replica}'s ${how} at index ${state.appliedIndex} differs from what ${known.by} applied up to there`);
+    }
+    this.#raiseAppliedHigh(replica, state.appliedIndex);
+  }
+
+  /** A client was told its proposal committed at (index, term); that entry must be the one applied there. */
+  observeAck(proposal: string, payloadDigest: string, index: Index, term: Term): void {
+    const known = this.#applied.get(index);
+    if (known === undefined || known.digest !== payloadDigest) {
+      throw new InvariantViolation(
+        'acknowledged write lost',
+        `proposal ${proposal} acknowledged at (${index}, t${term}) as "${payloadDigest}" but index ${index} holds "${known?.digest ?? 'nothing'}"`,
+      );
+    }
+    this.#acked.set(proposal, { index, term });
+    this.#maxAckedIndex = Math.max(this.#maxAckedIndex, index);
+  }
+
+  #raiseAppliedHigh(replica: ReplicaId, index: Index): void {
+    if (index > (this.#appliedHigh.get(replica) ?? 0)) this.#appliedHigh.set(replica, index);
+  }
+}

@@ -1,0 +1,744 @@
+/**
+ * The deterministic simulation: a whole cluster in one process, driven by one
+ * seed over one event queue. Each replica is the real consensus core with a
+ * simulated clock; its Readies are carried out in order (persist on a
+ * simulated disk, then send on the simulated network, then apply to a toy
+ * state machine). Faults are injected throughout, clients propose throughout,
+ * and every safety invariant is checked after every step. After `steps`
+ * steps every fault heals and the cluster must recover within a bound.
+ */
+import { DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/limits.ts';
+import type {
+  CoreView,
+  Entry,
+  Index,
+  Message,
+  RaftInput,
+  RaftLimits,
+  RaftTiming,
+  Ready,
+  ReplicaId,
+  SnapshotMeta,
+  Term,
+  UnsafeVariants,
+} from '../../actors/raft/types.ts';
+import { EventQueue, SimulatedClock, type ScheduledEvent } from '../../actors/transport/sim-clock.ts';
+import { SeededRandom } from '../../actors/transport/sim-random.ts';
+import { CALM_NETWORK, SimulatedNetwork } from '../../actors/transport/simulated.ts';
+import { SimulatedClients } from './client.ts';
+import { startCore, type SimCore } from './core.ts';
+import { SimulatedDisk, StorageContractError, type DiskMode, type StoredSnapshot } from './disk.ts';
+import { drawMix, type FaultKind, type FaultMix, type MixName, FAULT_KINDS } from './faults.ts';
+import { InvariantChecker, InvariantViolation, type InvariantName } from './invariants.ts';
+import { hash53, type AppliedState } from './state-machine.ts';
+
+export type VariantName = keyof UnsafeVariants;
+export const VARIANT_NAMES: readonly VariantName[] = ['quorumOverReachable', 'commitEarlierTermByCount', 'voteWithoutLogCheck'];
+
+export interface SimOptions {
+  readonly seed: number;
+  /** Cluster size (3, 5 or 7 in CI; any size from 1 to 9 works). */
+  readonly nodes: number;
+  /** Steps (executed events) of the fault phase; the heal phase follows. */
+  readonly steps: number;
+  /** A deliberately broken core, to prove the simulation can fail. */
+  readonly variant?: VariantName | undefined;
+  readonly disk?: DiskMode | undefined;
+  readonly mix?: MixName | undefined;
+  /** Keep the whole trace in the result (for `--trace`); otherwise only the tail. */
+  readonly keepTrace?: boolean | undefined;
+}
+
+export interface Violation {
+  readonly invariant: InvariantName;
+  readonly detail: string;
+  readonly step: number;
+  readonly timeMs: number;
+  readonly traceTail: readonly string[];
+}
+
+export interface SimResult {
+  readonly options: SimOptions;
+  readonly ok: boolean;
+  readonly violation: Violation | null;
+  /** Hash of the whole trace: the same seed and options always give the same hash. */
+  readonly traceHash: string;
+  readonly steps: number;
+  readonly healSteps: number;
+  readonly simTimeMs: number;
+  /** Simulated time from heal until the cluster was live again, or null if it never was. */
+  readonly recoveryMs: number | null;
+  readonly mix: FaultMix;
+  readonly stats: {
+    readonly proposed: number;
+    readonly acknowledged: number;
+    readonly leaderTerms: number;
+    readonly crashes: number;
+    readonly snapshotsTaken: number;
+    readonly snapshotsInstalled: number;
+    readonly faults: Readonly<Partial<Record<FaultKind, number>>>;
+    readonly messagesSent: number;
+    readonly messagesLost: number;
+  };
+  readonly trace: readonly string[] | null;
+  /** One command that replays this run exactly. */
+  readonly replay: string;
+}
+
+/** Election timeouts the cluster gets, after every fault heals, to elect a leader and commit every pending proposal. */
+export const LIVENESS_BOUND_ELECTION_TIMEOUTS = 10;
+/** Trace lines kept for a violation report: enough to see the last few rounds of messages. */
+const TRACE_TAIL_LINES = 60;
+/** A client gives up on an attempt after this many election timeouts: long enough for one election plus a commit. */
+const CLIENT_TIMEOUT_ELECTION_TIMEOUTS = 2;
+/** Proposals in flight at once (a modest, bounded client population). */
+const MAX_OUTSTANDING_PROPOSALS = 24;
+/** How long a leader's runtime waits before it notices a snapshot stream failed. */
+const SNAPSHOT_STREAM_FAILURE_MS = 100;
+/** Received snapshots a replica keeps staged until its core installs one. */
+const MAX_STAGED_SNAPSHOTS = 4;
+/** Heal-phase steps cap: far beyond any honest recovery, a guard against a livelocked harness. */
+const MAX_HEAL_STEPS = 2_000_000;
+
+export function runSimulation(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
+
+export function replayCommand(options: SimOptions): string {
+  const parts = ['npm run sim --', `--seed ${options.seed}`, `--nodes ${options.nodes}`, `--steps ${options.steps}`];
+  if (options.variant !== undefined) parts.push(`--variant ${options.variant}`);
+  if (options.disk !== undefined && options.disk !== 'honest') parts.push(`--disk ${options.disk}`);
+  if (options.mix !== undefined && options.mix !== 'swarm') parts.push(`--mix ${options.mix}`);
+  return parts.join(' ');
+}
+
+type Wire =
+  | { readonly kind: 'raft'; readonly message: Message }
+  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot; readonly term: Term };
+
+/** The core's log as its Readies describe it (persisted or about to be). */
+interface LogMirror {
+  snapshot: SnapshotMeta;
+  entries: Entry[];
+}
+
+interface SimReplica {
+  readonly id: ReplicaId;
+  readonly disk: SimulatedDisk;
+  incarnation: number;
+  core: SimCore | null;
+  clock: SimulatedClock | null;
+  /** Readies the core emitted during the current step, not yet taken in. */
+  emitted: Ready[];
+  /** Readies taken in, waiting for their persist (strictly in order). */
+  persistQueue: Ready[];
+  persisting: ScheduledEvent | null;
+  log: LogMirror;
+  lastSeq: number;
+  /** Highest index handed over for apply in this incarnation. */
+  lastCommitted: Index;
+  commitIndex: Index;
+  applied: AppliedState;
+  staged: Map<string, StoredSnapshot>;
+  view: CoreView | null;
+}
+
+class Simulation {
+  readonly #options: SimOptions;
+  readonly #queue = new EventQueue();
+  readonly #random: SeededRandom;
+  readonly #faultRandom: SeededRandom;
+  readonly #diskRandom: SeededRandom;
+  readonly #mix: FaultMix;
+  readonly #timing: RaftTiming = DEFAULT_TIMING;
+  readonly #limits: RaftLimits;
+  readonly #network: SimulatedNetwork<Wire>;
+  readonly #checker = new InvariantChecker();
+  readonly #clients: SimulatedClients;
+  readonly #replicas = new Map<ReplicaId, SimReplica>();
+  readonly #ids: ReplicaId[];
+  readonly #touched = new Set<ReplicaId>();
+  readonly #tail: string[] = [];
+  readonly #trace: string[] | null;
+  #traceHash = 0;
+  #steps = 0;
+  #healSteps = 0;
+  #phase: 'faults' | 'heal' = 'faults';
+  readonly #faultCounts: Partial<Record<FaultKind, number>> = {};
+  #crashes = 0;
+  #snapshotsTaken = 0;
+  #snapshotsInstalled = 0;
+
+  constructor(options: SimOptions) {
+    if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${options.seed}`);
+    if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 9) throw new RangeError(`nodes must be 1..9, got ${options.nodes}`);
+    if (!Number.isInteger(options.steps) || options.steps < 0) throw new RangeError(`steps must be a non-negative integer, got ${options.steps}`);
+    this.#options = options;
+    this.#random = new SeededRandom(options.seed);
+    this.#mix = drawMix(options.mix ?? 'swarm', this.#random.fork());
+    this.#faultRandom = this.#random.fork();
+    this.#diskRandom = this.#random.fork();
+    this.#limits = drawLimits(this.#random.fork());
+    this.#trace = options.keepTrace === true ? [] : null;
+    this.#ids = Array.from({ length: options.nodes }, (_, i) => `r${i + 1}`);
+    this.#network = new SimulatedNetwork<Wire>(this.#queue, this.#random.fork(), CALM_NETWORK, describeWire);
+    this.#clients = new SimulatedClients(
+      this.#queue,
+      this.#random.fork(),
+      this.#ids,
+      {
+        propose: (replica, attemptId, data) => this.#propose(replica, attemptId, data),
+        acknowledged: (proposal, digest, index, term) => this.#checker.observeAck(proposal, digest, index, term),
+      },
+      { attemptTimeoutMs: CLIENT_TIMEOUT_ELECTION_TIMEOUTS * this.#timing.electionMaxMs, retryBackoffMs: [5, 50] },
+    );
+    const config = { voters: this.#ids, learners: [] };
+    for (const id of this.#ids) {
+      this.#replicas.set(id, {
+        id,
+        disk: new SimulatedDisk(config, options.disk ?? 'honest', this.#diskRandom.fork()),
+        incarnation: 0,
+        core: null,
+        clock: null,
+        emitted: [],
+        persistQueue: [],
+        persisting: null,
+        log: { snapshot: { index: 0, term: 0, config }, entries: [] },
+        lastSeq: -1,
+        lastCommitted: 0,
+        commitIndex: 0,
+        applied: { appliedIndex: 0, appliedTerm: 0, hash: '0', config, commands: 0 },
+        staged: new Map(),
+        view: null,
+      });
+    }
+  }
+
+  run(): SimResult {
+    let violation: Violation | null = null;
+    let recoveryMs: number | null = null;
+    try {
+      this.#record(`start seed=${this.#options.seed} nodes=${this.#options.nodes} mix=${this.#mix.name} limits=${JSON.stringify(this.#limits)}`);
+      for (const replica of this.#replicas.values()) this.#start(replica);
+      this.#afterStep();
+      this.#scheduleFault();
+      this.#scheduleProposal();
+      while (this.#steps < this.#options.steps) this.#step();
+      const healedAt = this.#heal();
+      const deadline = healedAt + LIVENESS_BOUND_ELECTION_TIMEOUTS * this.#timing.electionMaxMs;
+      for (;;) {
+        if (this.#isLive()) {
+          recoveryMs = this.#queue.now - healedAt;
+          break;
+        }
+        const next = this.#queue.peekTime();
+        if (next === null || next > deadline || this.#healSteps >= MAX_HEAL_STEPS) {
+          throw new InvariantViolation('liveness', this.#describeNotLive(deadline - healedAt));
+        }
+        this.#step();
+        this.#healSteps++;
+      }
+    } catch (error) {
+      violation = this.#violation(error);
+    }
+    const network = this.#network.stats;
+    return {
+      options: this.#options,
+      ok: violation === null,
+      violation,
+      traceHash: this.#traceHash.toString(16).padStart(14, '0'),
+      steps: this.#steps,
+      healSteps: this.#healSteps,
+      simTimeMs: this.#queue.now,
+      recoveryMs,
+      mix: this.#mix,
+      stats: {
+        proposed: this.#clients.stats.proposed,
+        acknowledged: this.#clients.stats.acknowledged,
+        leaderTerms: this.#checker.leaderTerms,
+        crashes: this.#crashes,
+        snapshotsTaken: this.#snapshotsTaken,
+        snapshotsInstalled: this.#snapshotsInstalled,
+        faults: this.#faultCounts,
+        messagesSent: network.sent,
+        messagesLost: network.dropped + network.partitioned + network.undeliverable,
+      },
+      trace: this.#trace,
+      replay: replayCommand(this.#options),
+    };
+  }
+
+  // ---- the step loop ----
+
+  #step(): void {
+    const event = this.#queue.runNext();
+    if (event === null) throw new InvariantViolation('liveness', 'the event queue ran dry: nothing left to happen');
+    if (this.#phase === 'faults') this.#steps++;
+    this.#record(`${event.time.toFixed(2)} ${event.label}`);
+    this.#afterStep();
+  }
+
+  /** Take in what the step's cores emitted, then check every invariant on the replicas it touched. */
+  #afterStep(): void {
+    for (const id of this.#touched) {
+      const replica = this.#replica(id);
+      const core = replica.core;
+      if (core === null) continue;
+      if (core.failure !== undefined) {
+        const failure = core.failure;
+        const text = failure instanceof Error ? `${failure.name}: ${failure.message}\n${failure.stack?.split('\n').slice(1, 6).join('\n') ?? ''}` : String(failure);
+        throw new InvariantViolation('core crashed', `${id}'s machine threw: ${text}`);
+      }
+      this.#takeIn(replica);
+      const view = core.view();
+      replica.view = view;
+      this.#checkView(replica, view);
+      this.#record(`  ${id} ${view.role} t${view.term} lead=${view.leader ?? '-'} commit=${view.commitIndex} last=${view.lastIndex} snap=${view.snapshot.index}`);
+    }
+    this.#touched.clear();
+  }
+
+  #checkView(replica: SimReplica, view: CoreView): void {
+    const log = replica.log;
+    const mirrorLast = log.entries.at(-1)?.index ?? log.snapshot.index;
+    if (view.lastIndex !== mirrorLast || view.snapshot.index !== log.snapshot.index) {
+      throw new InvariantViolation(
+        'core contract',
+        `${replica.id}'s view has log (snapshot ${view.snapshot.index}, last ${view.lastIndex}) but its Readies and compactions give (snapshot ${log.snapshot.index}, last ${mirrorLast})`,
+      );
+    }
+    if (view.commitIndex < replica.commitIndex) {
+      throw new InvariantViolation('core contract', `${replica.id}'s commitIndex went back from ${replica.commitIndex} to ${view.commitIndex}`);
+    }
+    replica.commitIndex = view.commitIndex;
+    const commitTerm = termAt(log, view.commitIndex);
+    if (commitTerm === null || commitTerm === undefined) {
+      throw new InvariantViolation('core contract', `${replica.id}'s commitIndex ${view.commitIndex} is outside its log (snapshot ${log.snapshot.index}, last ${mirrorLast})`);
+    }
+    this.#checker.observeCommit(view, commitTerm);
+    this.#checker.observeView(view, (index) => termAt(log, index));
+  }
+
+  // ---- a replica's runtime: take in Readies, persist, send, apply ----
+
+  /** Readies just emitted: check them against the core's contract, mirror the log, queue their persist. */
+  #takeIn(replica: SimReplica): void {
+    if (replica.emitted.length === 0) return;
+    const emitted = replica.emitted;
+    replica.emitted = [];
+    for (const ready of emitted) {
+      if (ready.seq <= replica.lastSeq) throw new InvariantViolation('core contract', `${replica.id} emitted Ready #${ready.seq} after #${replica.lastSeq}`);
+      replica.lastSeq = ready.seq;
+      const log = replica.log;
+      if (ready.installSnapshot !== undefined) {
+        log.snapshot = ready.installSnapshot;
+        log.entries = [];
+        replica.lastCommitted = Math.max(replica.lastCommitted, ready.installSnapshot.index);
+      }
+      if (ready.truncateFrom !== undefined) {
+        const from = ready.truncateFrom;
+        if (from <= log.snapshot.index) throw new InvariantViolation('core contract', `${replica.id} truncates from ${from}, inside its snapshot at ${log.snapshot.index}`);
+        if (from <= replica.lastCommitted) {
+          throw new InvariantViolation('state machine safety', `${replica.id} truncates its log from ${from} though it already committed through ${replica.lastCommitted}`);
+        }
+        log.entries = log.entries.filter((entry) => entry.index < from);
+      }
+      for (const entry of ready.entries) {
+        const expected = (log.entries.at(-1)?.index ?? log.snapshot.index) + 1;
+        if (entry.index !== expected) throw new InvariantViolation('core contract', `${replica.id} appends index ${entry.index} where ${expected} comes next`);
+        const prevTerm = termAt(log, entry.index - 1);
+        this.#checker.observeAppend(replica.id, entry, prevTerm === undefined ? null : prevTerm);
+        log.entries.push(entry);
+      }
+      for (const entry of ready.committed) {
+        if (entry.index !== replica.lastCommitted + 1) {
+          throw new InvariantViolation('state machine safety', `${replica.id} hands index ${entry.index} to apply right after ${replica.lastCommitted}`);
+        }
+        if (termAt(log, entry.index) !== entry.term) {
+          throw new InvariantViolation('core contract', `${replica.id} commits (${entry.index}, t${entry.term}) which its log does not hold`);
+        }
+        replica.lastCommitted = entry.index;
+      }
+      if (ready.committed.length > 0 && ready.commitIndex < replica.lastCommitted) {
+        throw new InvariantViolation('core contract', `${replica.id}'s Ready commits through ${replica.lastCommitted} but says commitIndex ${ready.commitIndex}`);
+      }
+      replica.persistQueue.push(ready);
+    }
+    if (replica.persisting === null) this.#schedulePersist(replica);
+  }
+
+  #schedulePersist(replica: SimReplica): void {
+    const ready = replica.persistQueue[0];
+    if (ready === undefined) return;
+    const writes = ready.hardState !== undefined || ready.installSnapshot !== undefined || ready.truncateFrom !== undefined || ready.entries.length > 0;
+    const [low, high] = this.#mix.diskLatencyMs;
+    const latency = writes ? this.#diskRandom.int(low, high) : 0;
+    replica.persisting = this.#queue.schedule(latency, `persist ${replica.id} #${ready.seq}`, () => {
+      replica.persisting = null;
+      replica.persistQueue.shift();
+      this.#touched.add(replica.id);
+      this.#carryOut(replica, ready);
+      if (replica.persisting === null) this.#schedulePersist(replica);
+    });
+  }
+
+  /** Durability order: persist, then send, then apply, then answer. */
+  #carryOut(replica: SimReplica, ready: Ready): void {
+    const { id, disk } = replica;
+    try {
+      disk.persist(ready, (meta) => replica.staged.get(snapshotKey(meta)));
+    } catch (error) {
+      if (error instanceof StorageContractError) throw new InvariantViolation('storage contract', `${id}: ${error.message}`);
+      throw error;
+    }
+    if (ready.hardState !== undefined) this.#checker.observeHardState(id, ready.hardState);
+    if (ready.installSnapshot !== undefined) {
+      replica.applied = disk.applied;
+      this.#checker.observeState(id, replica.applied, 'snapshot install');
+      this.#clients.onSkipped(id, ready.installSnapshot.index);
+      this.#snapshotsInstalled++;
+    }
+    for (const message of ready.messages) {
+      if (message.from !== id) throw new InvariantViolation('core contract', `${id} sends a ${message.type} signed from ${message.from}`);
+      this.#network.send(id, message.to, { kind: 'raft', message });
+    }
+    for (const { to } of ready.snapshotsToSend) {
+      // Send what storage holds: the latest durable snapshot, with the term this replica had when it asked.
+      const incarnation = replica.incarnation;
+      this.#network.send(id, to, { kind: 'snapshot', snapshot: disk.snapshot, term: disk.hardState.term }, () => {
+        this.#queue.schedule(SNAPSHOT_STREAM_FAILURE_MS, `stream failed ${id}->${to}`, () => {
+          if (replica.incarnation !== incarnation || replica.core === null) return;
+          this.#touched.add(id);
+          replica.core.send({ type: 'unreachable', peer: to });
+        });
+      });
+    }
+    for (const entry of ready.committed) {
+      const logged = disk.entryAt(entry.index);
+      if (logged === undefined || logged.term !== entry.term) {
+        throw new InvariantViolation('core contract', `${id} applies (${entry.index}, t${entry.term}) which is not on its disk`);
+      }
+      replica.applied = this.#checker.observeApply(id, replica.applied, entry);
+      disk.setApplied(replica.applied);
+      this.#clients.onApplied(id, entry);
+    }
+    for (const outcome of ready.proposals) this.#clients.onOutcome(id, outcome);
+    this.#maybeCompact(replica);
+  }
+
+  #maybeCompact(replica: SimReplica): void {
+    const every = this.#mix.compactEvery;
+    const applied = replica.applied;
+    if (every === null || replica.core === null || applied.appliedIndex - replica.disk.snapshot.meta.index < every) return;
+    // A received snapshot already newer than what we applied is on its way to disk: nothing to compact.
+    if (applied.appliedIndex <= replica.log.snapshot.index) return;
+    const meta: SnapshotMeta = { index: applied.appliedIndex, term: applied.appliedTerm, config: applied.config };
+    replica.disk.saveSnapshot({ meta, state: applied });
+    replica.log.entries = replica.log.entries.filter((entry) => entry.index > meta.index);
+    replica.log.snapshot = meta;
+    this.#snapshotsTaken++;
+    this.#record(`  ${replica.id} compacted through ${meta.index}`);
+    replica.core.send({ type: 'compacted', meta });
+  }
+
+  #receive(replica: SimReplica, wire: Wire, from: ReplicaId): void {
+    const core = replica.core;
+    if (core === null) return;
+    this.#touched.add(replica.id);
+    if (wire.kind === 'raft') {
+      if (wire.message.to !== replica.id) throw new InvariantViolation('harness error', `message for ${wire.message.to} reached ${replica.id}`);
+      core.send({ type: 'message', message: wire.message });
+      return;
+    }
+    const meta = wire.snapshot.meta;
+    replica.staged.set(snapshotKey(meta), wire.snapshot);
+    if (replica.staged.size > MAX_STAGED_SNAPSHOTS) replica.staged.delete(replica.staged.keys().next().value!);
+    core.send({ type: 'message', message: { type: 'InstallSnapshot', from, to: replica.id, term: wire.term, snapshot: meta } });
+  }
+
+  #propose(id: ReplicaId, attemptId: string, data: Uint8Array): boolean {
+    const replica = this.#replica(id);
+    if (replica.core === null) return false;
+    this.#touched.add(id);
+    replica.core.send({ type: 'propose', id: attemptId, data });
+    return true;
+  }
+
+  // ---- crash and restart ----
+
+  #start(replica: SimReplica): void {
+    const recovered = replica.disk.recover();
+    this.#checker.observeState(replica.id, recovered.applied, 'recovery');
+    replica.incarnation++;
+    replica.applied = recovered.applied;
+    replica.log = { snapshot: recovered.snapshot.meta, entries: [...recovered.entries] };
+    replica.lastSeq = -1;
+    replica.lastCommitted = recovered.applied.appliedIndex;
+    replica.commitIndex = recovered.applied.appliedIndex;
+    replica.emitted = [];
+    const clock = new SimulatedClock(this.#queue, replica.id, () => this.#touched.add(replica.id));
+    const input: RaftInput = {
+      id: replica.id,
+      hardState: recovered.hardState,
+      snapshot: recovered.snapshot.meta,
+      entries: recovered.entries,
+      commitIndex: recovered.applied.appliedIndex,
+      timing: this.#timing,
+      limits: this.#limits,
+      seed: this.#random.nextUint32(),
+      ...(this.#options.variant === undefined ? {} : { unsafe: { [this.#options.variant]: true } }),
+    };
+    replica.clock = clock;
+    replica.core = startCore(input, clock, (ready) => replica.emitted.push(ready));
+    this.#network.attach(replica.id, (wire, from) => this.#receive(replica, wire, from));
+    this.#touched.add(replica.id);
+    this.#record(`  ${replica.id} up (incarnation ${replica.incarnation}, term ${recovered.hardState.term}, applied ${recovered.applied.appliedIndex}, last ${replica.log.entries.at(-1)?.index ?? replica.log.snapshot.index})`);
+  }
+
+  #crash(replica: SimReplica): void {
+    replica.core?.stop();
+    replica.clock?.stop();
+    replica.core = null;
+    replica.clock = null;
+    replica.view = null;
+    this.#network.detach(replica.id);
+    if (replica.persisting !== null) this.#queue.cancel(replica.persisting);
+    replica.persisting = null;
+    replica.persistQueue = [];
+    replica.emitted = [];
+    replica.staged.clear();
+    replica.disk.crash();
+    this.#clients.onCrash(replica.id);
+    this.#crashes++;
+    this.#touched.delete(replica.id);
+  }
+
+  // ---- faults and workload ----
+
+  #scheduleFault(): void {
+    const [low, high] = this.#mix.faultIntervalMs;
+    this.#queue.schedule(this.#faultRandom.int(low, high), 'fault', () => {
+      if (this.#phase !== 'faults') return;
+      this.#injectFault();
+      this.#scheduleFault();
+    });
+  }
+
+  #scheduleProposal(): void {
+    const [low, high] = this.#mix.proposalIntervalMs;
+    this.#queue.schedule(this.#faultRandom.int(low, high), 'client', () => {
+      if (this.#phase !== 'faults') return;
+      if (this.#clients.outstanding < MAX_OUTSTANDING_PROPOSALS) this.#clients.submit();
+      this.#scheduleProposal();
+    });
+  }
+
+  #injectFault(): void {
+    const weights = FAULT_KINDS.map((kind) => this.#mix.weights[kind]);
+    if (weights.every((w) => w <= 0)) return;
+    const kind = FAULT_KINDS[this.#faultRandom.weighted(weights)]!;
+    const done = this.#applyFault(kind);
+    if (done !== null) {
+      this.#faultCounts[kind] = (this.#faultCounts[kind] ?? 0) + 1;
+      this.#record(`  fault ${kind}: ${done}`);
+    }
+  }
+
+  /** Carry out one fault; returns what it did, or null when it did not apply right now. */
+  #applyFault(kind: FaultKind): string | null {
+    const random = this.#faultRandom;
+    const up = [...this.#replicas.values()].filter((r) => r.core !== null);
+    const down = [...this.#replicas.values()].filter((r) => r.core === null);
+    const leader = this.#leader();
+    const minority = Math.floor((this.#ids.length - 1) / 2);
+    const maxDown = this.#mix.maxDown === 'minority' ? minority : Math.min(this.#ids.length - 1, minority + 1);
+    switch (kind) {
+      case 'crash':
+      case 'crashLeader': {
+        if (down.length >= maxDown || up.length === 0) return null;
+        const victim = kind === 'crashLeader' && leader !== null ? leader : random.pick(up);
+        this.#crash(victim);
+        return victim.id;
+      }
+      case 'restart': {
+        if (down.length === 0) return null;
+        const back = random.pick(down);
+        this.#start(back);
+        return back.id;
+      }
+      case 'partition': {
+        const shuffled = random.shuffled(this.#ids);
+        const cut = random.int(1, Math.max(1, this.#ids.length - 1));
+        const groups = [shuffled.slice(0, cut), shuffled.slice(cut)];
+        this.#network.partition(groups);
+        return groups.map((g) => g.join(',')).join(' | ');
+      }
+      case 'isolateLeader': {
+        if (leader === null) return null;
+        this.#network.isolate(leader.id, this.#ids);
+        return leader.id;
+      }
+      case 'oneWay': {
+        const cuts: string[] = [];
+        for (let n = random.int(1, this.#ids.length); n > 0; n--) {
+          const from = random.pick(this.#ids);
+          const to = random.pick(this.#ids.filter((id) => id !== from));
+          if (to === undefined) break;
+          this.#network.cutLink(from, to);
+          cuts.push(`${from}>${to}`);
+        }
+        return cuts.join(' ');
+      }
+      case 'heal':
+        this.#network.heal();
+        return 'network';
+      case 'clockJump': {
+        const target = up.length > 0 ? random.pick(up) : null;
+        if (target?.clock == null) return null;
+        const ms = random.int(-this.#timing.electionMaxMs, this.#timing.electionMaxMs);
+        target.clock.jump(ms);
+        return `${target.id} ${ms}ms`;
+      }
+      case 'clockRate': {
+        const target = up.length > 0 ? random.pick(up) : null;
+        if (target?.clock == null) return null;
+        target.clock.rate = random.pick([0.25, 0.5, 0.8, 1, 1.25, 2, 4]);
+        return `${target.id} x${target.clock.rate}`;
+      }
+      case 'weather': {
+        const mix = this.#mix;
+        const minDelayMs = random.int(0, 5);
+        const weather = {
+          dropRate: random.chance(0.5) ? 0 : random.next() * mix.maxDropRate,
+          duplicateRate: random.chance(0.5) ? 0 : random.next() * mix.maxDuplicateRate,
+          minDelayMs,
+          maxDelayMs: minDelayMs + random.int(0, mix.maxDelayMs),
+          reorderRate: random.chance(0.5) ? 0 : random.next() * 0.3,
+          reorderDelayMs: random.int(0, 4 * mix.maxDelayMs),
+        };
+        this.#network.setConditions(weather);
+        return `drop=${weather.dropRate.toFixed(2)} dup=${weather.duplicateRate.toFixed(2)} delay=${weather.minDelayMs}-${weather.maxDelayMs} reorder=${weather.reorderRate.toFixed(2)}`;
+      }
+      case 'transfer': {
+        if (leader?.core == null) return null;
+        const to = random.pick(this.#ids.filter((id) => id !== leader.id));
+        if (to === undefined) return null;
+        this.#touched.add(leader.id);
+        leader.core.send({ type: 'transferLeadership', to });
+        return `${leader.id} -> ${to}`;
+      }
+    }
+  }
+
+  /** End of the fault phase: heal the network, calm the weather, fix clocks, restart everyone. */
+  #heal(): number {
+    this.#phase = 'heal';
+    this.#network.heal();
+    this.#network.setConditions(CALM_NETWORK);
+    for (const replica of this.#replicas.values()) {
+      if (replica.clock !== null) replica.clock.rate = 1;
+      if (replica.core === null) this.#start(replica);
+    }
+    this.#record(`${this.#queue.now.toFixed(2)} heal: network healed, every replica up, no new proposals`);
+    this.#afterStep();
+    return this.#queue.now;
+  }
+
+  // ---- liveness ----
+
+  /** A leader in the highest term and every proposal acknowledged. */
+  #isLive(): boolean {
+    return this.#leader() !== null && this.#clients.outstanding === 0;
+  }
+
+  #describeNotLive(boundMs: number): string {
+    const views = [...this.#replicas.values()].map((r) => (r.view === null ? `${r.id} down` : `${r.id} ${r.view.role} t${r.view.term} commit=${r.view.commitIndex} last=${r.view.lastIndex}`));
+    const leader = this.#leader();
+    return (
+      `${boundMs}ms (${LIVENESS_BOUND_ELECTION_TIMEOUTS} election timeouts) after every fault healed, ` +
+      `${leader === null ? 'there is no leader in the highest term' : `${leader.id} leads`} and ${this.#clients.outstanding} proposals are unacknowledged` +
+      (this.#clients.outstanding > 0 ? ` (${this.#clients.describeOutstanding()})` : '') +
+      `; replicas: ${views.join('; ')}`
+    );
+  }
+
+  /** The up replica that leads in the highest term any up replica has, if any. */
+  #leader(): SimReplica | null {
+    let highest = -1;
+    let leader: SimReplica | null = null;
+    for (const replica of this.#replicas.values()) {
+      const view = replica.view;
+      if (view === null || replica.core === null) continue;
+      if (view.term > highest) {
+        highest = view.term;
+        leader = null;
+      }
+      if (view.term === highest && view.role === 'leader') leader = replica;
+    }
+    return leader;
+  }
+
+  // ---- trace ----
+
+  #record(line: string): void {
+    this.#traceHash = hash53(line, this.#traceHash >>> 0);
+    this.#tail.push(line);
+    if (this.#tail.length > TRACE_TAIL_LINES) this.#tail.shift();
+    this.#trace?.push(line);
+  }
+
+  #violation(error: unknown): Violation {
+    const base = { step: this.#steps + this.#healSteps, timeMs: this.#queue.now, traceTail: [...this.#tail] };
+    if (error instanceof InvariantViolation) return { ...base, invariant: error.invariant, detail: error.detail };
+    const text = error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ''}` : String(error);
+    return { ...base, invariant: 'harness error', detail: text };
+  }
+
+  #replica(id: ReplicaId): SimReplica {
+    const replica = this.#replicas.get(id);
+    if (replica === undefined) throw new Error(`unknown replica ${id}`);
+    return replica;
+  }
+}
+
+/** The term at `index` in a log: null if it does not hold it, undefined if its snapshot hides it. */
+function termAt(log: LogMirror, index: Index): Term | null | undefined {
+  if (index === log.snapshot.index) return log.snapshot.term;
+  if (index < log.snapshot.index) return undefined;
+  return log.entries[index - log.snapshot.index - 1]?.term ?? null;
+}
+
+function snapshotKey(meta: SnapshotMeta): string {
+  return `${meta.index}:${meta.term}`;
+}
+
+/** Flow-control limits vary per seed, small ones included, so batching and back-pressure paths run too. */
+function drawLimits(random: SeededRandom): RaftLimits {
+  return {
+    maxEntriesPerAppend: random.pick([1, 3, 64, DEFAULT_LIMITS.maxEntriesPerAppend]),
+    maxBytesPerAppend: random.pick([16, DEFAULT_LIMITS.maxBytesPerAppend]),
+    maxInflightAppends: random.pick([1, 2, DEFAULT_LIMITS.maxInflightAppends]),
+    maxUncommittedEntries: random.pick([4, 32, DEFAULT_LIMITS.maxUncommittedEntries]),
+  };
+}
+
+function describeWire(wire: Wire): string {
+  if (wire.kind === 'snapshot') return `snapshot(${wire.snapshot.meta.index},t${wire.snapshot.meta.term}) t${wire.term}`;
+  const m = wire.message;
+  switch (m.type) {
+    case 'AppendEntries':
+      return `AE t${m.term} prev=${m.prevLogIndex}/${m.prevLogTerm} n=${m.entries.length} commit=${m.leaderCommit}`;
+    case 'AppendEntriesResponse':
+      return `AER t${m.term} ${m.success ? 'ok' : 'no'} match=${m.matchIndex}${m.success ? '' : ` conflict=${m.conflictIndex}/${m.conflictTerm}`}`;
+    case 'RequestVote':
+      return `${m.preVote ? 'PreVote' : 'Vote'} t${m.term} last=${m.lastLogIndex}/${m.lastLogTerm}`;
+    case 'RequestVoteResponse':
+      return `${m.preVote ? 'PreVoteR' : 'VoteR'} t${m.term} ${m.granted ? 'yes' : 'no'}`;
+    case 'InstallSnapshot':
+      return `IS t${m.term} (${m.snapshot.index},t${m.snapshot.term})`;
+    case 'InstallSnapshotResponse':
+      return `ISR t${m.term} match=${m.matchIndex}`;
+    case 'TimeoutNow':
+      return `TimeoutNow t${m.term}`;
+  }
+}
