@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerUpCommand } from './commands/up.ts';
 import { registerStatusCommand } from './commands/status.ts';
+import { registerReplicaCommand } from './commands/replica.ts';
 import { ExitCode, describeError, exitCodeOf } from './errors.ts';
 
 const program = new Command('quorumchat')
@@ -16,6 +17,7 @@ const program = new Command('quorumchat')
 
 registerUpCommand(program);
 registerStatusCommand(program);
+registerReplicaCommand(program);
 
 try {
   await program.parseAsync(process.argv);

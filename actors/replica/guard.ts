@@ -1,0 +1,59 @@
+/**
+ * Refuses to start a replica whose data directory was wiped while the
+ * cluster still counts it as a voter that acknowledged entries.
+ *
+ * Why: Raft's safety rests on every voter keeping what it acknowledged. A
+ * voter that comes back with an empty log can vote for a candidate missing
+ * committed entries and help elect it (Raft §5.4.1), losing acknowledged
+ * writes. A brand-new member with an empty log acknowledged nothing, so it is
+ * safe; the evidence we look for is the leader having counted this id's
+ * acknowledgements (its matchIndex for us is above 0).
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { statusSubject } from '../client/subjects.ts';
+import { WipedReplicaError } from './errors.ts';
+
+/** How long to wait for each peer's status at start: a live peer answers in milliseconds. */
+export const WIPE_CHECK_TIMEOUT_MS = 1_500;
+
+const PeerStatus = z.looseObject({
+  ok: z.literal(true),
+  id: z.string(),
+  role: z.string(),
+  commitIndex: z.number(),
+  voters: z.array(z.string()),
+  progress: z.record(z.string(), z.looseObject({ matchIndex: z.number() })).optional(),
+});
+
+export interface WipeCheckArgs {
+  readonly nc: NatsConnection;
+  readonly prefix: string;
+  readonly id: string;
+  readonly peers: readonly string[];
+  readonly log: { info(obj: object, msg: string): void };
+}
+
+/** Throws WipedReplicaError when a peer shows that `id` held a log the cluster still counts on. */
+export async function checkNotWiped({ nc, prefix, id, peers, log }: WipeCheckArgs): Promise<void> {
+  const others = peers.filter((peer) => peer !== id);
+  const answers = await Promise.all(
+    others.map(async (peer) => {
+      try {
+        const reply = await nc.request(statusSubject(prefix, peer), '{}', { timeout: WIPE_CHECK_TIMEOUT_MS });
+        const parsed = PeerStatus.safeParse(JSON.parse(reply.string()));
+        return parsed.success ? parsed.data : null;
+      } catch {
+        return null; // not running (e.g. the whole cluster is starting): no evidence either way
+      }
+    }),
+  );
+  for (const status of answers) {
+    if (!status || status.commitIndex === 0 || !status.voters.includes(id)) continue;
+    const match = status.role === 'leader' ? (status.progress?.[id]?.matchIndex ?? 0) : 0;
+    if (match > 0) {
+      throw new WipedReplicaError(id, `leader ${status.id} (commitIndex ${status.commitIndex}) records this replica as a voter that acknowledged entries up to ${match}`);
+    }
+  }
+  log.info({ asked: others.length, answered: answers.filter(Boolean).length }, 'empty data directory: no peer shows this replica held a log; starting as a new member');
+}

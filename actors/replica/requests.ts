@@ -1,0 +1,317 @@
+/**
+ * Serving the client protocol (PROTOCOL.md): any replica takes any request.
+ *
+ * Writes: the leader prepares the command (decides ts, salts, tokens once),
+ * proposes it and answers once the entry is applied locally; a follower
+ * forwards the request to the leader and relays the reply. While no leader is
+ * known the request is held and retried until its deadline, then `unavailable`.
+ *
+ * Reads are linearizable (thesis §6.4): get a read index from the leader
+ * (locally, or over the forward subject), wait until this replica has applied
+ * it, then read the local tables.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { z } from 'zod';
+import type { Index } from '../raft/types.ts';
+import {
+  AlreadyApplied,
+  BadRequest,
+  executeRead,
+  Internal,
+  isProtocolError,
+  isWrite,
+  parseRequest,
+  parseRequestBytes,
+  prepareCommand,
+  TooLarge,
+  Unavailable,
+  encodeCommand,
+  type ChatRequest,
+  type ScryptCost,
+  type WriteRequest,
+} from '../chat/index.ts';
+import type { ReplicaStore } from '../../storage/index.ts';
+import { wireReply, type CommandReply } from './apply.ts';
+import { NotLeaderError, ProposalLostError, StoppingError, UnavailableError } from './errors.ts';
+import type { Waiters } from './waiters.ts';
+
+/** Pause between attempts while no leader is known or a proposal was lost: a few per election, not a busy loop. */
+export const RETRY_PAUSE_MS = 25;
+/** Extra time a forwarding replica waits beyond the leader's deadline, so the leader's own `unavailable` arrives first. */
+export const FORWARD_GRACE_MS = 250;
+/** Requests handled at once per replica; beyond this new ones get `unavailable` at once instead of queueing without bound. */
+export const MAX_REQUESTS_IN_FLIGHT = 5_000;
+
+/** What the request layer needs from the running replica. */
+export interface RequestContext {
+  readonly id: string;
+  readonly prefix: string;
+  readonly nc: NatsConnection;
+  readonly store: ReplicaStore;
+  readonly waiters: Waiters<CommandReply>;
+  readonly requestDeadlineMs: number;
+  readonly maxRequestBytes: number;
+  readonly passwordCost: ScryptCost | undefined;
+  role(): { readonly leader: boolean; readonly leaderId: string | null; readonly ready: boolean };
+  /** Hand a proposal to the core (the caller registered its id with the waiters first). */
+  propose(id: string, data: Uint8Array): void;
+  readIndex(id: string): void;
+  /** The `cluster` reply body, leader only. */
+  clusterBody(): object;
+  readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  stopping(): boolean;
+}
+
+/** `<prefix>.replica.<id>.forward`: how replicas ask the leader to do what only a leader can. */
+export function forwardSubject(prefix: string, id: string): string {
+  return `${prefix}.replica.${id}.forward`;
+}
+
+const ForwardRequest = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('write'), op: z.string(), body: z.unknown(), deadlineMs: z.number().int().positive() }),
+  z.object({ kind: z.literal('readIndex'), deadlineMs: z.number().int().positive() }),
+  z.object({ kind: z.literal('cluster') }),
+]);
+type ForwardRequest = z.infer<typeof ForwardRequest>;
+
+/** A forwarded request reached a replica that does not (or no longer) lead: the sender retries elsewhere. */
+const RETRY = { ok: false, retry: true } as const;
+const ForwardRetry = z.object({ ok: z.literal(false), retry: z.literal(true) });
+const ReadIndexReply = z.object({ ok: z.literal(true), index: z.number().int().nonnegative() });
+
+export class RequestHandler {
+  private inFlight = 0;
+
+  constructor(private readonly ctx: RequestContext) {}
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** A client request on `<prefix>.api.<op>`: always resolves to a reply body, never throws. */
+  async handleClient(op: string, data: Uint8Array): Promise<object> {
+    if (this.inFlight >= MAX_REQUESTS_IN_FLIGHT) return new Unavailable(`replica ${this.ctx.id} has ${this.inFlight} requests in flight; retry`).toReply();
+    this.inFlight += 1;
+    try {
+      return await this.clientRequest(op, data);
+    } catch (error) {
+      return this.failure(error, op);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  /** A request from another replica on our forward subject. */
+  async handleForward(data: Uint8Array): Promise<object> {
+    try {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(new TextDecoder().decode(data));
+      } catch {
+        return new BadRequest('forwarded request is not JSON').toReply();
+      }
+      const parsed = ForwardRequest.safeParse(raw);
+      if (!parsed.success) return new BadRequest(`forwarded request is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`).toReply();
+      return await this.forwarded(parsed.data);
+    } catch (error) {
+      if (error instanceof NotLeaderError) return RETRY;
+      return this.failure(error, 'forward');
+    }
+  }
+
+  private async clientRequest(op: string, data: Uint8Array): Promise<object> {
+    if (this.ctx.stopping()) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
+    if (data.byteLength > this.ctx.maxRequestBytes) {
+      return new TooLarge(`request body is ${data.byteLength} bytes, over the limit of ${this.ctx.maxRequestBytes}`).toReply();
+    }
+    const deadline = Date.now() + this.ctx.requestDeadlineMs;
+    if (op === 'cluster') {
+      const body = parseJsonObject(data);
+      if (isProtocolError(body)) return body.toReply();
+      return await this.cluster(deadline);
+    }
+    const request = parseRequestBytes(op, data);
+    if (isProtocolError(request)) return request.toReply();
+    return isWrite(request) ? await this.write(request, deadline) : await this.read(request, deadline);
+  }
+
+  private async forwarded(request: ForwardRequest): Promise<object> {
+    const role = this.ctx.role();
+    if (!role.leader) return RETRY;
+    switch (request.kind) {
+      case 'cluster':
+        return { ok: true, ...this.ctx.clusterBody() };
+      case 'readIndex': {
+        const deadline = Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs);
+        return { ok: true, index: await this.localReadIndex(deadline) };
+      }
+      case 'write': {
+        const parsed = parseRequest(request.op, request.body);
+        if (isProtocolError(parsed)) return parsed.toReply();
+        if (!isWrite(parsed)) return new BadRequest(`${request.op} is not a write`).toReply();
+        const deadline = Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs);
+        return await this.proposeUntil(parsed, deadline, false);
+      }
+    }
+  }
+
+  /** PROTOCOL.md `cluster`: the leader's view, fetched from the leader when this replica follows. */
+  private async cluster(deadline: number): Promise<object> {
+    for (;;) {
+      const role = this.ctx.role();
+      if (role.leader) return { ok: true, ...this.ctx.clusterBody() };
+      if (role.leaderId !== null) {
+        const reply = await this.askLeader(role.leaderId, { kind: 'cluster' }, deadline);
+        if (reply !== null) return reply;
+      }
+      await this.pauseOrGiveUp(deadline, 'no leader to describe the cluster');
+    }
+  }
+
+  private async write(request: WriteRequest, deadline: number): Promise<object> {
+    return await this.proposeUntil(request, deadline, true);
+  }
+
+  /**
+   * Until the deadline: propose as leader, or forward to the leader, or wait
+   * for one. A lost proposal (overwritten by a new leader) is retried; a
+   * send repeated with the same requestId is applied once (AlreadyApplied).
+   */
+  private async proposeUntil(request: WriteRequest, deadline: number, mayForward: boolean): Promise<object> {
+    for (;;) {
+      const role = this.ctx.role();
+      if (role.leader) {
+        if (role.ready) {
+          try {
+            return await this.proposeAsLeader(request, deadline);
+          } catch (error) {
+            if (!(error instanceof ProposalLostError || error instanceof NotLeaderError)) throw error;
+            this.ctx.log.debug({ op: request.op, reason: error.message }, 'proposal lost; retrying');
+          }
+        }
+      } else if (!mayForward) {
+        return RETRY;
+      } else if (role.leaderId !== null) {
+        const { op, ...body } = request;
+        const reply = await this.askLeader(role.leaderId, { kind: 'write', op, body, deadlineMs: Math.max(1, deadline - Date.now()) }, deadline);
+        if (reply !== null) return reply;
+      }
+      await this.pauseOrGiveUp(deadline, `could not commit ${request.op}`);
+    }
+  }
+
+  private async proposeAsLeader(request: WriteRequest, deadline: number): Promise<object> {
+    const prepared = await prepareCommand(request, {
+      db: this.ctx.store.reader,
+      now: Date.now(),
+      randomBytes: (n) => randomBytes(n),
+      ...(this.ctx.passwordCost ? { passwordCost: this.ctx.passwordCost } : {}),
+    });
+    if (prepared instanceof AlreadyApplied) return prepared.reply;
+    if (isProtocolError(prepared)) return prepared.toReply();
+    const id = randomUUID();
+    const applied = this.ctx.waiters.expectProposal(id);
+    this.ctx.propose(id, encodeCommand(prepared));
+    const reply = await this.beforeDeadline(applied, deadline, id, `${request.op} was not committed in time`);
+    return wireReply(reply);
+  }
+
+  private async read(request: Exclude<ChatRequest, WriteRequest>, deadline: number): Promise<object> {
+    const index = await this.readIndex(deadline);
+    await this.beforeDeadline(this.ctx.waiters.untilApplied(index), deadline, null, `replica ${this.ctx.id} did not catch up to read index ${index} in time`);
+    const reply = await executeRead(this.ctx.store.reader, request, Date.now());
+    return isProtocolError(reply) ? reply.toReply() : reply;
+  }
+
+  /** A read index from the leader: ours if we lead, else asked of the leader. */
+  private async readIndex(deadline: number): Promise<Index> {
+    for (;;) {
+      const role = this.ctx.role();
+      if (role.leader) {
+        try {
+          return await this.localReadIndex(deadline);
+        } catch (error) {
+          if (!(error instanceof NotLeaderError || error instanceof ProposalLostError)) throw error;
+        }
+      } else if (role.leaderId !== null) {
+        const reply = await this.askLeader(role.leaderId, { kind: 'readIndex', deadlineMs: Math.max(1, deadline - Date.now()) }, deadline);
+        const parsed = ReadIndexReply.safeParse(reply);
+        if (parsed.success) return parsed.data.index;
+        if (reply !== null) throw new UnavailableError(`leader ${role.leaderId} refused a read index: ${JSON.stringify(reply)}`);
+      }
+      await this.pauseOrGiveUp(deadline, 'no leader confirmed a read index');
+    }
+  }
+
+  private async localReadIndex(deadline: number): Promise<Index> {
+    const id = randomUUID();
+    const answer = this.ctx.waiters.expectRead(id);
+    this.ctx.readIndex(id);
+    return await this.beforeDeadline(answer, deadline, id, 'the leader could not confirm its leadership in time');
+  }
+
+  /**
+   * One forwarded request to the leader. Returns its reply, or null when the
+   * leader did not take it (not leader anymore, unreachable, timed out).
+   */
+  private async askLeader(leader: string, request: ForwardRequest, deadline: number): Promise<object | null> {
+    const timeout = deadline - Date.now() + FORWARD_GRACE_MS;
+    if (timeout <= FORWARD_GRACE_MS) return null;
+    try {
+      const msg = await this.ctx.nc.request(forwardSubject(this.ctx.prefix, leader), JSON.stringify(request), { timeout });
+      const reply = JSON.parse(msg.string()) as unknown;
+      if (ForwardRetry.safeParse(reply).success) return null;
+      if (typeof reply !== 'object' || reply === null) return null;
+      return reply;
+    } catch (error) {
+      // No responders, timeout or a disconnect: the leader may have died; find the next one.
+      this.ctx.log.debug({ leader, err: error }, 'forward to leader failed');
+      return null;
+    }
+  }
+
+  private async beforeDeadline<T>(promise: Promise<T>, deadline: number, abandonId: string | null, message: string): Promise<T> {
+    const remaining = deadline - Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new UnavailableError(message)), Math.max(0, remaining));
+    });
+    try {
+      return await Promise.race([promise, expired]);
+    } catch (error) {
+      if (abandonId !== null) this.ctx.waiters.abandon(abandonId);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async pauseOrGiveUp(deadline: number, what: string): Promise<void> {
+    if (this.ctx.stopping()) throw new StoppingError();
+    if (Date.now() + RETRY_PAUSE_MS >= deadline) throw new UnavailableError(`${what} within the deadline (no leader or no quorum); retry`);
+    await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+  }
+
+  private failure(error: unknown, op: string): object {
+    if (error instanceof UnavailableError) return new Unavailable(error.message).toReply();
+    if (error instanceof StoppingError) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
+    if (isProtocolError(error)) return error.toReply();
+    this.ctx.log.error({ err: error, op }, 'request failed with a bug');
+    return new Internal(`replica ${this.ctx.id} failed to handle ${op}: ${error instanceof Error ? error.message : String(error)}`).toReply();
+  }
+}
+
+function parseJsonObject(data: Uint8Array): Record<string, unknown> | BadRequest {
+  let value: unknown;
+  try {
+    value = data.byteLength === 0 ? {} : JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch (error) {
+    return new BadRequest(`request body is not UTF-8 JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return new BadRequest('the request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** Exported for tests of the wire shape. */
+export type { CommandReply };

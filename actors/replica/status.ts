@@ -1,0 +1,133 @@
+/**
+ * Bodies of the per-replica status reply (PROTOCOL.md) and of the `cluster`
+ * op, from the core's snapshot and the store's position.
+ *
+ * Status extras (a compatible extension, docs/replica.md): pid, lastIndex,
+ * snapshotIndex, lag, health, nats, uptimeMs, progress (leader only),
+ * pipeline and transport counters.
+ */
+import type { SnapshotFrom } from 'xstate';
+import { viewOf, type raftMachine } from '../raft/index.ts';
+import type { Index, ReplicaId, Role } from '../raft/types.ts';
+import type { StoreStatus } from '../../storage/index.ts';
+import type { LinkStatus } from '../transport/nats-connection.ts';
+import type { TransportStats } from '../transport/types.ts';
+import type { PipelineStats } from './pipeline.ts';
+
+/** A replica more than this many entries behind its commit index reports health `catching-up`. */
+export const CATCHING_UP_LAG = 100;
+
+export type Health = 'ok' | 'catching-up' | 'no-leader' | 'disconnected';
+
+export interface PeerProgress {
+  readonly matchIndex: Index;
+  readonly nextIndex: Index;
+  /** Milliseconds since the leader last heard from this peer; null if never in this term. */
+  readonly lastContactMs: number | null;
+}
+
+export interface ReplicaStatus {
+  readonly id: ReplicaId;
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: ReplicaId | null;
+  readonly commitIndex: Index;
+  readonly appliedIndex: Index;
+  readonly digest: string;
+  readonly voters: readonly ReplicaId[];
+  readonly learners: readonly ReplicaId[];
+  // ---- extras ----
+  readonly pid: number;
+  readonly lastIndex: Index;
+  readonly snapshotIndex: Index;
+  /** commitIndex − appliedIndex. */
+  readonly lag: Index;
+  readonly health: Health;
+  readonly nats: LinkStatus;
+  readonly uptimeMs: number;
+  readonly progress: Readonly<Record<ReplicaId, PeerProgress>>;
+  readonly requestsInFlight: number;
+  readonly pipeline: PipelineStats;
+  readonly transport: TransportStats;
+  readonly inspectionDropped: number;
+}
+
+export interface StatusInput {
+  readonly snapshot: SnapshotFrom<typeof raftMachine>;
+  readonly store: StoreStatus;
+  readonly link: LinkStatus;
+  readonly startedAt: number;
+  readonly pipeline: PipelineStats;
+  readonly requestsInFlight: number;
+  readonly electionMaxMs: number;
+  readonly transport: TransportStats;
+  readonly inspectionDropped: number;
+}
+
+export function buildStatus(input: StatusInput): ReplicaStatus {
+  const view = viewOf(input.snapshot);
+  const lag = Math.max(0, view.commitIndex - input.store.appliedIndex);
+  const health: Health =
+    input.link !== 'connected' ? 'disconnected' : view.leader === null ? 'no-leader' : lag > CATCHING_UP_LAG ? 'catching-up' : 'ok';
+  return {
+    id: view.id,
+    role: view.role,
+    term: view.term,
+    leader: view.leader,
+    commitIndex: view.commitIndex,
+    appliedIndex: input.store.appliedIndex,
+    digest: input.store.digest,
+    voters: view.config.voters,
+    learners: view.config.learners,
+    pid: process.pid,
+    lastIndex: view.lastIndex,
+    snapshotIndex: input.store.snapshotIndex,
+    lag,
+    health,
+    nats: input.link,
+    uptimeMs: Date.now() - input.startedAt,
+    progress: progressOf(input.snapshot),
+    requestsInFlight: input.requestsInFlight,
+    pipeline: { ...input.pipeline },
+    transport: input.transport,
+    inspectionDropped: input.inspectionDropped,
+  };
+}
+
+/** PROTOCOL.md `cluster` (without `ok`): the leader's view of every member. */
+export function buildClusterBody(snapshot: SnapshotFrom<typeof raftMachine>, electionMaxMs: number): object {
+  const view = viewOf(snapshot);
+  const progress = progressOf(snapshot);
+  const members = [...view.config.voters.map((id) => ({ id, voter: true })), ...view.config.learners.map((id) => ({ id, voter: false }))].map(({ id, voter }) => {
+    if (id === view.id) {
+      return { id, voter, role: view.role, reachable: true, lastContactMs: 0, matchIndex: view.lastIndex };
+    }
+    const peer = progress[id];
+    const lastContactMs = peer?.lastContactMs ?? null;
+    return {
+      id,
+      voter,
+      role: voter ? 'follower' : 'learner',
+      // Heard from within an election timeout: it would still count towards check-quorum.
+      reachable: lastContactMs !== null && lastContactMs <= electionMaxMs,
+      lastContactMs,
+      matchIndex: peer?.matchIndex ?? 0,
+    };
+  });
+  return { leader: view.leader, term: view.term, commitIndex: view.commitIndex, members };
+}
+
+/** Leader only: each peer's progress, with lastContact turned into "ms ago" (the core counts ms since taking office). */
+function progressOf(snapshot: SnapshotFrom<typeof raftMachine>): Record<ReplicaId, PeerProgress> {
+  const leaderState = snapshot.context.leaderState;
+  if (!leaderState) return {};
+  const out: Record<ReplicaId, PeerProgress> = {};
+  for (const [peer, p] of Object.entries(leaderState.progress)) {
+    out[peer] = {
+      matchIndex: p.matchIndex,
+      nextIndex: p.nextIndex,
+      lastContactMs: p.lastContactMs === null ? null : Math.max(0, leaderState.nowMs - p.lastContactMs),
+    };
+  }
+  return out;
+}
