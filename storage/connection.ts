@@ -5,6 +5,11 @@ import knexFactory from 'knex';
 import type { Knex } from 'knex';
 import { ACQUIRE_CONNECTION_TIMEOUT_MS, BUSY_TIMEOUT_MS } from './limits.ts';
 
+/** Where Knex's own messages go. */
+export interface KnexLogSink {
+  warn(obj: object, msg: string): void;
+}
+
 /** The raw node-sqlite3 connection Knex hands to pool hooks. */
 interface RawSqliteConnection {
   configure(option: 'busyTimeout', value: number): void;
@@ -18,7 +23,7 @@ interface RawSqliteConnection {
  * foreign keys on, and a busy timeout. A `read-only` handle skips the
  * journal settings (the writer owns them) and sets query_only.
  */
-export function openSqlite(filename: string, access: 'read-write' | 'read-only' = 'read-write'): Knex {
+export function openSqlite(filename: string, access: 'read-write' | 'read-only', logger: KnexLogSink): Knex {
   // A read-only handle refuses writes at the SQL level, so a read path can never change replicated state.
   const pragmas =
     access === 'read-write'
@@ -28,6 +33,13 @@ export function openSqlite(filename: string, access: 'read-write' | 'read-only' 
     client: 'sqlite3',
     connection: { filename },
     useNullAsDefault: true,
+    // Knex's own warnings go to the store's logger, not to the console.
+    log: {
+      warn: (message: unknown) => logger.warn({ knex: String(message) }, 'knex warning'),
+      error: (message: unknown) => logger.warn({ knex: String(message) }, 'knex error'),
+      deprecate: (message: unknown) => logger.warn({ knex: String(message) }, 'knex deprecation'),
+      debug: () => undefined,
+    },
     acquireConnectionTimeout: ACQUIRE_CONNECTION_TIMEOUT_MS,
     pool: {
       min: 1,

@@ -153,12 +153,13 @@ export async function openReplicaStore(options: ReplicaStoreOptions): Promise<Re
   const snapshotDir = join(dataDir, SNAPSHOT_DIR);
   await mkdir(snapshotDir, { recursive: true });
   const file = join(dataDir, DATABASE_FILE);
-  const knex = openSqlite(file);
+  const logger = options.logger ?? silentLogger;
+  const knex = openSqlite(file, 'read-write', logger);
   try {
     await checkIntegrity(knex, file);
     await knex.migrate.latest({ migrationSource: migrationSourceOf([...storageMigrations, ...options.migrations]) });
     const { position, fresh } = await readPosition(knex, file, options.replicaId);
-    const store = new SqliteReplicaStore(knex, file, snapshotDir, position, fresh, options.initialConfig ?? null, options.logger ?? silentLogger);
+    const store = new SqliteReplicaStore(knex, file, snapshotDir, position, fresh, options.initialConfig ?? null, logger);
     await store.removeStraySnapshotFiles();
     return store;
   } catch (err) {
@@ -207,7 +208,7 @@ class SqliteReplicaStore implements ReplicaStore {
 
   constructor(knex: Knex, file: string, snapshotDir: string, position: Position, fresh: boolean, initialConfig: Configuration | null, logger: StoreLogger) {
     this.knex = knex;
-    this.reader = openSqlite(file, 'read-only');
+    this.reader = openSqlite(file, 'read-only', logger);
     this.fresh = fresh;
     this.file = file;
     this.snapshotDir = snapshotDir;
@@ -394,36 +395,15 @@ class SqliteReplicaStore implements ReplicaStore {
           throw err;
         }
       }
-      const { sha256, bytes } = await sha256OfFile(target);
-      await this.knex.raw('ATTACH DATABASE ? AS snap', [target]);
-      let stored: StoredSnapshot;
-      let keptLog: { lastIndex: Index; lastTerm: Term } | null;
+      let installed: { stored: StoredSnapshot; keptLog: { lastIndex: Index; lastTerm: Term } | null };
       try {
-        const fileMeta = await this.readSnapshotMetaOf(target);
-        if (!sameSnapshotMeta(fileMeta.meta, meta)) {
-          throw new SnapshotError(`snapshot file ${filePath} holds ${JSON.stringify(fileMeta.meta)}, expected ${JSON.stringify(meta)}`);
-        }
-        stored = { meta, digest: fileMeta.digest, file: target, sha256, bytes };
-        keptLog = await this.knex.transaction(async (trx) => {
-          await restoreAttachedSnapshot(trx);
-          await trx('raft_applied')
-            .where({ id: 1 })
-            .update({ applied_index: meta.index, applied_term: meta.term, digest: fileMeta.digest, config: JSON.stringify(meta.config), config_index: meta.index });
-          await writeSnapshotRow(trx, stored);
-          // Raft §7: keep the entries after the snapshot only if the log holds the snapshot's last entry; otherwise discard the whole log.
-          const match = (await trx('raft_log').select('term').where({ idx: meta.index })) as { term: number }[];
-          if (match[0]?.term === meta.term) {
-            await trx('raft_log').where('idx', '<=', meta.index).delete();
-            const lastRows = (await trx('raft_log').select('idx', 'term').orderBy('idx', 'desc').limit(1)) as { idx: number; term: number }[];
-            const lastRow = lastRows[0];
-            return lastRow === undefined ? null : { lastIndex: lastRow.idx, lastTerm: lastRow.term };
-          }
-          await trx('raft_log').delete();
-          return null;
-        });
-      } finally {
-        await this.knex.raw('DETACH DATABASE snap');
+        installed = await this.restoreFromFile(target, meta, filePath);
+      } catch (err) {
+        // Not installed: the copy is of no use (the current snapshot has a lower index, so a different name).
+        await rm(target, { force: true });
+        throw err;
       }
+      const { stored, keptLog } = installed;
       const previous = this.position.snapshot;
       this.position = {
         ...this.position,
@@ -433,7 +413,7 @@ class SqliteReplicaStore implements ReplicaStore {
         lastTerm: keptLog?.lastTerm ?? meta.term,
       };
       await this.removeSnapshotFile(previous, target);
-      this.logger.info({ index: meta.index, term: meta.term, bytes }, 'installed snapshot');
+      this.logger.info({ index: meta.index, term: meta.term, bytes: stored.bytes }, 'installed snapshot');
       return stored;
     });
   }
@@ -464,7 +444,7 @@ class SqliteReplicaStore implements ReplicaStore {
   private async takeSnapshot(): Promise<StoredSnapshot> {
     const temporary = join(this.snapshotDir, `${TEMPORARY_PREFIX}${randomUUID()}.sqlite`);
     // A separate connection: WAL gives it a consistent view while the writer keeps committing.
-    const reader = openSqlite(this.file);
+    const reader = openSqlite(this.file, 'read-write', this.logger);
     let written;
     const started = performance.now();
     try {
@@ -496,15 +476,62 @@ class SqliteReplicaStore implements ReplicaStore {
     });
   }
 
-  private async readSnapshotMetaOf(file: string): Promise<{ meta: SnapshotMeta; digest: string }> {
+  /**
+   * In one transaction: replace the state machine tables with the snapshot
+   * file's, set applied index/term/digest/config and the snapshot row, and
+   * drop the log entries the snapshot covers.
+   */
+  private async restoreFromFile(
+    target: string,
+    meta: SnapshotMeta,
+    shownAs: string,
+  ): Promise<{ stored: StoredSnapshot; keptLog: { lastIndex: Index; lastTerm: Term } | null }> {
+    const { sha256, bytes } = await sha256OfFile(target);
+    const fileMeta = await this.attachSnapshot(target);
     try {
+      if (!sameSnapshotMeta(fileMeta.meta, meta)) {
+        throw new SnapshotError(`snapshot file ${shownAs} holds ${JSON.stringify(fileMeta.meta)}, expected ${JSON.stringify(meta)}`);
+      }
+      const stored: StoredSnapshot = { meta, digest: fileMeta.digest, file: target, sha256, bytes };
+      const keptLog = await this.knex.transaction(async (trx) => {
+        await restoreAttachedSnapshot(trx);
+        await trx('raft_applied')
+          .where({ id: 1 })
+          .update({ applied_index: meta.index, applied_term: meta.term, digest: fileMeta.digest, config: JSON.stringify(meta.config), config_index: meta.index });
+        await writeSnapshotRow(trx, stored);
+        // Raft §7: keep the entries after the snapshot only if the log holds the snapshot's last entry; otherwise discard the whole log.
+        const match = (await trx('raft_log').select('term').where({ idx: meta.index })) as { term: number }[];
+        if (match[0]?.term === meta.term) {
+          await trx('raft_log').where('idx', '<=', meta.index).delete();
+          const lastRows = (await trx('raft_log').select('idx', 'term').orderBy('idx', 'desc').limit(1)) as { idx: number; term: number }[];
+          const lastRow = lastRows[0];
+          return lastRow === undefined ? null : { lastIndex: lastRow.idx, lastTerm: lastRow.term };
+        }
+        await trx('raft_log').delete();
+        return null;
+      });
+      return { stored, keptLog };
+    } finally {
+      await this.knex.raw('DETACH DATABASE snap');
+    }
+  }
+
+  /**
+   * ATTACH a received snapshot file as `snap`, check it and read its metadata.
+   * Damage in that file is the file's problem, not this store's: it is a
+   * SnapshotError, and the file is detached again.
+   */
+  private async attachSnapshot(file: string): Promise<{ meta: SnapshotMeta; digest: string }> {
+    let attached = false;
+    try {
+      await this.knex.raw('ATTACH DATABASE ? AS snap', [file]);
+      attached = true;
+      const check = (await this.knex.raw('PRAGMA snap.quick_check')) as { quick_check: string }[];
+      if (check.some((r) => r.quick_check !== 'ok')) throw new SnapshotError(`quick_check failed: ${check[0]?.quick_check ?? ''}`);
       return await readAttachedSnapshotMeta(this.knex);
     } catch (err) {
-      // Damage in the received file is the file's problem, not this store's.
-      if (isCorruptionError(err) || !(err instanceof SnapshotError)) {
-        throw new SnapshotError(`snapshot file ${file} is not a readable snapshot: ${(err as Error).message}`, { cause: err });
-      }
-      throw err;
+      if (attached) await this.knex.raw('DETACH DATABASE snap');
+      throw new SnapshotError(`snapshot file ${file} is not a readable snapshot: ${(err as Error).message}`, { cause: err });
     }
   }
 
