@@ -6,6 +6,10 @@ import { Command, CommanderError } from 'commander';
 import { registerUpCommand } from './commands/up.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerReplicaCommand } from './commands/replica.ts';
+import { registerChatCommand } from './commands/chat.ts';
+import { registerDashboardCommand } from './commands/dashboard.ts';
+import { registerInspectCommand } from './commands/inspect.ts';
+import { openUpUi } from './tui/app.ts';
 import { ExitCode, describeError, exitCodeOf } from './errors.ts';
 
 const program = new Command('quorumchat')
@@ -15,9 +19,12 @@ const program = new Command('quorumchat')
   // Throw instead of exiting so usage errors get their own exit code; subcommands inherit this.
   .exitOverride();
 
-registerUpCommand(program);
+registerUpCommand(program, { openUi: openUpUi });
 registerStatusCommand(program);
 registerReplicaCommand(program);
+registerChatCommand(program);
+registerDashboardCommand(program);
+registerInspectCommand(program);
 
 try {
   await program.parseAsync(process.argv);

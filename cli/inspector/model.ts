@@ -99,11 +99,11 @@ const inspectionRecord = z
     value: stateValue.optional(),
     state: stateValue.optional(),
     to: stateValue.optional(),
-    from: stateValue.optional(),
+    from: stateValue.nullable().optional(),
     snapshot: z.object({ value: stateValue.optional(), context: z.object({ term: z.number().optional() }).loose().optional() }).loose().optional(),
     event: eventField.optional(),
     eventType: z.string().optional(),
-    term: z.number().optional(),
+    term: z.number().nullable().optional(),
     at: z.number().optional(),
     ts: z.number().optional(),
     time: z.number().optional(),
@@ -135,10 +135,10 @@ export function parseInspection(raw: string, subjectReplica: string, now: number
   return {
     replica: r.replica ?? r.id ?? subjectReplica,
     at: r.at ?? r.ts ?? r.time ?? now,
-    from: r.from === undefined ? null : formatStateValue(r.from),
+    from: r.from === undefined || r.from === null ? null : formatStateValue(r.from),
     to: formatStateValue(value),
     value,
-    event: eventName === 'xstate.init' ? 'init' : prettyEvent(eventName),
+    event: eventName === 'xstate.init' ? 'init' : prettyEvent(eventName.replace(/^message:/, 'message ')),
     term: r.term ?? r.snapshot?.context?.term ?? null,
   };
 }

@@ -66,7 +66,7 @@ export class ChatController {
     const { token, username: name } = await this.port.login({ username, password });
     this.dispatch({ type: 'loggedIn', username: name, token });
     await this.liveHandle?.close();
-    this.liveHandle = this.port.live(token, (event) => this.onLive(event));
+    this.liveHandle = this.port.live({ token, username: name }, (event) => this.onLive(event));
     await this.refreshConversations();
   }
 

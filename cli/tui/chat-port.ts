@@ -33,7 +33,7 @@ export interface ChatPort {
   deleteAccount(req: { token: string; password: string }): Promise<unknown>;
   cluster(): Promise<ClusterInfo>;
   /** Starts live delivery for a session; the handle stops it. */
-  live(token: string, handler: (event: LiveEvent) => void): { close(): Promise<void> | void };
+  live(session: { token: string; username: string }, handler: (event: LiveEvent) => void): { close(): Promise<void> | void };
   /** Reports connection changes; returns an unsubscribe function. */
   onConnection(handler: (connection: Connection) => void): () => void;
   /** Reports which replica answered a request, when replies say so; returns an unsubscribe function. */

@@ -19,6 +19,8 @@ export interface ReplicaStatus {
   readonly lag?: number;
   readonly lastContactMs?: number | null;
   readonly health?: string;
+  /** Leader only: each peer's replication progress (the replica runtime's extra). */
+  readonly progress?: Readonly<Record<string, { readonly matchIndex: number; readonly lastContactMs: number | null }>>;
 }
 
 /** One replica's answer to one poll: its status, or why none came. */
@@ -113,6 +115,14 @@ export function agreedLeader(state: DashboardState): string | null {
     }
   }
   return best;
+}
+
+/** How long ago the leader last heard from `id` (ms), from the leader's own progress report. */
+export function lastContactOf(state: DashboardState, id: string): number | null {
+  const leader = agreedLeader(state);
+  if (leader === id) return 0;
+  const row = state.replicas.find((r) => r.id === leader);
+  return row?.status?.progress?.[id]?.lastContactMs ?? null;
 }
 
 /**

@@ -113,3 +113,10 @@ test('the real raft machine reads as five roles joined by its guarded eventless 
   t.true(g.edges.some((e) => e.source === 'candidate' && e.target === 'leader'));
   t.true(g.edges.some((e) => e.source === 'leader' && e.target === 'follower'));
 });
+
+test('records in the replica runtime shape read, including the first one with no previous state', (t) => {
+  const first = parseInspection(JSON.stringify({ replica: 'r1', at: 10, from: null, value: 'follower', event: 'xstate.init', term: 0 }), 'r1', 0);
+  t.like(first, { from: null, to: 'follower', event: 'init', term: 0 });
+  const vote = parseInspection(JSON.stringify({ replica: 'r1', at: 11, from: 'candidate', value: 'leader', event: 'message:RequestVoteResponse from r2', term: null }), 'r1', 0);
+  t.like(vote, { from: 'candidate', to: 'leader', event: 'message RequestVoteResponse from r2', term: null });
+});

@@ -1,0 +1,29 @@
+/**
+ * `quorumchat dashboard`: the operator dashboard (every replica's role, term,
+ * indices, lag, health; commit and election charts; the state-machine
+ * inspector) on a running cluster. Watch-only: stopping and starting replicas
+ * needs the supervisor of `quorumchat up`, where the dashboard is a tab.
+ */
+import type { Command } from 'commander';
+import { DEFAULT_PREFIX, DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
+import { NatsUrlSchema, PrefixSchema, ReplicaListSchema, parseFlag, replicaIdsFor } from '../options.ts';
+import { runTui } from '../tui/app.ts';
+import { requireTty } from './chat.ts';
+import { DEFAULT_NATS_URL } from './status.ts';
+
+export function registerDashboardCommand(program: Command): void {
+  program
+    .command('dashboard')
+    .description("watch every replica live: role, term, indices, lag, health, charts and state machines")
+    .option('--nats <url>', 'NATS server of the cluster', DEFAULT_NATS_URL)
+    .option('--prefix <prefix>', 'subject prefix of the cluster', DEFAULT_PREFIX)
+    .option('--replicas <ids>', 'replica ids to poll at first, comma-separated (members the replicas name are added)', replicaIdsFor(DEFAULT_REPLICA_COUNT).join(','))
+    .addHelpText('after', '\nStop/start/restart of replicas works inside `quorumchat up` (F3 there), not here.')
+    .action(async (raw: Record<string, unknown>) => {
+      const natsUrl = parseFlag('nats', NatsUrlSchema, raw['nats']);
+      const prefix = parseFlag('prefix', PrefixSchema, raw['prefix']);
+      const replicaIds = parseFlag('replicas', ReplicaListSchema, raw['replicas']);
+      requireTty('dashboard');
+      await runTui({ natsUrl, prefix, tabs: ['dashboard'], replicaIds, supervisor: null });
+    });
+}
