@@ -263,7 +263,7 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
     const leader = view.role === 'leader';
     // A new leader may validate against its tables only once they hold everything committed before its term.
     const ready = leader && (leaderState?.committedOwnTerm ?? false) && store.status().appliedIndex >= view.commitIndex;
-    return { leader, leaderId: view.leader, ready };
+    return { leader, leaderId: view.leader, ready, term: view.term };
   };
 
   const handler = new RequestHandler({

@@ -53,7 +53,7 @@ export interface RequestContext {
   readonly requestDeadlineMs: number;
   readonly maxRequestBytes: number;
   readonly passwordCost: ScryptCost | undefined;
-  role(): { readonly leader: boolean; readonly leaderId: string | null; readonly ready: boolean };
+  role(): { readonly leader: boolean; readonly leaderId: string | null; readonly ready: boolean; readonly term: number };
   /** Hand a proposal to the core (the caller registered its id with the waiters first). */
   propose(id: string, data: Uint8Array): void;
   readIndex(id: string): void;
@@ -258,16 +258,34 @@ export class RequestHandler {
   private async askLeader(leader: string, request: ForwardRequest, deadline: number): Promise<object | null> {
     const timeout = deadline - Date.now() + FORWARD_GRACE_MS;
     if (timeout <= FORWARD_GRACE_MS) return null;
-    try {
-      const msg = await this.ctx.nc.request(forwardSubject(this.ctx.prefix, leader), JSON.stringify(request), { timeout });
-      const reply = JSON.parse(msg.string()) as unknown;
-      if (ForwardRetry.safeParse(reply).success) return null;
-      if (typeof reply !== 'object' || reply === null) return null;
-      return reply;
-    } catch (error) {
-      // No responders, timeout or a disconnect: the leader may have died; find the next one.
-      this.ctx.log.debug({ leader, err: error }, 'forward to leader failed');
+    const term = this.ctx.role().term;
+    const answer = (async (): Promise<object | null> => {
+      try {
+        const msg = await this.ctx.nc.request(forwardSubject(this.ctx.prefix, leader), JSON.stringify(request), { timeout });
+        const reply = JSON.parse(msg.string()) as unknown;
+        if (ForwardRetry.safeParse(reply).success) return null;
+        if (typeof reply !== 'object' || reply === null) return null;
+        return reply;
+      } catch (error) {
+        // No responders, timeout or a disconnect: the leader may have died; find the next one.
+        this.ctx.log.debug({ leader, err: error }, 'forward to leader failed');
+        return null;
+      }
+    })();
+    // A leader that died holding our request never answers: stop waiting once another leader (or term) takes over.
+    let watching = true;
+    const superseded = (async (): Promise<null> => {
+      while (watching) {
+        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+        const now = this.ctx.role();
+        if (now.term !== term || (now.leaderId !== null && now.leaderId !== leader) || this.ctx.stopping()) return null;
+      }
       return null;
+    })();
+    try {
+      return await Promise.race([answer, superseded]);
+    } finally {
+      watching = false;
     }
   }
 

@@ -1,0 +1,230 @@
+/**
+ * A cluster of real `quorumchat replica` processes on a real nats-server,
+ * for the replica and chaos integration tests: start, SIGKILL, SIGSTOP and
+ * SIGCONT, restart, wipe, ask status, send protocol requests. Everything it
+ * starts is killed in t.teardown.
+ */
+import type { ExecutionContext } from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { startNatsServer, type NatsServer } from './nats-server.ts';
+
+const QUORUMCHAT_BIN = fileURLToPath(new URL('../../../cli/quorumchat.mjs', import.meta.url));
+
+/** Short timings so failovers take well under a second even on a loaded 2-core machine. */
+export const TEST_TIMING = { heartbeatMs: 50, electionMinMs: 400, electionMaxMs: 800 } as const;
+/** Requests are held at most this long inside the cluster; client timeouts are longer. */
+export const TEST_REQUEST_DEADLINE_MS = 4_000;
+/** A client waits this long for a reply: beyond the cluster's deadline, so `unavailable` arrives as a reply. */
+export const CLIENT_TIMEOUT_MS = TEST_REQUEST_DEADLINE_MS + 4_000;
+/** Polling for a condition (leader, convergence) gives up after this long. */
+const WAIT_TIMEOUT_MS = 60_000;
+const POLL_MS = 100;
+
+export interface ClusterOptions {
+  readonly size?: number;
+  readonly snapshotEvery?: number;
+  readonly prefix?: string;
+}
+
+export interface Status {
+  readonly ok: true;
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly digest: string;
+  readonly voters: string[];
+  readonly snapshotIndex: number;
+  readonly pid: number;
+  readonly [extra: string]: unknown;
+}
+
+export type Reply = { ok: true; [field: string]: unknown } | { ok: false; error: { code: string; message: string } };
+
+export class ReplicaCluster {
+  readonly ids: string[];
+  private readonly processes = new Map<string, ChildProcess>();
+  private readonly exits = new Map<string, Promise<number | null>>();
+
+  private constructor(
+    readonly nats: NatsServer,
+    readonly nc: NatsConnection,
+    readonly root: string,
+    readonly prefix: string,
+    readonly configFile: string,
+    size: number,
+  ) {
+    this.ids = Array.from({ length: size }, (_, i) => `r${i + 1}`);
+  }
+
+  static async start(t: ExecutionContext, options: ClusterOptions = {}): Promise<ReplicaCluster> {
+    const nats = await startNatsServer();
+    const root = mkdtempSync(join(tmpdir(), 'quorumchat-it-'));
+    const configFile = join(root, 'replica.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({ timing: TEST_TIMING, requestDeadlineMs: TEST_REQUEST_DEADLINE_MS, snapshotEvery: options.snapshotEvery ?? 10_000, logLevel: 'info' }),
+    );
+    const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const cluster = new ReplicaCluster(nats, nc, root, options.prefix ?? 'qc', configFile, options.size ?? 5);
+    t.teardown(async () => {
+      await cluster.destroy();
+      if (process.env.KEEP_IT_LOGS === undefined) rmSync(root, { recursive: true, force: true });
+      else t.log(`logs kept in ${root}`);
+    });
+    for (const id of cluster.ids) cluster.startReplica(id);
+    return cluster;
+  }
+
+  dataDir(id: string): string {
+    return join(this.root, id);
+  }
+
+  logFile(id: string): string {
+    return join(this.root, `${id}.log`);
+  }
+
+  /** Starts (or restarts) one replica process; returns a promise of its exit code. */
+  startReplica(id: string): Promise<number | null> {
+    if (this.processes.has(id)) throw new Error(`${id} is already running`);
+    mkdirSync(this.dataDir(id), { recursive: true });
+    const out = createWriteStream(this.logFile(id), { flags: 'a' });
+    const child = spawn(
+      process.execPath,
+      [QUORUMCHAT_BIN, 'replica', '--id', id, '--peers', this.ids.join(','), '--nats', this.nats.url, '--data', this.dataDir(id), '--prefix', this.prefix, '--config', this.configFile],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout?.pipe(out, { end: false });
+    child.stderr?.pipe(out, { end: false });
+    this.processes.set(id, child);
+    const exit = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => {
+        if (this.processes.get(id) === child) this.processes.delete(id);
+        setTimeout(() => out.end(), 50);
+        resolve(code);
+      });
+    });
+    this.exits.set(id, exit);
+    return exit;
+  }
+
+  running(): string[] {
+    return [...this.processes.keys()];
+  }
+
+  kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    const child = this.processes.get(id);
+    if (!child) throw new Error(`${id} is not running`);
+    child.kill(signal);
+    return this.exits.get(id) ?? Promise.resolve(null);
+  }
+
+  pause(id: string): void {
+    this.processes.get(id)?.kill('SIGSTOP');
+  }
+
+  resume(id: string): void {
+    this.processes.get(id)?.kill('SIGCONT');
+  }
+
+  wipe(id: string): void {
+    rmSync(this.dataDir(id), { recursive: true, force: true });
+  }
+
+  log(id: string): string {
+    try {
+      return readFileSync(this.logFile(id), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async status(id: string, timeoutMs = 1_000): Promise<Status | null> {
+    try {
+      const msg = await this.nc.request(`${this.prefix}.replica.${id}.status`, '{}', { timeout: timeoutMs });
+      return JSON.parse(msg.string()) as Status;
+    } catch {
+      return null;
+    }
+  }
+
+  async statuses(ids: readonly string[] = this.ids): Promise<(Status | null)[]> {
+    return await Promise.all(ids.map((id) => this.status(id)));
+  }
+
+  /** One protocol request; a NATS timeout or no-responders is returned as `{ok: false, error: {code: 'nats'}}`. */
+  async request(op: string, body: unknown, timeoutMs = CLIENT_TIMEOUT_MS): Promise<Reply> {
+    const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+    try {
+      const msg = await this.nc.request(`${this.prefix}.api.${op}`, payload, { timeout: timeoutMs });
+      return JSON.parse(msg.string()) as Reply;
+    } catch (error) {
+      return { ok: false, error: { code: 'nats', message: (error as Error).message } };
+    }
+  }
+
+  /** Waits until a running replica reports itself leader and the others (of `among`) agree; returns its id. */
+  async waitForLeader(among: readonly string[] = this.running()): Promise<string> {
+    return await this.waitFor(`a leader among ${among.join(',')}`, async () => {
+      const statuses = await this.statuses(among);
+      const leaders = statuses.filter((s) => s?.role === 'leader');
+      const top = leaders.sort((a, b) => (b?.term ?? 0) - (a?.term ?? 0))[0];
+      if (!top) return null;
+      const agree = statuses.filter((s) => s?.leader === top.id && s.term === top.term).length;
+      return agree * 2 > this.ids.length ? top.id : null;
+    });
+  }
+
+  /** Waits until every replica in `ids` answers with the same appliedIndex (≥ minIndex) and digest. */
+  async waitForConvergence(ids: readonly string[] = this.ids, minIndex = 1): Promise<Status[]> {
+    return await this.waitFor(`replicas ${ids.join(',')} to converge`, async () => {
+      const statuses = await this.statuses(ids);
+      if (statuses.some((s) => s === null)) return null;
+      const all = statuses as Status[];
+      const first = all[0];
+      if (!first || first.appliedIndex < minIndex) return null;
+      if (all.some((s) => s.appliedIndex !== first.appliedIndex || s.digest !== first.digest || s.commitIndex !== first.appliedIndex)) return null;
+      return all;
+    });
+  }
+
+  async waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs = WAIT_TIMEOUT_MS): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== null) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  async destroy(): Promise<void> {
+    for (const id of [...this.processes.keys()]) {
+      this.resume(id);
+      await this.kill(id, 'SIGKILL').catch(() => undefined);
+    }
+    await this.nc.close().catch(() => undefined);
+    await this.nats.stop();
+  }
+}
+
+/** Registers `username` and logs in; returns the token. */
+export async function account(cluster: ReplicaCluster, username: string): Promise<string> {
+  const password = `pw-${username}-12345`;
+  const registered = await cluster.request('register', { username, password });
+  if (!registered.ok && registered.error.code !== 'conflict') throw new Error(`register ${username}: ${JSON.stringify(registered)}`);
+  const login = await cluster.request('login', { username, password });
+  if (!login.ok) throw new Error(`login ${username}: ${JSON.stringify(login)}`);
+  return String(login['token']);
+}
+
+export function tempRoot(): string {
+  return mkdtempSync(join(tmpdir(), 'quorumchat-it-'));
+}

@@ -1,0 +1,77 @@
+/**
+ * A stream of `send` requests from one account, recording what the cluster
+ * acknowledged, for checking afterwards that nothing acknowledged was lost.
+ */
+import type { ReplicaCluster, Reply } from './replica-cluster.ts';
+
+export interface AckedMessage {
+  readonly id: number;
+  readonly text: string;
+  readonly requestId: string;
+}
+
+export class SendStream {
+  readonly acked: AckedMessage[] = [];
+  readonly failures: Reply[] = [];
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private next = 0;
+
+  constructor(
+    private readonly cluster: ReplicaCluster,
+    private readonly token: string,
+    private readonly to: string,
+    private readonly tag: string,
+  ) {}
+
+  /** Sends one message at a time, in order, until stopped. */
+  start(): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) await this.sendOne();
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  async sendOne(): Promise<Reply> {
+    const n = this.next++;
+    const requestId = `${this.tag}-${n}`;
+    const text = `${this.tag} message ${n}`;
+    const reply = await this.cluster.request('send', { token: this.token, to: this.to, text, requestId });
+    if (reply.ok) {
+      const message = reply['message'] as { id: number; text: string };
+      this.acked.push({ id: message.id, text: message.text, requestId });
+    } else {
+      this.failures.push(reply);
+    }
+    return reply;
+  }
+
+  /** Resolves once `count` more sends than now have been acknowledged. */
+  async ackedAtLeast(count: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.acked.length < count) {
+      if (Date.now() > deadline) throw new Error(`only ${this.acked.length} of ${count} sends acknowledged after ${timeoutMs} ms; failures: ${JSON.stringify(this.failures.slice(-3))}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Every message of the conversation, oldest first, paging through history. */
+export async function wholeHistory(cluster: ReplicaCluster, token: string, other: string): Promise<{ id: number; text: string }[]> {
+  const out: { id: number; text: string }[] = [];
+  let afterId = 0;
+  for (;;) {
+    const reply = await cluster.request('history', { token, with: other, afterId, limit: 1000 });
+    if (!reply.ok) throw new Error(`history failed: ${JSON.stringify(reply)}`);
+    const messages = reply['messages'] as { id: number; text: string }[];
+    out.push(...messages);
+    const last = messages[messages.length - 1];
+    if (!reply['hasMore'] || !last) return out;
+    afterId = last.id;
+  }
+}
