@@ -61,7 +61,8 @@ export function reduceInspector(state: InspectorState, action: InspectorAction):
   const to = formatStateValue(t.value);
   // Snapshots that repeat the same state (events handled without leaving it) update the
   // replica's term but are not transitions; the log shows only real changes.
-  const changed = before === undefined || formatStateValue(before.value) !== to;
+  // A replica first heard from mid-life (a keep-alive record) has joined the view, not changed state.
+  const changed = before === undefined ? t.from === null || t.from !== to : formatStateValue(before.value) !== to;
   const replica: ReplicaMachineState = {
     replica: t.replica,
     value: t.value,

@@ -37,7 +37,7 @@ export const NATS_RECONNECT_WAIT_MS = 250;
 /** Opens the UI and resolves when the person quits (Ctrl-C) or `shutdown` fires. */
 export async function runTui(options: TuiOptions): Promise<void> {
   const nc = await connectNats(options.natsUrl, 'quorumchat-tui');
-  const screen = blessed.screen({ smartCSR: true, fullUnicode: true, title: 'quorumchat', autoPadding: true, warnings: false });
+  const screen = blessed.screen({ smartCSR: true, fullUnicode: true, forceUnicode: true, title: 'quorumchat', autoPadding: true, warnings: false });
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
   const quit = (): void => finish();

@@ -78,7 +78,6 @@ export class ChatView {
       confirm: new LineInput({ parent: this.loginBox, top: 8, left: 2, width: 48, label: 'confirm password', mask: true, placeholder: 'type it again' }),
     };
     this.loginMessage = blessed.box({ parent: this.loginBox, top: 11, left: 2, width: 48, height: 3, tags: true });
-    this.wireLogin();
 
     // ---- main ----
     this.mainBox = blessed.box({ parent: this.root, top: 1, left: 0, width: '100%', height: '100%-2', hidden: true });
@@ -114,6 +113,7 @@ export class ChatView {
       style: { border: { fg: 'gray' }, focus: { border: { fg: 'cyan' } } },
     } as blessed.Widgets.BoxOptions);
     this.input = new LineInput({ parent: this.mainBox, top: '100%-3', left: 28, width: '100%-28', label: 'message', placeholder: 'open a conversation, then type here; Enter sends' });
+    this.wireLogin();
     this.wireMain();
     this.wireGlobalKeys();
 
@@ -185,7 +185,7 @@ export class ChatView {
     const openIndex = state.conversations.findIndex((c) => c.with === state.open?.with);
     if (this.screen.focused !== this.list && openIndex >= 0) this.list.select(openIndex);
     else this.list.select(Math.min(selectedIndex, Math.max(0, items.length - 1)));
-    this.list.setLabel(` conversations (${state.conversations.length}) ${totalUnread(state) > 0 ? `· ${totalUnread(state)} unread ` : ''}`);
+    this.list.setLabel(` chats ${state.conversations.length}${totalUnread(state) > 0 ? ` · ${totalUnread(state)} unread` : ''} `);
 
     const open = state.open;
     if (open === null) {

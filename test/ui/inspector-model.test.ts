@@ -120,3 +120,10 @@ test('records in the replica runtime shape read, including the first one with no
   const vote = parseInspection(JSON.stringify({ replica: 'r1', at: 11, from: 'candidate', value: 'leader', event: 'message:RequestVoteResponse from r2', term: null }), 'r1', 0);
   t.like(vote, { from: 'candidate', to: 'leader', event: 'message RequestVoteResponse from r2', term: null });
 });
+
+test('a replica first heard from in a keep-alive record joins without a logged transition', (t) => {
+  const keepAlive: InspectedTransition = { ...tr('r5', 'follower', 'message AppendEntries from r4', 9), from: 'follower' };
+  const s = reduceInspector(initialInspectorState, { type: 'transition', transition: keepAlive });
+  t.deepEqual(s.log, []);
+  t.like(s.replicas.r5, { top: 'follower', transitions: 0 });
+});

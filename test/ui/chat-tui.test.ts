@@ -1,0 +1,122 @@
+/**
+ * The terminal UI driven for real in pseudo-terminals (tmux): `quorumchat up`
+ * runs a five-replica cluster and opens the UI (chat + dashboard); a second
+ * terminal runs `quorumchat chat`. Two people register, exchange messages,
+ * see the unread count, the leader is stopped from the dashboard, and the
+ * chat goes on.
+ */
+import test from 'ava';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../integration/support/nats-server.ts';
+import { openTerminal, type Terminal } from './support/tmux.ts';
+
+const BIN = fileURLToPath(new URL('../../cli/quorumchat.mjs', import.meta.url));
+const ARTIFACTS = new URL('../artifacts/', import.meta.url);
+/** Unicode line drawing instead of the terminal's alternate character set, so captured screens read as text. */
+const ENV = { NCURSES_NO_UTF8_ACS: '1' };
+const PASSWORD = 'correct-horse-1';
+
+function save(name: string, screen: string): void {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(new URL(`${name}.txt`, ARTIFACTS), screen);
+}
+
+async function register(term: Terminal, username: string): Promise<void> {
+  await term.waitFor(/log in/, 90_000);
+  await term.keys('C-r');
+  await term.waitFor(/register/);
+  await term.type(username);
+  await term.keys('Enter');
+  await term.type(PASSWORD);
+  await term.keys('Enter');
+  await term.type(PASSWORD);
+  await term.keys('Enter');
+  await term.waitFor(new RegExp(`quorumchat │ ${username} │`));
+}
+
+test('two people chat through the terminal UI, and the chat goes on after the leader is stopped', async (t) => {
+  const data = mkdtempSync(join(tmpdir(), 'qc-ui-'));
+  t.teardown(() => rmSync(data, { recursive: true, force: true }));
+  const port = await freePort();
+  const up = await openTerminal('up', `node ${BIN} up --data ${data} --port ${port}`, { env: ENV, columns: 140, rows: 45 });
+  let upStopped = false;
+  t.teardown(async () => {
+    if (!upStopped) {
+      await up.keys('C-c').catch(() => undefined);
+      await up.waitFor(/stopped: every replica/, 30_000).catch(() => undefined);
+    }
+    await up.kill();
+  });
+
+  await register(up, 'alice');
+  save('chat-alice-empty', await up.screen());
+
+  const chat = await openTerminal('chat', `node ${BIN} chat --nats nats://127.0.0.1:${port}`, { env: ENV, columns: 120, rows: 32 });
+  t.teardown(() => chat.kill());
+  save('chat-login', await chat.waitFor(/log in/, 60_000));
+  await register(chat, 'bob');
+
+  // Bob finds alice by pattern and writes to her.
+  await chat.keys('C-n');
+  await chat.waitFor(/glob pattern/);
+  await chat.keys('C-u');
+  await chat.type('al*');
+  await chat.keys('Enter');
+  await chat.waitFor(/1 found/);
+  await chat.keys('Enter');
+  await chat.waitFor(/ alice /);
+  await chat.type('hello alice');
+  await chat.keys('Enter');
+  await chat.waitFor(/me: hello alice/);
+
+  // Alice sees a conversation with one unread message, opens it, reads it.
+  const unread = await up.waitFor(/bob \(1\)/);
+  t.regex(unread, /1 unread/);
+  save('chat-alice-unread', unread);
+  await up.keys('Enter');
+  await up.waitFor(/bob: hello alice/);
+  await up.type('hi bob, all good here');
+  await up.keys('Enter');
+  await chat.waitFor(/alice: hi bob, all good here/);
+  // Bob's message is marked read once alice has it open (✓✓).
+  await chat.waitFor(/me: hello alice ✓✓/);
+  save('chat-bob-conversation', await chat.screen());
+
+  // The operator stops the leader from the dashboard tab.
+  await up.keys('F3');
+  const dash = await up.waitFor(/leader\s+\d+\s+(r\d)/);
+  save('dashboard', dash);
+  const rows = dash.split('\n').filter((l) => /^│?(r\d)\s+running/.test(l.replace(/^│/, '')));
+  const leaderRow = rows.findIndex((l) => /\bleader\b\s+\d+/.test(l));
+  const leaderId = /(r\d)/.exec(rows[leaderRow] ?? '')?.[1];
+  t.truthy(leaderId, `a leader row on the dashboard:\n${dash}`);
+  for (let i = 0; i < leaderRow; i++) await up.keys('Down');
+  await up.keys('s');
+  await up.waitFor(new RegExp(`Stop replica ${leaderId}`));
+  await up.keys('y');
+  await up.waitFor(new RegExp(`stop ${leaderId}: done`), 30_000);
+  const after = await up.waitFor(new RegExp(`leader (?!${leaderId})r\\d`), 60_000);
+  save('dashboard-after-failover', after);
+  t.regex(after, new RegExp(`${leaderId}\\s+stopped`));
+
+  // Bob keeps chatting; the message commits once and reaches alice.
+  await chat.type('still there?');
+  await chat.keys('Enter');
+  const sent = await chat.waitFor(/me: still there\? ✓/, 60_000);
+  t.is(sent.match(/still there\?/g)?.length, 1, 'shown once');
+  await up.keys('F2');
+  const got = await up.waitFor(/bob: still there\?/, 60_000);
+  t.is(got.match(/still there\?/g)?.length, 1);
+  save('chat-alice-after-failover', got);
+
+  // Help screen, and a clean exit of up (replicas and nats-server stopped).
+  await up.keys('F1');
+  save('chat-help', await up.waitFor(/Chat keys/));
+  await up.keys('Escape');
+  await up.keys('C-c');
+  await up.waitFor(/stopped: every replica and nats-server have exited/, 60_000);
+  upStopped = true;
+});
