@@ -6,6 +6,7 @@ import { NatsServerNotFoundError, NatsServerStartError, PortInUseError } from '.
 import { DataRootError, ReplicasExitedError } from './supervisor/local-cluster.ts';
 import { LeaderWaitTimeoutError } from './supervisor/cluster-status.ts';
 import { ConfigError } from '../config/index.ts';
+import { UnavailableError } from '../actors/client/index.ts';
 
 /** Exit codes of every `quorumchat` command. */
 export const ExitCode = {
@@ -43,7 +44,7 @@ export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof ConfigError) return ExitCode.usage;
   if (err instanceof NatsServerNotFoundError || err instanceof PortInUseError || err instanceof DataRootError) return ExitCode.environment;
-  if (err instanceof LeaderWaitTimeoutError || err instanceof ReplicasExitedError || err instanceof NatsServerStartError) {
+  if (err instanceof UnavailableError || err instanceof LeaderWaitTimeoutError || err instanceof ReplicasExitedError || err instanceof NatsServerStartError) {
     return ExitCode.unavailable;
   }
   return ExitCode.failure;
