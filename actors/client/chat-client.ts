@@ -1,0 +1,211 @@
+/**
+ * The typed client of the quorumchat protocol (PROTOCOL.md, docs/protocol.md):
+ * one method per op, typed requests and replies, typed errors, `send` with
+ * retries under one requestId, and live delivery.
+ */
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { DEFAULT_PREFIX } from '../../config/defaults.ts';
+import { NatsLink, type LinkStatus } from '../transport/nats-connection.ts';
+import { errorFromCode, InternalError, UnavailableError } from './errors.ts';
+import { LiveSession, type LiveHandler, type LiveOptions } from './live.ts';
+import { ErrorReplySchema, OPS, StatusReply, type Op, type ReplyOf, type RequestOf } from './protocol.ts';
+import { apiSubject, statusSubject } from './subjects.ts';
+
+/** Longer than the replicas' default request deadline (5 s), so a held request returns `unavailable` with a reason, not a NATS timeout. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** How long `send` keeps retrying one requestId through `unavailable`: several elections' worth. */
+export const DEFAULT_SEND_DEADLINE_MS = 30_000;
+/** First wait between send retries; doubles up to SEND_RETRY_MAX_MS. */
+export const SEND_RETRY_MIN_MS = 100;
+export const SEND_RETRY_MAX_MS = 2_000;
+/** Tokens whose username this client remembers from `login` (for `live`); the oldest are forgotten first. */
+const REMEMBERED_LOGINS = 10_000;
+
+export interface ChatClientOptions {
+  readonly servers: string | readonly string[];
+  /** The cluster's subject prefix (PROTOCOL.md), default `quorumchat`. */
+  readonly prefix?: string;
+  /** Per-request NATS timeout. */
+  readonly timeoutMs?: number;
+  /** Default deadline of `send`'s retries. */
+  readonly sendDeadlineMs?: number;
+  /** Shown on the NATS server's monitoring pages. */
+  readonly name?: string;
+}
+
+export type SendInput = Omit<RequestOf<'send'>, 'requestId'> & { readonly requestId?: string };
+
+export class ChatClient {
+  readonly prefix: string;
+  readonly #link: NatsLink;
+  readonly #ownsLink: boolean;
+  readonly #timeoutMs: number;
+  readonly #sendDeadlineMs: number;
+  readonly #usernames = new Map<string, string>();
+  readonly #lives = new Set<LiveSession>();
+
+  private constructor(link: NatsLink, ownsLink: boolean, options: Omit<ChatClientOptions, 'servers'>) {
+    this.#link = link;
+    this.#ownsLink = ownsLink;
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#sendDeadlineMs = options.sendDeadlineMs ?? DEFAULT_SEND_DEADLINE_MS;
+  }
+
+  /** Connects to NATS (failing if no server answers) and returns a client that reconnects forever. */
+  static async connect(options: ChatClientOptions): Promise<ChatClient> {
+    const link = await NatsLink.connect({ servers: options.servers, name: options.name ?? 'quorumchat-client' });
+    return new ChatClient(link, true, options);
+  }
+
+  /** A client over an existing link (shared with other users of the connection; `close` leaves it open). */
+  static over(link: NatsLink, options: Omit<ChatClientOptions, 'servers'> = {}): ChatClient {
+    return new ChatClient(link, false, options);
+  }
+
+  /** The NATS connection's state, for the UI. */
+  get status(): LinkStatus {
+    return this.#link.status;
+  }
+
+  onStatus(listener: (status: LinkStatus) => void): () => void {
+    return this.#link.onStatus(listener);
+  }
+
+  /** The underlying connection (e.g. for the benchmark's own measurements). */
+  get nc(): NatsConnection {
+    return this.#link.nc;
+  }
+
+  register(request: RequestOf<'register'>): Promise<ReplyOf<'register'>> {
+    return this.request('register', request);
+  }
+
+  async login(request: RequestOf<'login'>): Promise<ReplyOf<'login'>> {
+    const reply = await this.request('login', request);
+    this.#usernames.set(reply.token, reply.username);
+    if (this.#usernames.size > REMEMBERED_LOGINS) this.#usernames.delete(this.#usernames.keys().next().value ?? '');
+    return reply;
+  }
+
+  async logout(request: RequestOf<'logout'>): Promise<ReplyOf<'logout'>> {
+    const reply = await this.request('logout', request);
+    this.#usernames.delete(request.token);
+    return reply;
+  }
+
+  accounts(request: RequestOf<'accounts'>): Promise<ReplyOf<'accounts'>> {
+    return this.request('accounts', request);
+  }
+
+  /**
+   * Sends a message exactly once: on `unavailable` (including NATS timeouts and
+   * disconnections) it retries with the same requestId, with back-off, until
+   * the deadline; then the last `UnavailableError` is thrown. Any other error
+   * is thrown at once.
+   */
+  async send(input: SendInput, options: { readonly deadlineMs?: number } = {}): Promise<ReplyOf<'send'>> {
+    const request: RequestOf<'send'> = { ...input, requestId: input.requestId ?? randomUUID() };
+    const deadline = Date.now() + (options.deadlineMs ?? this.#sendDeadlineMs);
+    let wait = SEND_RETRY_MIN_MS;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      try {
+        return await this.request('send', request, Math.max(1, Math.min(this.#timeoutMs, remaining)));
+      } catch (err) {
+        if (!(err instanceof UnavailableError) || deadline - Date.now() <= wait) throw err;
+      }
+      await sleep(wait);
+      wait = Math.min(wait * 2, SEND_RETRY_MAX_MS);
+    }
+  }
+
+  history(request: RequestOf<'history'>): Promise<ReplyOf<'history'>> {
+    return this.request('history', request);
+  }
+
+  conversations(request: RequestOf<'conversations'>): Promise<ReplyOf<'conversations'>> {
+    return this.request('conversations', request);
+  }
+
+  markRead(request: RequestOf<'markRead'>): Promise<ReplyOf<'markRead'>> {
+    return this.request('markRead', request);
+  }
+
+  deleteMessages(request: RequestOf<'deleteMessages'>): Promise<ReplyOf<'deleteMessages'>> {
+    return this.request('deleteMessages', request);
+  }
+
+  async deleteAccount(request: RequestOf<'deleteAccount'>): Promise<ReplyOf<'deleteAccount'>> {
+    const reply = await this.request('deleteAccount', request);
+    this.#usernames.delete(request.token);
+    return reply;
+  }
+
+  cluster(): Promise<ReplyOf<'cluster'>> {
+    return this.request('cluster', {});
+  }
+
+  /** One replica's status (`<prefix>.replica.<id>.status`); `UnavailableError` if it does not answer. */
+  replicaStatus(replicaId: string): Promise<StatusReply> {
+    return this.#call(statusSubject(this.prefix, replicaId), {}, StatusReply, this.#timeoutMs);
+  }
+
+  /**
+   * Live delivery for a logged-in session (docs/protocol.md §2): each new
+   * message once, read marks, deletions, and `repaired` after each gap repair.
+   * `username` defaults to the one this client's `login` returned for `token`.
+   */
+  live(token: string, handler: LiveHandler, options: LiveOptions & { readonly username?: string } = {}): LiveSession {
+    const username = options.username ?? this.#usernames.get(token);
+    if (username === undefined) throw new TypeError('live: unknown token; log in with this client first or pass options.username');
+    const session = new LiveSession({ client: this, link: this.#link, prefix: this.prefix, token, username, handler, options });
+    this.#lives.add(session);
+    void session.closed.then(() => this.#lives.delete(session));
+    return session;
+  }
+
+  /** A raw typed request for any op, with the reply checked against the protocol. */
+  request<O extends Op>(op: O, body: RequestOf<O>, timeoutMs = this.#timeoutMs): Promise<ReplyOf<O>> {
+    return this.#call(apiSubject(this.prefix, op), body, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs);
+  }
+
+  /** Stops every live session, then closes the connection if this client opened it. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#lives].map((l) => l.close()));
+    if (this.#ownsLink) await this.#link.close();
+  }
+
+  async #call<T>(subject: string, body: object, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+    let data: Uint8Array;
+    try {
+      const msg = await this.#link.nc.request(subject, JSON.stringify(body), { timeout: timeoutMs });
+      data = msg.data;
+    } catch (err) {
+      throw new UnavailableError(`${subject}: ${(err as Error).message}`, { cause: err });
+    }
+    let reply: unknown;
+    try {
+      reply = JSON.parse(new TextDecoder().decode(data));
+    } catch (err) {
+      throw new InternalError(`${subject}: the reply is not JSON`, { cause: err });
+    }
+    if (typeof reply === 'object' && reply !== null && (reply as { ok?: unknown }).ok === false) {
+      const parsed = ErrorReplySchema.safeParse(reply);
+      if (!parsed.success) throw new InternalError(`${subject}: an error reply that does not follow the protocol: ${z.prettifyError(parsed.error)}`);
+      throw errorFromCode(parsed.data.error.code, parsed.data.error.message);
+    }
+    if (typeof reply !== 'object' || reply === null || (reply as { ok?: unknown }).ok !== true) {
+      throw new InternalError(`${subject}: the reply has no "ok": true or false`);
+    }
+    const parsed = schema.safeParse(reply);
+    if (!parsed.success) throw new InternalError(`${subject}: the reply does not follow the protocol: ${z.prettifyError(parsed.error)}`);
+    return parsed.data;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

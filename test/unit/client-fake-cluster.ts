@@ -1,0 +1,93 @@
+/**
+ * A test double of the cluster's request/reply side for the client library's
+ * tests: answers `<prefix>.api.<op>` and one status subject on a real
+ * nats-server from an in-memory message store, and publishes live frames on
+ * demand. It is not the chat state machine (the real cluster tests are the
+ * runtime's); it implements only what the client tests need.
+ */
+import type { Msg, Subscription } from '@nats-io/transport-node';
+import { NatsLink } from '../../actors/transport/nats-connection.ts';
+import { encodeLiveFrame, liveSubject, sessionKeyOf, type ChatMessage, type LiveFrame } from '../../actors/client/index.ts';
+
+export type Handler = (body: Record<string, unknown>, raw: Uint8Array) => unknown;
+
+export class FakeCluster {
+  readonly link: NatsLink;
+  readonly prefix: string;
+  /** Every request body received, per op, in order. */
+  readonly requests = new Map<string, Record<string, unknown>[]>();
+  /** Per op: a handler returning the reply object (or 'silence' for no reply). */
+  readonly handlers = new Map<string, Handler>();
+  readonly messages: ChatMessage[] = [];
+  #nextId = 1;
+  #subscription: Subscription | null = null;
+
+  private constructor(link: NatsLink, prefix: string) {
+    this.link = link;
+    this.prefix = prefix;
+  }
+
+  static async start(url: string, prefix: string): Promise<FakeCluster> {
+    const link = await NatsLink.connect({ servers: url, name: 'fake-cluster' });
+    const fake = new FakeCluster(link, prefix);
+    fake.#subscription = link.nc.subscribe(`${prefix}.>`, { callback: (_err, msg) => fake.#answer(msg) });
+    await link.nc.flush();
+    fake.handlers.set('conversations', () => ({ ok: true, conversations: fake.conversationsOf('me') }));
+    fake.handlers.set('history', (b) => ({ ok: true, ...fake.historyOf('me', String(b.with), Number(b.afterId ?? 0), Number(b.limit ?? 100)) }));
+    return fake;
+  }
+
+  /** Stores a message (as if committed) and returns it; does not publish it. */
+  commit(from: string, to: string, text: string): ChatMessage {
+    const message: ChatMessage = { id: this.#nextId++, from, to, text, ts: 1_700_000_000_000 + this.#nextId, read: false };
+    this.messages.push(message);
+    return message;
+  }
+
+  /** Publishes a frame (or raw text, for malformed frames) to the session of `token`. */
+  publish(token: string, frame: LiveFrame | Record<string, unknown> | string): void {
+    const bytes = typeof frame === 'string' ? new TextEncoder().encode(frame) : encodeLiveFrame(frame as LiveFrame);
+    this.link.nc.publish(liveSubject(this.prefix, sessionKeyOf(token)), bytes);
+  }
+
+  conversationsOf(me: string): { with: string; lastId: number; unread: number }[] {
+    const byPartner = new Map<string, number>();
+    for (const m of this.messages) {
+      if (m.from !== me && m.to !== me) continue;
+      const partner = m.from === me ? m.to : m.from;
+      byPartner.set(partner, Math.max(byPartner.get(partner) ?? 0, m.id));
+    }
+    return [...byPartner].map(([partner, lastId]) => ({ with: partner, lastId, unread: 0 }));
+  }
+
+  historyOf(me: string, partner: string, afterId: number, limit: number): { messages: ChatMessage[]; hasMore: boolean } {
+    const all = this.messages.filter((m) => m.id > afterId && ((m.from === me && m.to === partner) || (m.from === partner && m.to === me)));
+    return { messages: all.slice(0, limit), hasMore: all.length > limit };
+  }
+
+  count(op: string): number {
+    return this.requests.get(op)?.length ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    this.#subscription?.unsubscribe();
+    await this.link.close();
+  }
+
+  #answer(msg: Msg): void {
+    const op = msg.subject.startsWith(`${this.prefix}.api.`) ? msg.subject.slice(this.prefix.length + 5) : msg.subject.slice(this.prefix.length + 1);
+    if (msg.reply === undefined || msg.reply === '') return;
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(new TextDecoder().decode(msg.data)) as Record<string, unknown>;
+    } catch {
+      // handlers see {} and can inspect raw
+    }
+    this.requests.set(op, [...(this.requests.get(op) ?? []), body]);
+    const handler = this.handlers.get(op);
+    if (handler === undefined) return;
+    const reply = handler(body, msg.data);
+    if (reply === 'silence') return;
+    msg.respond(reply instanceof Uint8Array ? reply : JSON.stringify(reply));
+  }
+}

@@ -1,0 +1,129 @@
+import test, { type ExecutionContext } from 'ava';
+import {
+  BadRequestError, ChatClient, ConflictError, ERROR_CODES, ForbiddenError, InternalError, NotFoundError,
+  ProtocolError, TooLargeError, UnauthorizedError, UnavailableError, errorFromCode,
+} from '../../actors/client/index.ts';
+import { TestNatsServer } from '../transport/nats-server.ts';
+import { FakeCluster } from './client-fake-cluster.ts';
+
+const PREFIX = 'qcc';
+
+async function setup(t: ExecutionContext, options: { timeoutMs?: number; sendDeadlineMs?: number } = {}) {
+  const server = await TestNatsServer.start();
+  t.teardown(() => server.stop());
+  const fake = await FakeCluster.start(server.url, PREFIX);
+  t.teardown(() => fake.stop());
+  const client = await ChatClient.connect({ servers: server.url, prefix: PREFIX, timeoutMs: options.timeoutMs ?? 2_000, ...(options.sendDeadlineMs === undefined ? {} : { sendDeadlineMs: options.sendDeadlineMs }) });
+  t.teardown(() => client.close());
+  return { server, fake, client };
+}
+
+const message = { id: 3, from: 'ada', to: 'bob', text: 'hi', ts: 1_700_000_000_000, read: false };
+
+test('every op goes to <prefix>.api.<op> as JSON and its typed reply comes back', async (t) => {
+  const { fake, client } = await setup(t);
+  const replies: Record<string, object> = {
+    register: { username: 'ada' },
+    login: { token: 'tok-1', username: 'ada' },
+    logout: {},
+    accounts: { accounts: ['ada', 'bob'], next: 'bob' },
+    send: { message },
+    history: { messages: [message], hasMore: false },
+    conversations: { conversations: [{ with: 'bob', lastId: 3, unread: 1 }] },
+    markRead: {},
+    deleteMessages: { deleted: 1 },
+    deleteAccount: {},
+    cluster: { leader: 'r1', term: 4, commitIndex: 99, members: [{ id: 'r1', voter: true, role: 'leader', reachable: true, lastContactMs: 0, matchIndex: 99 }] },
+  };
+  for (const [op, reply] of Object.entries(replies)) fake.handlers.set(op, () => ({ ok: true, ...reply, extraField: 'ignored' }));
+  fake.handlers.set('replica.r2.status', () => ({ ok: true, id: 'r2', role: 'follower', term: 4, leader: 'r1', commitIndex: 99, appliedIndex: 98, digest: 'ab', voters: ['r1', 'r2'], learners: [] }));
+
+  t.deepEqual(await client.register({ username: 'ada', password: 'password1' }), replies.register);
+  t.deepEqual(await client.login({ username: 'ada', password: 'password1' }), replies.login);
+  t.deepEqual(await client.logout({ token: 'tok-1' }), {});
+  t.deepEqual(await client.accounts({ token: 't', pattern: 'a*', limit: 10 }), replies.accounts);
+  t.deepEqual(await client.send({ token: 't', to: 'bob', text: 'hi', requestId: 'req-1' }), replies.send);
+  t.deepEqual(await client.history({ token: 't', with: 'bob', beforeId: 10 }), replies.history);
+  t.deepEqual(await client.conversations({ token: 't' }), replies.conversations);
+  t.deepEqual(await client.markRead({ token: 't', with: 'bob', upToId: 3 }), {});
+  t.deepEqual(await client.deleteMessages({ token: 't', ids: [3], forEveryone: true }), replies.deleteMessages);
+  t.deepEqual(await client.deleteAccount({ token: 't', password: 'password1' }), {});
+  t.deepEqual(await client.cluster(), replies.cluster);
+  t.like(await client.replicaStatus('r2'), { id: 'r2', appliedIndex: 98, voters: ['r1', 'r2'] });
+
+  t.deepEqual(fake.requests.get('send'), [{ token: 't', to: 'bob', text: 'hi', requestId: 'req-1' }]);
+  t.deepEqual(fake.requests.get('history'), [{ token: 't', with: 'bob', beforeId: 10 }]);
+  t.deepEqual(fake.requests.get('cluster'), [{}]);
+  t.deepEqual(fake.requests.get('replica.r2.status'), [{}]);
+});
+
+test('each protocol error code becomes its own typed error with the message', async (t) => {
+  const { fake, client } = await setup(t);
+  const classes = [BadRequestError, UnauthorizedError, ForbiddenError, NotFoundError, ConflictError, TooLargeError, UnavailableError, InternalError];
+  for (const [i, code] of ERROR_CODES.entries()) {
+    fake.handlers.set('logout', () => ({ ok: false, error: { code, message: `because ${code}` } }));
+    const err = await t.throwsAsync(client.logout({ token: 't' }));
+    t.true(err instanceof classes[i]!, `${code} -> ${err?.name}`);
+    t.true(err instanceof ProtocolError);
+    t.is((err as ProtocolError).code, code);
+    t.is(err?.message, `because ${code}`);
+  }
+  t.true(errorFromCode('not_found', 'x') instanceof NotFoundError);
+});
+
+test('replies that break the protocol are InternalError, not crashes or silent garbage', async (t) => {
+  const { fake, client } = await setup(t);
+  const cases: [unknown, RegExp][] = [
+    [new TextEncoder().encode('not json'), /the reply is not JSON/],
+    [{ token: 'x' }, /no "ok": true or false/],
+    [{ ok: true, token: 5, username: 'ada' }, /does not follow the protocol/],
+    [{ ok: false, error: { code: 'teapot', message: 'x' } }, /error reply that does not follow the protocol/],
+  ];
+  for (const [reply, pattern] of cases) {
+    fake.handlers.set('login', () => reply);
+    await t.throwsAsync(client.login({ username: 'ada', password: 'password1' }), { instanceOf: InternalError, message: pattern });
+  }
+});
+
+test('NATS failures surface as UnavailableError with the cause', async (t) => {
+  const { fake, client } = await setup(t, { timeoutMs: 300 });
+  // no responder for this op: NATS answers "no responders" at once
+  const none = await t.throwsAsync(client.markRead({ token: 't', with: 'bob', upToId: 1 }), { instanceOf: UnavailableError });
+  t.truthy(none.cause);
+  t.regex(none.message, /qcc\.api\.markRead/);
+  fake.handlers.set('conversations', () => 'silence');
+  const timeout = await t.throwsAsync(client.conversations({ token: 't' }), { instanceOf: UnavailableError });
+  t.truthy(timeout.cause);
+  await t.throwsAsync(client.replicaStatus('r9'), { instanceOf: UnavailableError });
+});
+
+test('send retries unavailable with the same requestId, then succeeds once', async (t) => {
+  const { fake, client } = await setup(t, { timeoutMs: 300 });
+  let calls = 0;
+  fake.handlers.set('send', (b) => {
+    calls++;
+    if (calls === 1) return { ok: false, error: { code: 'unavailable', message: 'no leader' } };
+    if (calls === 2) return 'silence'; // a NATS timeout: the write may or may not have happened
+    return { ok: true, message: { ...message, text: String(b.text) } };
+  });
+  const reply = await client.send({ token: 't', to: 'bob', text: 'once' });
+  t.is(reply.message.text, 'once');
+  const ids = (fake.requests.get('send') ?? []).map((b) => b.requestId);
+  t.is(ids.length, 3);
+  t.true(typeof ids[0] === 'string' && (ids[0] as string).length > 0 && (ids[0] as string).length <= 64);
+  t.deepEqual(new Set(ids).size, 1, 'every retry carries the same requestId');
+  await client.send({ token: 't', to: 'bob', text: 'again', requestId: 'mine' });
+  t.is(fake.requests.get('send')?.at(-1)?.requestId, 'mine');
+});
+
+test('send gives up at its deadline with UnavailableError, and never retries other errors', async (t) => {
+  const { fake, client } = await setup(t, { timeoutMs: 200 });
+  fake.handlers.set('send', () => ({ ok: false, error: { code: 'unavailable', message: 'no quorum' } }));
+  await t.throwsAsync(client.send({ token: 't', to: 'bob', text: 'x' }, { deadlineMs: 800 }), { instanceOf: UnavailableError, message: 'no quorum' });
+  const attempts = fake.count('send');
+  t.true(attempts >= 2, `retried ${attempts} times`);
+  t.is(new Set(fake.requests.get('send')?.map((b) => b.requestId)).size, 1);
+  fake.handlers.set('send', () => ({ ok: false, error: { code: 'forbidden', message: 'no' } }));
+  await t.throwsAsync(client.send({ token: 't', to: 'bob', text: 'x' }), { instanceOf: ForbiddenError });
+  t.is(fake.count('send'), attempts + 1);
+});
