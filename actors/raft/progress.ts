@@ -96,7 +96,7 @@ export function acceptedAppend(p: Progress, matchIndex: Index): { readonly progr
       if (match >= p.pendingSnapshot) {
         return { progress: { ...p, state: 'probe', matchIndex: match, nextIndex: match + 1, probeSent: false, inflight: [], pendingSnapshot: 0 }, advanced };
       }
-      return { progress: { ...p, matchIndex: match }, advanced };
+      return { progress: { ...p, matchIndex: match, nextIndex: next }, advanced };
   }
 }
 

@@ -156,8 +156,8 @@ export function maybeCommit(s: Draft, out: Out): void {
   if (s.role !== 'leader' || ls === null) return;
   let voters = s.config.voters;
   if (s.unsafe.quorumOverReachable) {
-    // UNSAFE (test only): count a majority of the peers we hear from instead of the configuration.
-    voters = voters.filter((v) => v === s.id || ls.progress[v]?.recentActive === true);
+    // UNSAFE (test only): count a majority of the peers heard from within the last heartbeat interval, not of the configuration.
+    voters = voters.filter((v) => v === s.id || ls.nowMs - (ls.progress[v]?.lastContactMs ?? -Infinity) <= s.timing.heartbeatMs);
   }
   const self = lastIndex(s.log);
   const candidate = quorumMatchIndex(voters, (v) => (v === s.id ? self : (ls.progress[v]?.matchIndex ?? 0)));

@@ -1,0 +1,206 @@
+/**
+ * A randomized small cluster for property tests of the core: a list of
+ * operations (advance time, deliver/drop/duplicate a message in flight,
+ * propose, read, crash, restart, transfer, compact) run against real cores,
+ * checking Raft's safety properties after every step.
+ */
+import fc from 'fast-check';
+import { SimulatedClock } from 'xstate';
+import { createRaftActor, viewOf } from '../../actors/raft/index.ts';
+import type { Entry, HardState, Message, RaftActor, RaftLimits, RaftTiming, SnapshotMeta, UnsafeVariants } from '../../actors/raft/index.ts';
+
+export const TIMING: RaftTiming = { heartbeatMs: 10, electionMinMs: 100, electionMaxMs: 200 };
+export const LIMITS: RaftLimits = { maxEntriesPerAppend: 3, maxBytesPerAppend: 64, maxInflightAppends: 2, maxUncommittedEntries: 20 };
+
+interface Node {
+  id: string;
+  clock: SimulatedClock;
+  actor: RaftActor | null;
+  disk: { hardState: HardState; snapshot: SnapshotMeta; entries: Entry[]; commitIndex: number };
+  seq: number;
+}
+
+const fingerprint = (e: Entry) => `${e.term}:${e.kind}:${e.kind === 'command' ? Array.from(e.data).join(',') : ''}`;
+
+export type Op =
+  | { kind: 'advance'; ms: number }
+  | { kind: 'deliver'; pick: number }
+  | { kind: 'flush' }
+  | { kind: 'isolate'; node: number }
+  | { kind: 'heal' }
+  | { kind: 'drop'; pick: number }
+  | { kind: 'duplicate'; pick: number }
+  | { kind: 'propose'; node: number; value: number }
+  | { kind: 'read'; node: number }
+  | { kind: 'crash'; node: number }
+  | { kind: 'restart'; node: number }
+  | { kind: 'transfer'; node: number; to: number }
+  | { kind: 'compact'; node: number };
+
+export const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 40 }) }) },
+  { weight: 24, arbitrary: fc.record({ kind: fc.constant('deliver' as const), pick: fc.nat() }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('flush' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('isolate' as const), node: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('heal' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), pick: fc.nat() }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('propose' as const), node: fc.nat(4), value: fc.nat(255) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('read' as const), node: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), node: fc.nat(4) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('restart' as const), node: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('transfer' as const), node: fc.nat(4), to: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const), node: fc.nat(4) }) },
+);
+
+export interface RunResult {
+  readonly failure: string | null;
+  /** The highest index any replica applied: shows the run got somewhere. */
+  readonly maxApplied: number;
+  readonly leaderTerms: number;
+}
+
+export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVariants = {}): RunResult {
+  const ids = Array.from({ length: size }, (_, i) => `r${i + 1}`);
+  const config = { voters: ids, learners: [] };
+  let inFlight: Message[] = [];
+  /** Replicas cut off from everyone: what they send and what is sent to them is lost. */
+  const isolated = new Set<string>();
+  const send = (m: Message) => {
+    if (isolated.has(m.from) || isolated.has(m.to)) return;
+    nodes.find((n) => n.id === m.to)?.actor?.send({ type: 'message', message: m });
+  };
+  const leaders = new Map<number, string>();
+  const applied = new Map<number, string>();
+  let failure: string | null = null;
+  const fail = (why: string) => {
+    failure ??= why;
+  };
+  const nodes: Node[] = ids.map((id) => ({
+    id,
+    clock: new SimulatedClock(),
+    actor: null,
+    disk: { hardState: { term: 0, votedFor: null }, snapshot: { index: 0, term: 0, config }, entries: [], commitIndex: 0 },
+    seq: 0,
+  }));
+  const start = (n: Node, seed: number) => {
+    n.clock = new SimulatedClock();
+    n.seq = 0;
+    const actor = createRaftActor(
+      { id: n.id, ...n.disk, timing: TIMING, limits: LIMITS, seed, entries: [...n.disk.entries], unsafe },
+      { clock: n.clock },
+    );
+    actor.on('ready', ({ ready }) => {
+      if (ready.seq <= n.seq) fail(`${n.id}: Ready seq ${ready.seq} after ${n.seq}`);
+      n.seq = ready.seq;
+      const d = n.disk;
+      if (ready.hardState) d.hardState = ready.hardState;
+      if (ready.installSnapshot) {
+        const meta = ready.installSnapshot;
+        d.snapshot = meta;
+        d.entries = d.entries.filter((e) => e.index > meta.index);
+        d.commitIndex = meta.index;
+      }
+      if (ready.truncateFrom !== undefined) {
+        if (ready.truncateFrom <= d.commitIndex) fail(`${n.id}: truncates committed entry ${ready.truncateFrom} (commit ${d.commitIndex})`);
+        d.entries = d.entries.filter((e) => e.index < ready.truncateFrom!);
+      }
+      const expected = d.snapshot.index + d.entries.length + 1;
+      if (ready.entries.length > 0 && ready.entries[0]!.index !== expected) fail(`${n.id}: appends at ${ready.entries[0]!.index}, disk ends at ${expected - 1}`);
+      d.entries.push(...ready.entries);
+      inFlight.push(...ready.messages);
+      for (const s of ready.snapshotsToSend) {
+        const term = actor.getSnapshot().context.term;
+        inFlight.push({ type: 'InstallSnapshot', from: n.id, to: s.to, term, snapshot: s.meta });
+      }
+      for (const e of ready.committed) {
+        if (e.index !== d.commitIndex + 1) fail(`${n.id}: applies ${e.index} after ${d.commitIndex}`);
+        const seen = applied.get(e.index);
+        if (seen !== undefined && seen !== fingerprint(e)) fail(`state machine safety: index ${e.index} applied as ${seen} and ${fingerprint(e)}`);
+        applied.set(e.index, fingerprint(e));
+        d.commitIndex = e.index;
+      }
+    });
+    actor.subscribe({ error: (err) => fail(`${n.id} crashed: ${String(err)}`) });
+    n.actor = actor;
+    actor.start();
+  };
+  nodes.forEach((n, i) => start(n, i + 1));
+  let restarts = 0;
+  const checkLeaders = () => {
+    for (const n of nodes) {
+      if (n.actor === null) continue;
+      const v = viewOf(n.actor.getSnapshot());
+      if (v.role !== 'leader') continue;
+      const other = leaders.get(v.term);
+      if (other !== undefined && other !== v.id) fail(`election safety: ${other} and ${v.id} both lead term ${v.term}`);
+      leaders.set(v.term, v.id);
+    }
+  };
+  for (const op of ops) {
+    const node = 'node' in op ? nodes[op.node % size]! : null;
+    switch (op.kind) {
+      case 'advance':
+        for (let t = 0; t < op.ms; t += 1) for (const n of nodes) if (n.actor !== null) n.clock.increment(1);
+        break;
+      case 'deliver': {
+        if (inFlight.length === 0) break;
+        const [m] = inFlight.splice(op.pick % inFlight.length, 1);
+        send(m!);
+        break;
+      }
+      case 'flush': {
+        // Everything now in flight arrives, in order (a calm network for a moment).
+        const batch = inFlight;
+        inFlight = [];
+        for (const m of batch) send(m);
+        break;
+      }
+      case 'isolate':
+        isolated.add(node!.id);
+        break;
+      case 'heal':
+        isolated.clear();
+        break;
+      case 'drop':
+        if (inFlight.length > 0) inFlight.splice(op.pick % inFlight.length, 1);
+        break;
+      case 'duplicate':
+        if (inFlight.length > 0) inFlight.push(inFlight[op.pick % inFlight.length]!);
+        break;
+      case 'propose':
+        node!.actor?.send({ type: 'propose', id: `p${op.value}`, data: new Uint8Array([op.value]) });
+        break;
+      case 'read':
+        node!.actor?.send({ type: 'readIndex', id: 'q' });
+        break;
+      case 'crash':
+        node!.actor?.stop();
+        node!.actor = null;
+        inFlight = inFlight.filter((m) => m.to !== node!.id);
+        break;
+      case 'restart':
+        if (node!.actor === null) start(node!, 100 + (restarts += 1));
+        break;
+      case 'transfer':
+        node!.actor?.send({ type: 'transferLeadership', to: ids[op.to % size]! });
+        break;
+      case 'compact': {
+        const actor = node!.actor;
+        if (actor === null) break;
+        const v = viewOf(actor.getSnapshot());
+        const index = node!.disk.commitIndex;
+        const entry = v.entries.find((e) => e.index === index);
+        if (entry === undefined || index <= v.snapshot.index) break;
+        const meta = { index, term: entry.term, config: v.config };
+        node!.disk.snapshot = meta;
+        node!.disk.entries = node!.disk.entries.filter((e) => e.index > index);
+        actor.send({ type: 'compacted', meta });
+        break;
+      }
+    }
+    checkLeaders();
+    if (failure !== null) break;
+  }
+  return { failure, maxApplied: Math.max(0, ...applied.keys()), leaderTerms: leaders.size };
+}
