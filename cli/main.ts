@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerUpCommand } from './commands/up.ts';
 import { registerStatusCommand } from './commands/status.ts';
+import { registerBenchCommand } from './commands/bench.ts';
 import { registerReplicaCommand } from './commands/replica.ts';
 import { registerChatCommand } from './commands/chat.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
@@ -21,6 +22,7 @@ const program = new Command('quorumchat')
 
 registerUpCommand(program, { openUi: openUpUi });
 registerStatusCommand(program);
+registerBenchCommand(program);
 registerReplicaCommand(program);
 registerChatCommand(program);
 registerDashboardCommand(program);

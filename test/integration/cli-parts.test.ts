@@ -5,6 +5,7 @@ import { summarise, type ReplicaStatusReply } from '../../cli/supervisor/cluster
 import { median, runLoadLevel } from '../../cli/bench/load.ts';
 import { DurationSchema, parseFlag } from '../../cli/options.ts';
 import { UsageError } from '../../cli/errors.ts';
+import { isLoopbackUrl } from '../../cli/commands/bench.ts';
 
 test('formatTable aligns columns: numbers right, text left, empty as -', (t) => {
   const text = formatTable(
@@ -80,4 +81,9 @@ test('durations parse with units; bad ones name the flag', (t) => {
   t.is(parseFlag('duration', DurationSchema, '1.5m'), 90_000);
   t.is(parseFlag('duration', DurationSchema, '40'), 40);
   t.throws(() => parseFlag('duration', DurationSchema, 'soon'), { instanceOf: UsageError, message: /^--duration "soon": must be a duration/ });
+});
+
+test('isLoopbackUrl accepts only loopback hosts', (t) => {
+  for (const url of ['nats://127.0.0.1:4222', 'nats://127.1.2.3:1', 'nats://localhost:4222', 'nats://[::1]:4222', '127.0.0.1:4222']) t.true(isLoopbackUrl(url), url);
+  for (const url of ['nats://10.0.0.1:4222', 'nats://example.com:4222', 'nats://127.0.0.1.evil.com:4222', 'tls://[::2]:4222']) t.false(isLoopbackUrl(url), url);
 });

@@ -1,0 +1,84 @@
+/**
+ * `quorumchat up` end to end, as an operator runs it: start it headless in a
+ * temp directory, wait for a leader, check `status --json`, register, log in
+ * and send through ChatClient, Ctrl-C (SIGINT) → every process stops; a second
+ * `up` on the same data resumes, and the message is still in the history.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChatClient } from '../../actors/client/index.ts';
+import { freePort } from './support/nats-server.ts';
+import { isAlive, runCli, spawnCli, tempDir, type CliChild } from './support/cli.ts';
+
+/** Replicas start through tsx on a shared 2-core machine: allow minutes, not seconds. */
+const UP_TIMEOUT_MS = 150_000;
+/** Short elections so the test does not wait on the 1-2 s production timeouts. */
+const FAST_TIMING = { heartbeatMs: 50, electionMinMs: 400, electionMaxMs: 800 };
+
+/** Starts `up --headless`, waits until it reports the cluster up, and returns its child and printed pids. */
+async function startUp(t: ExecutionContext, data: string, port: number, config: string): Promise<{ up: CliChild; pids: number[] }> {
+  const up = spawnCli(['up', '--headless', '--data', data, '--port', String(port), '--config', config]);
+  const pids: number[] = [];
+  t.teardown(async () => {
+    // Whatever happened, leave nothing running: up itself, then every pid it printed.
+    up.process.kill('SIGKILL');
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  await up.waitFor(/quorumchat is up: 5 replicas, leader r\d/, UP_TIMEOUT_MS);
+  await up.waitFor(/Press Ctrl-C to stop\./, UP_TIMEOUT_MS);
+  const line = /^\s+pids\s+(.*)$/m.exec(up.stdout())?.[1] ?? '';
+  pids.push(...[...line.matchAll(/ (\d+)/g)].map((m) => Number(m[1])));
+  t.is(pids.length, 6, `nats-server and five replica pids in: ${line}`);
+  return { up, pids };
+}
+
+async function stopWithCtrlC(t: ExecutionContext, up: CliChild, pids: readonly number[], data: string): Promise<void> {
+  up.process.kill('SIGINT');
+  const result = await up.done;
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /stopped: every replica and nats-server have exited/);
+  t.deepEqual(pids.filter(isAlive), [], 'no nats-server or replica process is left');
+  t.false(existsSync(join(data, 'up.pid')));
+}
+
+test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
+  const data = tempDir(t, 'up');
+  const config = join(tempDir(t, 'up-config'), 'cluster.json');
+  writeFileSync(config, JSON.stringify({ timing: FAST_TIMING }));
+  const port = await freePort();
+  const url = `nats://127.0.0.1:${port}`;
+
+  const first = await startUp(t, data, port, config);
+  t.regex(first.up.stdout(), new RegExp(`quorumchat chat --nats ${url}`));
+  for (const id of ['r1', 'r2', 'r3', 'r4', 'r5']) t.true(existsSync(join(data, id, 'replica.log')), `${id} logs to its data dir`);
+
+  const status = await runCli(['status', '--nats', url, '--json']);
+  t.is(status.code, 0, status.stderr);
+  const parsed = JSON.parse(status.stdout) as { leader: string | null; replicas: { id: string; answered: boolean }[] };
+  t.regex(parsed.leader ?? '', /^r[1-5]$/);
+  t.deepEqual(parsed.replicas.map((r) => [r.id, r.answered]), ['r1', 'r2', 'r3', 'r4', 'r5'].map((id) => [id, true]));
+
+  const client = await ChatClient.connect({ servers: url, prefix: 'quorumchat', timeoutMs: 15_000 });
+  try {
+    await client.register({ username: 'alice', password: 'alice-password' });
+    await client.register({ username: 'bob', password: 'bob-password' });
+    const alice = await client.login({ username: 'alice', password: 'alice-password' });
+    const sent = await client.send({ token: alice.token, to: 'bob', text: 'hello from the first up' });
+    t.true(sent.message.id > 0);
+  } finally {
+    await client.close();
+  }
+  await stopWithCtrlC(t, first.up, first.pids, data);
+
+  const second = await startUp(t, data, port, config);
+  const again = await ChatClient.connect({ servers: url, prefix: 'quorumchat', timeoutMs: 15_000 });
+  try {
+    const bob = await again.login({ username: 'bob', password: 'bob-password' });
+    const history = await again.history({ token: bob.token, with: 'alice' });
+    t.deepEqual(history.messages.map((m) => [m.from, m.to, m.text]), [['alice', 'bob', 'hello from the first up']]);
+  } finally {
+    await again.close();
+  }
+  await stopWithCtrlC(t, second.up, second.pids, data);
+});
