@@ -36,9 +36,17 @@ export async function resolveSession(db: Knex | Knex.Transaction, token: string,
 
 /** The session with this token hash at time `now` (expired when now >= expires_ts). */
 export async function checkSession(db: Knex | Knex.Transaction, tokenHash: string, now: number): Promise<Session | Unauthorized> {
-  const row = (await db('sessions').where({ token_hash: tokenHash }).first('username', 'expires_ts')) as
-    | { username: string; expires_ts: number }
-    | undefined;
+  const row = (await db('sessions').where({ token_hash: tokenHash }).first('username', 'expires_ts')) as SessionRow | undefined;
+  return sessionFrom(row, tokenHash, now);
+}
+
+export interface SessionRow {
+  readonly username: string;
+  readonly expires_ts: number;
+}
+
+/** The one rule for a session row at time `now`: missing → revoked or unknown; now >= expires_ts → expired. */
+export function sessionFrom(row: SessionRow | undefined, tokenHash: string, now: number): Session | Unauthorized {
   if (!row) return new Unauthorized('unknown or revoked token: log in again');
   if (now >= row.expires_ts) return new Unauthorized('the session has expired: log in again');
   return { username: row.username, tokenHash };

@@ -62,7 +62,7 @@ test('send is exactly-once when two duplicates are both proposed', async (t) => 
   t.deepEqual(await h.commit(b), first);
   t.deepEqual(h.deliveries.at(-1), []);
   t.is((await h.db('messages').count({ n: '*' }))[0]?.n, 1);
-  t.deepEqual((await h.ok('conversations', { token: ada }))['conversations'], [{ with: 'bob', lastId: (first as { message: Msg }).message.id, unread: 0 }]);
+  t.deepEqual((await h.ok('conversations', { token: ada }))['conversations'], [{ with: 'bob', lastId: (first as unknown as { message: Msg }).message.id, unread: 0 }]);
 });
 
 test('a repeated send whose message was deleted is not_found and creates nothing', async (t) => {
