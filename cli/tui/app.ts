@@ -15,7 +15,8 @@ import { ChatController } from './chat-controller.ts';
 import { ChatView } from './chat-view.ts';
 import { DashboardController } from './dashboard-controller.ts';
 import { DashboardView } from './dashboard-view.ts';
-import { NatsChatPort } from './nats-chat-port.ts';
+import { ChatClient } from '../../actors/client/chat-client.ts';
+import { chatPortOf } from './chat-client-port.ts';
 
 export type Tab = 'chat' | 'dashboard';
 
@@ -51,10 +52,10 @@ export async function runTui(options: TuiOptions): Promise<void> {
   let chatView: ChatView | null = null;
   let dashboardView: DashboardView | null = null;
   if (tabs.includes('chat')) {
-    const port = new NatsChatPort(nc, options.prefix);
-    const controller = new ChatController(port);
+    const client = await ChatClient.connect({ servers: options.natsUrl, prefix: options.prefix, name: 'quorumchat-chat' });
+    const controller = new ChatController(chatPortOf(client));
     chatView = new ChatView(screen, body, controller, quit);
-    cleanups.push(() => controller.close(), () => port.close());
+    cleanups.push(() => controller.close(), () => client.close());
   }
   if (tabs.includes('dashboard')) {
     const controller = new DashboardController(nc, options.prefix, options.replicaIds, options.supervisor);

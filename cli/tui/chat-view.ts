@@ -483,7 +483,7 @@ function formatRow(row: MessageRow, selected: boolean): string {
   } else {
     const p = row.pending;
     const status =
-      p.status === 'sending' ? 'sending…' : p.status === 'retrying' ? 'cluster failing over, retrying…' : `not sent: ${p.error ?? 'failed'} (d dismisses)`;
+      p.status === 'sending' ? 'sending…' : p.status === 'retrying' ? 'waiting for the cluster, retrying…' : `not sent: ${p.error ?? 'failed'} (d dismisses)`;
     line = `{gray-fg}--:-- me: ${blessed.escape(p.text)}  (${blessed.escape(status)}){/gray-fg}`;
   }
   return selected ? `{inverse}${line}{/inverse}` : line;

@@ -112,10 +112,29 @@ test('two people chat through the terminal UI, and the chat goes on after the le
   t.is(got.match(/still there\?/g)?.length, 1);
   save('chat-alice-after-failover', got);
 
+  // The UI follows a resize of the terminal.
+  await chat.resize(90, 24);
+  await chat.waitFor(/┌─ alice ─+┐\n/);
+  const small = await chat.screen();
+  t.true(small.split('\n').every((line) => [...line].length <= 90), 'nothing drawn past the new width');
+  t.regex(small, /me: still there\? ✓/);
+  save('chat-bob-resized', small);
+
+  // The standalone dashboard watches the same cluster; it cannot stop replicas.
+  const watch = await openTerminal('dash', `node ${BIN} dashboard --nats nats://127.0.0.1:${port}`, { env: ENV, columns: 140, rows: 40 });
+  t.teardown(() => watch.kill());
+  await watch.waitFor(/r5\s+-\s+follower|r5\s+-\s+leader/, 30_000);
+  await watch.keys('s');
+  const refused = await watch.waitFor(/only available inside quorumchat up/);
+  t.regex(refused, /stop \(up only\)/);
+  save('dashboard-standalone', refused);
+  await watch.keys('C-c');
+
   // Help screen, and a clean exit of up (replicas and nats-server stopped).
   await up.keys('F1');
   save('chat-help', await up.waitFor(/Chat keys/));
-  await up.keys('Escape');
+  await up.keys('q');
+  await up.waitFor(/^(?![\s\S]*Chat keys)/);
   await up.keys('C-c');
   await up.waitFor(/stopped: every replica and nats-server have exited/, 60_000);
   upStopped = true;
