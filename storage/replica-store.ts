@@ -576,9 +576,21 @@ class SqliteReplicaStore implements ReplicaStore {
 
   private async persistGroup(requests: readonly PersistRequest[]): Promise<void> {
     await this.guard(async () => {
-      let state: LogPosition = { hardState: this.position.hardState, lastIndex: this.position.lastIndex, lastTerm: this.position.lastTerm };
+      const before = this.position.hardState;
+      let state: LogPosition = { hardState: before, lastIndex: this.position.lastIndex, lastTerm: this.position.lastTerm };
       await this.knex.transaction(async (trx) => {
-        for (const request of requests) state = await this.persistStep(trx, request, state);
+        // Rows of consecutive steps go out in as few INSERTs as possible; a truncation flushes them first to keep the order.
+        const rows: LogRow[] = [];
+        const flush = async (): Promise<void> => {
+          for (let i = 0; i < rows.length; i += LOG_ROWS_PER_INSERT) await trx('raft_log').insert(rows.slice(i, i + LOG_ROWS_PER_INSERT));
+          rows.length = 0;
+        };
+        for (const request of requests) state = await this.persistStep(trx, request, state, rows, flush);
+        await flush();
+        // Only the group's final hard state needs to reach the disk.
+        if (state.hardState.term !== before.term || state.hardState.votedFor !== before.votedFor) {
+          await trx('raft_hard_state').where({ id: 1 }).update({ term: state.hardState.term, voted_for: state.hardState.votedFor });
+        }
       });
       this.position = { ...this.position, ...state };
       this.persistRequests += requests.length;
@@ -586,15 +598,18 @@ class SqliteReplicaStore implements ReplicaStore {
     });
   }
 
-  private async persistStep(trx: Knex.Transaction, request: PersistRequest, before: LogPosition): Promise<LogPosition> {
+  /** Check one step against the log's position and queue its rows; returns the position after it. */
+  private async persistStep(
+    trx: Knex.Transaction,
+    request: PersistRequest,
+    before: LogPosition,
+    rows: LogRow[],
+    flush: () => Promise<void>,
+  ): Promise<LogPosition> {
     let { hardState, lastIndex, lastTerm } = before;
     if (request.hardState) {
-      const next = request.hardState;
-      checkHardState(hardState, next);
-      if (next.term !== hardState.term || next.votedFor !== hardState.votedFor) {
-        await trx('raft_hard_state').where({ id: 1 }).update({ term: next.term, voted_for: next.votedFor });
-      }
-      hardState = next;
+      checkHardState(hardState, request.hardState);
+      hardState = request.hardState;
     }
     const snapshotIndex = this.position.snapshot?.meta.index ?? 0;
     if (request.truncateFrom !== undefined) {
@@ -604,12 +619,12 @@ class SqliteReplicaStore implements ReplicaStore {
       }
       if (from > lastIndex + 1) throw new InvalidPersistError(`cannot truncate from ${from}: the log ends at ${lastIndex}`);
       if (from <= lastIndex) {
+        await flush();
         await trx('raft_log').where('idx', '>=', from).delete();
         lastIndex = from - 1;
         lastTerm = await this.termAt(trx, lastIndex);
       }
     }
-    const rows: LogRow[] = [];
     for (const entry of request.entries) {
       if (entry.index !== lastIndex + 1) {
         throw new InvalidPersistError(`entry ${entry.index} does not follow the log's last index ${lastIndex}${request.truncateFrom === undefined ? ' (no truncateFrom given)' : ''}`);
@@ -624,9 +639,6 @@ class SqliteReplicaStore implements ReplicaStore {
       rows.push({ idx: entry.index, term: entry.term, kind: entry.kind, entry: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), crc: checksumOf(bytes) });
       lastIndex = entry.index;
       lastTerm = entry.term;
-    }
-    for (let i = 0; i < rows.length; i += LOG_ROWS_PER_INSERT) {
-      await trx('raft_log').insert(rows.slice(i, i + LOG_ROWS_PER_INSERT));
     }
     return { hardState, lastIndex, lastTerm };
   }

@@ -98,12 +98,21 @@ export async function restoreAttachedSnapshot(trx: Knex.Transaction): Promise<vo
   const snapTables = (await stateMachineTables(trx, 'snap')).filter((name) => name !== SNAPSHOT_META_TABLE);
   const missing = snapTables.filter((name) => !mainTables.includes(name));
   if (missing.length > 0) throw new SnapshotError(`snapshot holds tables this replica's schema lacks: ${missing.join(', ')}`);
+  // Triggers must not fire on restored rows (their effects are already in the snapshot), and
+  // building an index once over sorted keys is far cheaper than a million random B-tree inserts:
+  // drop both, copy the rows, re-create them, all inside the transaction (SQLite DDL is transactional).
+  const schemaObjects = (await trx.raw(
+    `SELECT type, name, sql FROM main.sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL AND tbl_name IN (${mainTables.map(() => '?').join(', ') || "''"})`,
+    mainTables,
+  )) as { type: 'index' | 'trigger'; name: string; sql: string }[];
+  for (const object of schemaObjects) await trx.raw(`DROP ${object.type === 'index' ? 'INDEX' : 'TRIGGER'} main.${quoteIdent(object.name)}`);
   for (const table of mainTables) await trx.raw(`DELETE FROM main.${quoteIdent(table)}`);
   for (const table of snapTables) {
     const columns = ((await trx.raw(`PRAGMA snap.table_info(${quoteIdent(table)})`)) as { name: string }[]).map((c) => quoteIdent(c.name));
     const list = columns.join(', ');
     await trx.raw(`INSERT INTO main.${quoteIdent(table)} (${list}) SELECT ${list} FROM snap.${quoteIdent(table)}`);
   }
+  for (const object of schemaObjects) await trx.raw(object.sql);
 }
 
 /** The state-machine tables of schema `schema`, sorted by name. Virtual tables are refused: their shadow tables cannot be copied row by row. */

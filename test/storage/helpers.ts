@@ -14,7 +14,7 @@ import type { Migration } from '../../storage/migrations.ts';
 
 export const TEST_CONFIG: Configuration = { voters: ['r1', 'r2', 'r3'], learners: [] };
 
-/** A state machine for tests: `test_rows` (one per applied command) and `test_notes` referencing it. */
+/** A state machine for tests: `test_rows` (one per applied command), `test_notes` referencing it (indexed), and `test_counts` kept by a trigger. */
 export const testMigrations: readonly Migration[] = [
   {
     name: 'test_0001_rows',
@@ -28,7 +28,15 @@ export const testMigrations: readonly Migration[] = [
         t.increments('id');
         t.integer('row_idx').notNullable().references('idx').inTable('test_rows').onDelete('CASCADE');
         t.text('note').notNullable();
+        t.index(['note'], 'test_notes_by_note');
       });
+      // A trigger-maintained counter: a restore that fired triggers would count its rows twice.
+      await knex.schema.createTable('test_counts', (t) => {
+        t.integer('id').primary();
+        t.integer('n').notNullable();
+      });
+      await knex.raw('INSERT INTO test_counts (id, n) VALUES (1, 0)');
+      await knex.raw('CREATE TRIGGER test_rows_counted AFTER INSERT ON test_rows BEGIN UPDATE test_counts SET n = n + 1 WHERE id = 1; END');
     },
   },
 ];

@@ -182,6 +182,10 @@ test('snapshot create, compact, open and install round trip', async (t) => {
   t.deepEqual(rows.map((r) => r.idx), entries.slice(0, 55).filter((e) => e.kind === 'command').map((e) => e.index));
   const notes = (await db('test_notes').count({ n: '*' })) as { n: number }[];
   t.is(notes[0]?.n, rows.length);
+  const counted = (await db('test_counts').select('n')) as { n: number }[];
+  t.is(counted[0]?.n, rows.length, 'the restore fired no trigger; later applies did');
+  const schema = (await db.raw("SELECT name FROM sqlite_master WHERE name IN ('test_notes_by_note', 'test_rows_counted') ORDER BY name")) as { name: string }[];
+  t.deepEqual(schema.map((r) => r.name), ['test_notes_by_note', 'test_rows_counted'], 'indexes and triggers are back after the restore');
 });
 
 test('installing a snapshot the log does not match discards the whole log', async (t) => {
