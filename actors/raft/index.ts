@@ -7,11 +7,13 @@ import type { Actor, ActorOptions, InspectionEvent, Observer, SnapshotFrom } fro
 import type { CoreView, RaftInput, ReplicaId } from './types.ts';
 import { raftMachine } from './machine.ts';
 import { lastIndex } from './log.ts';
+import { validateInput } from './input.ts';
 
 export * from './types.ts';
 export { raftMachine } from './machine.ts';
 export type { ReadyEmitted } from './machine.ts';
 export { DEFAULT_LIMITS, DEFAULT_TIMING } from './limits.ts';
+export { InvalidRaftInputError } from './input.ts';
 
 export interface RaftActorOptions {
   /** Timer source; real timers when absent. Tests pass xstate's SimulatedClock. */
@@ -28,9 +30,11 @@ export type Clock = NonNullable<ActorOptions<typeof raftMachine>['clock']>;
 /**
  * A core for one replica. Subscribe with `actor.on('ready', ...)` before
  * `actor.start()`; every step that has effects emits exactly one Ready,
- * synchronously, during `send`.
+ * synchronously, during `send`. Throws InvalidRaftInputError on input no
+ * replica could have (a gap in the log, commitIndex past its end, ...).
  */
 export function createRaftActor(input: RaftInput, options: RaftActorOptions = {}): RaftActor {
+  validateInput(input);
   return createActor(raftMachine, {
     input,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),

@@ -31,3 +31,10 @@ export const DEFAULT_LIMITS: RaftLimits = {
  * Generous because a large snapshot takes a while to stream.
  */
 export const SNAPSHOT_ANSWER_TIMEOUT_MS = 30_000;
+
+/**
+ * At most this many reads wait at a leader for their heartbeat round (or its
+ * first commit); beyond it reads are refused as dropped rather than queued
+ * without bound while a quorum is unreachable.
+ */
+export const MAX_PENDING_READS = 4096;

@@ -9,12 +9,17 @@ import type { ReplicaId } from './types.ts';
 import type { Draft, Out } from './state.ts';
 import { hasQuorum } from './quorum.ts';
 import { broadcastHeartbeat } from './replication.ts';
+import { MAX_PENDING_READS } from './limits.ts';
 
 /** A `readIndex` request. */
 export function onReadIndex(s: Draft, out: Out, id: string): void {
   const ls = s.leaderState;
   if (s.role !== 'leader' || ls === null) {
     out.reads.push({ id, ok: false, reason: { kind: 'not_leader', leader: s.leader } });
+    return;
+  }
+  if (ls.reads.length + ls.readsAwaitingCommit.length >= MAX_PENDING_READS) {
+    out.reads.push({ id, ok: false, reason: { kind: 'dropped', detail: `more than ${MAX_PENDING_READS} reads are waiting` } });
     return;
   }
   if (!ls.committedOwnTerm) {

@@ -23,7 +23,7 @@ import { onReadIndex } from './reads.ts';
 import { onTransferLeadership } from './transfer.ts';
 import { onPropose, onProposeConfig } from './proposals.ts';
 import { SNAPSHOT_ANSWER_TIMEOUT_MS } from './limits.ts';
-import { isWellFormed } from './validate.ts';
+import { isWellFormedEvent } from './validate.ts';
 
 /** Timer expiries, raised by the machine's delayed transitions. */
 export type TimerEvent =
@@ -39,9 +39,12 @@ export interface StepResult {
 }
 
 export function step(state: CoreState, event: CoreEvent): StepResult {
-  if (event.type === 'message' && !isWellFormed(event.message)) return { state, ready: null };
   const s: Draft = { ...state };
   const out = newOut();
+  if (event.type !== 'electionTimeout' && event.type !== 'leaseExpired' && event.type !== 'heartbeat' && !isWellFormedEvent(event)) {
+    refuseMalformed(out, event);
+    return finish(s, out);
+  }
   switch (event.type) {
     case 'message':
       onMessage(s, out, event.message);
@@ -74,9 +77,20 @@ export function step(state: CoreState, event: CoreEvent): StepResult {
       onHeartbeat(s, out);
       break;
   }
+  return finish(s, out);
+}
+
+function finish(s: Draft, out: Out): StepResult {
   const ready = toReady(out, s, s.seq + 1);
   if (ready !== null) s.seq = ready.seq;
   return { state: s, ready };
+}
+
+/** A malformed proposal with a usable id still gets an answer, so its caller is not left waiting. */
+function refuseMalformed(out: Out, event: RaftEvent): void {
+  if ((event.type === 'propose' || event.type === 'proposeConfig') && typeof event.id === 'string') {
+    out.proposals.push({ id: event.id, accepted: false, reason: { kind: 'dropped', detail: `malformed ${event.type}` } });
+  }
 }
 
 // ------------------------------------------------------------------ messages

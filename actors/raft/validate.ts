@@ -3,7 +3,7 @@
  * (wrong types, negative or fractional numbers, non-contiguous entries);
  * it drops such a message whole.
  */
-import type { Entry, Message } from './types.ts';
+import type { Entry, Message, RaftEvent } from './types.ts';
 
 const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -56,4 +56,29 @@ function isConfig(c: unknown): boolean {
   if (typeof c !== 'object' || c === null) return false;
   const { voters, learners } = c as { voters?: unknown; learners?: unknown };
   return Array.isArray(voters) && Array.isArray(learners) && voters.every(isId) && learners.every(isId);
+}
+
+/**
+ * Shape checks for local events. A malformed proposal is answered (refused),
+ * never appended; other malformed local events are ignored.
+ */
+export function isWellFormedEvent(event: RaftEvent): boolean {
+  switch (event.type) {
+    case 'message':
+      return isWellFormed(event.message);
+    case 'propose':
+      return typeof event.id === 'string' && event.data instanceof Uint8Array;
+    case 'proposeConfig':
+      return typeof event.id === 'string' && isConfig(event.config);
+    case 'readIndex':
+      return typeof event.id === 'string';
+    case 'transferLeadership':
+      return isId(event.to);
+    case 'compacted':
+      return typeof event.meta === 'object' && event.meta !== null && isIndex(event.meta.index) && isIndex(event.meta.term) && isConfig(event.meta.config);
+    case 'unreachable':
+      return isId(event.peer);
+    default:
+      return false;
+  }
 }

@@ -2,7 +2,7 @@
 // commit, proposals and reads end to end through createRaftActor.
 import test from 'ava';
 import { SimulatedClock } from 'xstate';
-import { createRaftActor, viewOf, DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/index.ts';
+import { createRaftActor, viewOf, DEFAULT_LIMITS, DEFAULT_TIMING, InvalidRaftInputError } from '../../actors/raft/index.ts';
 import type { Message, RaftActor, Ready } from '../../actors/raft/index.ts';
 
 function cluster(ids: string[]) {
@@ -105,4 +105,37 @@ test('a read index is answered with the commit index once a quorum confirms lead
   t.deepEqual(c.readies.get(leader.id)!.flatMap((r) => r.reads), [], 'not before the heartbeat round is acknowledged');
   c.pump();
   t.deepEqual(c.readies.get(leader.id)!.flatMap((r) => r.reads), [{ id: 'q1', ok: true, index: 1 }]);
+});
+
+test('createRaftActor refuses input no replica could have, with a typed error', (t) => {
+  const good = {
+    id: 'r1',
+    hardState: { term: 2, votedFor: null },
+    snapshot: { index: 3, term: 1, config: { voters: ['r1', 'r2', 'r3'], learners: [] } },
+    entries: [{ index: 4, term: 2, kind: 'noop' as const }],
+    commitIndex: 4,
+    timing: DEFAULT_TIMING,
+    limits: DEFAULT_LIMITS,
+    seed: 1,
+  };
+  t.notThrows(() => createRaftActor(good));
+  const gap = t.throws(() => createRaftActor({ ...good, entries: [{ index: 5, term: 2, kind: 'noop' }] }), { instanceOf: InvalidRaftInputError });
+  t.regex(gap.message, /expected index 4, got 5/);
+  t.throws(() => createRaftActor({ ...good, commitIndex: 9 }), { instanceOf: InvalidRaftInputError, message: /past the log's end/ });
+  t.throws(() => createRaftActor({ ...good, hardState: { term: 1, votedFor: null } }), { instanceOf: InvalidRaftInputError, message: /beyond the persisted term/ });
+  t.throws(() => createRaftActor({ ...good, timing: { heartbeatMs: 500, electionMinMs: 300, electionMaxMs: 600 } }), { instanceOf: InvalidRaftInputError, message: /must exceed heartbeatMs/ });
+});
+
+test('a malformed proposal is refused, not appended; other malformed local events are ignored', (t) => {
+  const c = cluster(['solo']);
+  c.run(1000);
+  const actor = c.actors.get('solo')!;
+  t.is(viewOf(actor.getSnapshot()).role, 'leader');
+  const before = viewOf(actor.getSnapshot()).lastIndex;
+  actor.send({ type: 'propose', id: 'bad', data: 'not bytes' as unknown as Uint8Array });
+  actor.send({ type: 'readIndex', id: 42 as unknown as string });
+  actor.send({ type: 'compacted', meta: null as unknown as never });
+  t.is(viewOf(actor.getSnapshot()).lastIndex, before);
+  t.deepEqual(c.readies.get('solo')!.flatMap((r) => r.proposals), [{ id: 'bad', accepted: false, reason: { kind: 'dropped', detail: 'malformed propose' } }]);
+  t.is(actor.getSnapshot().status, 'active');
 });
