@@ -20,7 +20,12 @@ export interface ClientLink {
 }
 
 export interface ClientTuning {
-  /** Give up on an attempt that has no answer after this long and retry elsewhere (the client's request timeout). */
+  /**
+   * Give up on an attempt that has no answer after this long and retry elsewhere
+   * (the client's request timeout). It doubles with each timeout of the same
+   * proposal, up to MAX_TIMEOUT_DOUBLINGS, so that a slow cluster is not buried
+   * under duplicate retries.
+   */
   readonly attemptTimeoutMs: number;
   /** Wait between a refusal and the retry. */
   readonly retryBackoffMs: readonly [number, number];
@@ -31,6 +36,8 @@ interface Proposal {
   readonly data: Uint8Array;
   readonly createdAt: number;
   attempts: number;
+  /** Timeouts since the last reset: the next request timeout is base * 2^timeouts. */
+  timeouts: number;
   /** Who to try next (a not_leader hint), if anyone. */
   hint: ReplicaId | null;
   live: Attempt | null;
@@ -46,6 +53,9 @@ interface Attempt {
 }
 
 const encoder = new TextEncoder();
+
+/** A proposal's request timeout grows to at most 2^3 = 8 times the base: a retry storm is bounded, a lost attempt still retried. */
+const MAX_TIMEOUT_DOUBLINGS = 3;
 
 export class SimulatedClients {
   readonly #queue: EventQueue;
@@ -83,7 +93,7 @@ export class SimulatedClients {
   /** A new proposal from some client, to a random replica. */
   submit(): void {
     const id = `p${this.#next++}`;
-    const proposal: Proposal = { id, data: encoder.encode(id), createdAt: this.#queue.now, attempts: 0, hint: null, live: null, acked: false };
+    const proposal: Proposal = { id, data: encoder.encode(id), createdAt: this.#queue.now, attempts: 0, timeouts: 0, hint: null, live: null, acked: false };
     this.#proposals.push(proposal);
     this.#outstanding++;
     this.stats.proposed++;
@@ -144,6 +154,17 @@ export class SimulatedClients {
     }
   }
 
+  /** Every fault healed: clients wait at most the base timeout again (a client would reconnect and ask afresh). */
+  onHeal(): void {
+    for (const proposal of this.#proposals) {
+      proposal.timeouts = 0;
+      const attempt = proposal.live;
+      if (attempt === null || proposal.acked) continue;
+      if (attempt.timeout !== null) this.#queue.cancel(attempt.timeout);
+      this.#armTimeout(attempt);
+    }
+  }
+
   /** `replica` crashed: its clients' connections break and they retry elsewhere. */
   onCrash(replica: ReplicaId): void {
     this.#awaitingApply.delete(replica);
@@ -174,14 +195,21 @@ export class SimulatedClients {
     const attempt: Attempt = { id: `${proposal.id}.${proposal.attempts}`, proposal, replica: target, accepted: null, timeout: null };
     proposal.live = attempt;
     this.#attempts.set(attempt.id, attempt);
-    attempt.timeout = this.#queue.schedule(this.#tuning.attemptTimeoutMs, `client timeout ${attempt.id}`, () => {
+    this.#armTimeout(attempt);
+    if (!this.#link.propose(target, attempt.id, proposal.data)) this.#abandon(attempt, true);
+  }
+
+  #armTimeout(attempt: Attempt): void {
+    const proposal = attempt.proposal;
+    const timeoutMs = this.#tuning.attemptTimeoutMs * 2 ** Math.min(proposal.timeouts, MAX_TIMEOUT_DOUBLINGS);
+    attempt.timeout = this.#queue.schedule(timeoutMs, `client timeout ${attempt.id}`, () => {
       attempt.timeout = null;
       if (proposal.live !== attempt) return;
       this.stats.timedOut++;
+      proposal.timeouts++;
       this.#abandon(attempt, false);
       this.#try(proposal);
     });
-    if (!this.#link.propose(target, attempt.id, proposal.data)) this.#abandon(attempt, true);
   }
 
   /** Stop waiting on an attempt; with `retryLater`, try again after a backoff. */

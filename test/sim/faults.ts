@@ -4,6 +4,7 @@
  * fault kinds on per seed ("swarm testing"), which finds more bugs than
  * always running every fault at once; the named mixes aim at one bug class.
  */
+import type { RaftTiming } from '../../actors/raft/types.ts';
 import type { SeededRandom } from '../../actors/transport/sim-random.ts';
 
 export const FAULT_KINDS = [
@@ -42,7 +43,24 @@ export interface FaultMix {
   readonly diskLatencyMs: readonly [number, number];
   /** Snapshot the state machine once this many entries were applied past the last snapshot; null: never. */
   readonly compactEvery: number | null;
+  /**
+   * Reactive faults, chances in [0, 1]: crash a replica within a few ms of it
+   * becoming leader, or of its commitIndex advancing while it leads. They hit
+   * the narrow windows (a leader's first appends, a commit not yet spread)
+   * that timer-driven faults rarely land in.
+   */
+  readonly crashNewLeader: number;
+  readonly crashAfterCommit: number;
+  /** Chance that such a reactive fault isolates the leader (losing its messages in flight) instead of crashing it. */
+  readonly reactiveIsolate: number;
+  /** Override the core's timing; a short election timeout next to the heartbeat churns leaders (more elections per step). */
+  readonly timing?: RaftTiming;
+  /** Force the core's maxEntriesPerAppend (one entry per append leaves earlier-term entries alone on a majority, Figure 8). */
+  readonly maxEntriesPerAppend?: number;
 }
+
+/** Election timeouts just two to four heartbeats long: leaders change often, so a seed sees many more elections per step. */
+const CHURN_TIMING: RaftTiming = { heartbeatMs: 40, electionMinMs: 80, electionMaxMs: 160 };
 
 const NONE: Record<FaultKind, number> = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
 
@@ -57,6 +75,9 @@ export function drawMix(name: MixName, random: SeededRandom): FaultMix {
     maxDelayMs: 40,
     diskLatencyMs,
     compactEvery,
+    crashNewLeader: 0,
+    crashAfterCommit: 0,
+    reactiveIsolate: 0.5,
   } as const;
   switch (name) {
     case 'calm':
@@ -72,6 +93,8 @@ export function drawMix(name: MixName, random: SeededRandom): FaultMix {
         weights,
         faultIntervalMs: random.pick([[20, 100], [50, 300], [200, 800]] as const),
         maxDown: random.chance(0.3) ? 'majority' : 'minority',
+        crashNewLeader: random.chance(0.3) ? random.pick([0.1, 0.3]) : 0,
+        crashAfterCommit: random.chance(0.3) ? random.pick([0.02, 0.1]) : 0,
       };
     }
     case 'partitions':
@@ -84,14 +107,19 @@ export function drawMix(name: MixName, random: SeededRandom): FaultMix {
         maxDown: 'minority',
       };
     case 'crashes':
-      // Leaders dying right after they replicate to a few (Raft Figure 8).
+      // Leaders dying or cut off right after they replicate to a few (Raft Figure 8).
       return {
         ...base,
-        weights: { ...NONE, crash: 2, crashLeader: 6, restart: 6, isolateLeader: 2, partition: 1, heal: 2, weather: 1 },
-        faultIntervalMs: [20, 200],
-        proposalIntervalMs: [5, 30],
+        weights: { ...NONE, crash: 1, crashLeader: 3, restart: 6, isolateLeader: 2, partition: 1, heal: 4, weather: 1 },
+        faultIntervalMs: [10, 150],
+        proposalIntervalMs: [40, 150],
         maxDown: 'majority',
+        crashNewLeader: 0.4,
+        crashAfterCommit: 0.3,
+        reactiveIsolate: 0.7,
+        timing: CHURN_TIMING,
         compactEvery: null,
+        maxEntriesPerAppend: 1,
       };
     case 'elections':
       // Lagging replicas that time out and campaign: what voteWithoutLogCheck gets wrong.
@@ -99,8 +127,9 @@ export function drawMix(name: MixName, random: SeededRandom): FaultMix {
         ...base,
         weights: { ...NONE, crash: 2, crashLeader: 3, restart: 4, isolateLeader: 3, partition: 2, heal: 2, clockJump: 3 },
         faultIntervalMs: [50, 300],
-        proposalIntervalMs: [5, 30],
+        proposalIntervalMs: [20, 80],
         maxDown: 'minority',
+        timing: CHURN_TIMING,
       };
   }
 }

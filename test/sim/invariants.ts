@@ -48,9 +48,10 @@ export class InvariantChecker {
   readonly #votes = new Map<ReplicaId, Map<Term, ReplicaId>>();
   /** Log matching: "index:term" -> the entry's digest and the term of the entry before it. */
   readonly #logKeys = new Map<string, { digest: string; prevTerm: Term | null; by: ReplicaId }>();
-  /** Committed entries as observed, by index, and ordered by index. */
+  /** Committed entries as observed, by index. */
   readonly #committedByIndex = new Map<Index, CommitRecord>();
-  readonly #committed: CommitRecord[] = [];
+  /** For each term in which commits were observed, the highest index seen committed then. */
+  readonly #highestCommitByTerm = new Map<Term, CommitRecord>();
   /** State machine safety: index -> the hash chain and entry every replica must have applied there. */
   readonly #applied = new Map<Index, { hash: string; digest: string; by: ReplicaId }>();
   /** The most each replica has ever applied (durably). */
@@ -98,18 +99,18 @@ export class InvariantChecker {
     this.#leaders.set(view.term, view.id);
     // Leader completeness: the highest entry known committed before this term must be in the leader's log.
     // Checking the highest suffices: log matching (checked on every append) gives the prefix.
-    for (let k = this.#committed.length - 1; k >= 0; k--) {
-      const record = this.#committed[k]!;
-      if (record.observedTerm >= view.term) continue;
-      const held = termAt(record.index);
-      if (held !== undefined && held !== record.term) {
-        throw new InvariantViolation(
-          'leader completeness',
-          `${view.id} leads term ${view.term} but ${held === null ? 'lacks' : `has term ${held} at`} index ${record.index}, ` +
-            `committed with term ${record.term} (seen committed by ${record.by} in term ${record.observedTerm})`,
-        );
-      }
-      break;
+    let record: CommitRecord | null = null;
+    for (const [observedTerm, highest] of this.#highestCommitByTerm) {
+      if (observedTerm < view.term && (record === null || highest.index > record.index)) record = highest;
+    }
+    if (record === null) return;
+    const held = termAt(record.index);
+    if (held !== undefined && held !== record.term) {
+      throw new InvariantViolation(
+        'leader completeness',
+        `${view.id} leads term ${view.term} but ${held === null ? 'lacks' : `has term ${held} at`} index ${record.index}, ` +
+          `committed with term ${record.term} (seen committed by ${record.by} in term ${record.observedTerm})`,
+      );
     }
   }
 
@@ -147,10 +148,8 @@ export class InvariantChecker {
     }
     const record: CommitRecord = { index, term, observedTerm: view.term, by: view.id };
     this.#committedByIndex.set(index, record);
-    // Keep #committed sorted by index (commits usually arrive in order).
-    let at = this.#committed.length;
-    while (at > 0 && this.#committed[at - 1]!.index > index) at--;
-    this.#committed.splice(at, 0, record);
+    const highest = this.#highestCommitByTerm.get(view.term);
+    if (highest === undefined || highest.index < index) this.#highestCommitByTerm.set(view.term, record);
   }
 
   /** A replica applies its next entry; returns its new state. */

@@ -150,7 +150,7 @@ class Simulation {
   readonly #faultRandom: SeededRandom;
   readonly #diskRandom: SeededRandom;
   readonly #mix: FaultMix;
-  readonly #timing: RaftTiming = DEFAULT_TIMING;
+  readonly #timing: RaftTiming;
   readonly #limits: RaftLimits;
   readonly #network: SimulatedNetwork<Wire>;
   readonly #checker = new InvariantChecker();
@@ -176,9 +176,11 @@ class Simulation {
     this.#options = options;
     this.#random = new SeededRandom(options.seed);
     this.#mix = drawMix(options.mix ?? 'swarm', this.#random.fork());
+    this.#timing = this.#mix.timing ?? DEFAULT_TIMING;
     this.#faultRandom = this.#random.fork();
     this.#diskRandom = this.#random.fork();
-    this.#limits = drawLimits(this.#random.fork());
+    const limits = drawLimits(this.#random.fork());
+    this.#limits = this.#mix.maxEntriesPerAppend === undefined ? limits : { ...limits, maxEntriesPerAppend: this.#mix.maxEntriesPerAppend };
     this.#trace = options.keepTrace === true ? [] : null;
     this.#ids = Array.from({ length: options.nodes }, (_, i) => `r${i + 1}`);
     this.#network = new SimulatedNetwork<Wire>(this.#queue, this.#random.fork(), CALM_NETWORK, describeWire);
@@ -225,7 +227,7 @@ class Simulation {
       this.#scheduleProposal();
       while (this.#steps < this.#options.steps) this.#step();
       const healedAt = this.#heal();
-      const deadline = healedAt + LIVENESS_BOUND_ELECTION_TIMEOUTS * this.#timing.electionMaxMs;
+      const deadline = healedAt + this.#livenessBoundMs();
       for (;;) {
         if (this.#isLive()) {
           recoveryMs = this.#queue.now - healedAt;
@@ -233,7 +235,7 @@ class Simulation {
         }
         const next = this.#queue.peekTime();
         if (next === null || next > deadline || this.#healSteps >= MAX_HEAL_STEPS) {
-          throw new InvariantViolation('liveness', this.#describeNotLive(deadline - healedAt));
+          throw new InvariantViolation('liveness', this.#describeNotLive(this.#livenessBoundMs()));
         }
         this.#step();
         this.#healSteps++;
@@ -291,7 +293,9 @@ class Simulation {
       }
       this.#takeIn(replica);
       const view = core.view();
+      const before = replica.view;
       replica.view = view;
+      this.#reactiveFaults(replica, before, view);
       this.#checkView(replica, view);
       this.#record(`  ${id} ${view.role} t${view.term} lead=${view.leader ?? '-'} commit=${view.commitIndex} last=${view.lastIndex} snap=${view.snapshot.index}`);
     }
@@ -550,8 +554,7 @@ class Simulation {
     const up = [...this.#replicas.values()].filter((r) => r.core !== null);
     const down = [...this.#replicas.values()].filter((r) => r.core === null);
     const leader = this.#leader();
-    const minority = Math.floor((this.#ids.length - 1) / 2);
-    const maxDown = this.#mix.maxDown === 'minority' ? minority : Math.min(this.#ids.length - 1, minority + 1);
+    const maxDown = this.#maxDown();
     switch (kind) {
       case 'crash':
       case 'crashLeader': {
@@ -630,6 +633,36 @@ class Simulation {
     }
   }
 
+  /** Crash a leader a moment after it took office or advanced its commit (see FaultMix.crashNewLeader). */
+  #reactiveFaults(replica: SimReplica, before: CoreView | null, view: CoreView): void {
+    if (this.#phase !== 'faults' || view.role !== 'leader') return;
+    const newLeader = before === null || before.role !== 'leader' || before.term !== view.term;
+    const committed = !newLeader && before !== null && view.commitIndex > before.commitIndex;
+    const chance = newLeader ? this.#mix.crashNewLeader : committed ? this.#mix.crashAfterCommit : 0;
+    if (!this.#faultRandom.chance(chance)) return;
+    const incarnation = replica.incarnation;
+    const why = newLeader ? `new leader in t${view.term}` : `leader committed ${view.commitIndex}`;
+    // Isolation also loses the messages already in flight, which a crash does not.
+    const isolate = this.#faultRandom.chance(this.#mix.reactiveIsolate);
+    this.#queue.schedule(this.#faultRandom.int(0, 3), `fault ${isolate ? 'isolate' : 'crash'} ${replica.id} (${why})`, () => {
+      if (this.#phase !== 'faults' || replica.incarnation !== incarnation || replica.core === null) return;
+      if (isolate) {
+        this.#network.isolate(replica.id, this.#ids);
+        this.#faultCounts.isolateLeader = (this.#faultCounts.isolateLeader ?? 0) + 1;
+        return;
+      }
+      const down = [...this.#replicas.values()].filter((r) => r.core === null).length;
+      if (down >= this.#maxDown()) return;
+      this.#crash(replica);
+      this.#faultCounts.crashLeader = (this.#faultCounts.crashLeader ?? 0) + 1;
+    });
+  }
+
+  #maxDown(): number {
+    const minority = Math.floor((this.#ids.length - 1) / 2);
+    return this.#mix.maxDown === 'minority' ? minority : Math.min(this.#ids.length - 1, minority + 1);
+  }
+
   /** End of the fault phase: heal the network, calm the weather, fix clocks, restart everyone. */
   #heal(): number {
     this.#phase = 'heal';
@@ -639,12 +672,22 @@ class Simulation {
       if (replica.clock !== null) replica.clock.rate = 1;
       if (replica.core === null) this.#start(replica);
     }
+    this.#clients.onHeal();
     this.#record(`${this.#queue.now.toFixed(2)} heal: network healed, every replica up, no new proposals`);
     this.#afterStep();
     return this.#queue.now;
   }
 
   // ---- liveness ----
+
+  /**
+   * Simulated time the cluster gets after heal: 10 election timeouts, of the
+   * default timing at least (a mix with short timeouts still has a backlog of
+   * retried proposals to commit).
+   */
+  #livenessBoundMs(): number {
+    return LIVENESS_BOUND_ELECTION_TIMEOUTS * Math.max(this.#timing.electionMaxMs, DEFAULT_TIMING.electionMaxMs);
+  }
 
   /** A leader in the highest term and every proposal acknowledged. */
   #isLive(): boolean {
@@ -655,7 +698,7 @@ class Simulation {
     const views = [...this.#replicas.values()].map((r) => (r.view === null ? `${r.id} down` : `${r.id} ${r.view.role} t${r.view.term} commit=${r.view.commitIndex} last=${r.view.lastIndex}`));
     const leader = this.#leader();
     return (
-      `${boundMs}ms (${LIVENESS_BOUND_ELECTION_TIMEOUTS} election timeouts) after every fault healed, ` +
+      `${boundMs}ms after every fault healed, ` +
       `${leader === null ? 'there is no leader in the highest term' : `${leader.id} leads`} and ${this.#clients.outstanding} proposals are unacknowledged` +
       (this.#clients.outstanding > 0 ? ` (${this.#clients.describeOutstanding()})` : '') +
       `; replicas: ${views.join('; ')}`
