@@ -218,11 +218,14 @@ export function pickFromList(screen: blessed.Widgets.Screen, title: string, item
   });
 }
 
+/** Wide enough for the longest help line (82 characters) plus the border. */
+const HELP_WIDTH = 88;
+
 /** A full-screen help text over everything; any key closes it. */
 export function showHelp(screen: blessed.Widgets.Screen, title: string, text: string): Promise<void> {
   return new Promise((resolve) => {
     const lines = text.split('\n').length;
-    const { box, close } = modal(screen, title, Math.min(lines + 4, Number(screen.height) - 2), 72);
+    const { box, close } = modal(screen, title, Math.min(lines + 5, Number(screen.height) - 2), Math.min(HELP_WIDTH, Number(screen.width) - 2));
     box.setContent(`\n${blessed.escape(text)}\n\n {gray-fg}any key closes this{/gray-fg}`);
     const catcher = blessed.box({ parent: box, width: 0, height: 0, input: true } as blessed.Widgets.BoxOptions);
     catcher.on('keypress', () => {

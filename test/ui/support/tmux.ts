@@ -25,7 +25,8 @@ export interface Terminal {
 
 export async function openTerminal(name: string, command: string, options: { columns?: number; rows?: number; env?: Record<string, string> } = {}): Promise<Terminal> {
   const socket = `qc-ui-${name}-${process.pid}`;
-  const tmux = (...args: string[]) => run('tmux', ['-L', socket, ...args], { maxBuffer: 4 * 1024 * 1024 });
+  // -u: the captured screen is UTF-8 whatever the locale the tests run in.
+  const tmux = (...args: string[]) => run('tmux', ['-u', '-L', socket, ...args], { maxBuffer: 4 * 1024 * 1024 });
   const env = Object.entries({ TERM: 'xterm-256color', LANG: 'C.UTF-8', ...options.env }).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
   await tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'ui', '-x', String(options.columns ?? 140), '-y', String(options.rows ?? 45), `env ${env} ${command}`);
   await tmux('set-option', '-t', 'ui', 'remain-on-exit', 'on');
