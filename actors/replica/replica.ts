@@ -168,8 +168,22 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
     })();
   };
 
+  const streamingTo = new Set<ReplicaId>();
   const streamSnapshot = async (to: ReplicaId, wanted: SnapshotMeta): Promise<void> => {
-    const stream = await store.openSnapshot();
+    // One stream per peer at a time: the core may ask again (e.g. on a heartbeat) while one is running.
+    if (streamingTo.has(to) || stopping) return;
+    streamingTo.add(to);
+    try {
+      await streamSnapshotOnce(to, wanted);
+    } finally {
+      streamingTo.delete(to);
+    }
+  };
+  const streamSnapshotOnce = async (to: ReplicaId, wanted: SnapshotMeta): Promise<void> => {
+    const stream = await store.openSnapshot().catch((error: unknown) => {
+      log.error({ err: error }, 'cannot open the local snapshot');
+      return null;
+    });
     if (!stream) {
       log.warn({ to, index: wanted.index }, 'asked to send a snapshot but none is stored');
       send({ type: 'unreachable', peer: to });
@@ -259,11 +273,9 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
   const role = () => {
     const snapshot = core.getSnapshot();
     const view = viewOf(snapshot);
-    const leaderState = snapshot.context.leaderState;
     const leader = view.role === 'leader';
-    // A new leader may validate against its tables only once they hold everything committed before its term.
-    const ready = leader && (leaderState?.committedOwnTerm ?? false) && store.status().appliedIndex >= view.commitIndex;
-    return { leader, leaderId: view.leader, ready, term: view.term };
+    const ready = leader && (snapshot.context.leaderState?.committedOwnTerm ?? false);
+    return { leader, leaderId: view.leader, ready, term: view.term, commitIndex: view.commitIndex };
   };
 
   const handler = new RequestHandler({

@@ -53,7 +53,11 @@ export interface RequestContext {
   readonly requestDeadlineMs: number;
   readonly maxRequestBytes: number;
   readonly passwordCost: ScryptCost | undefined;
-  role(): { readonly leader: boolean; readonly leaderId: string | null; readonly ready: boolean; readonly term: number };
+  /**
+   * `ready`: this leader has committed an entry of its own term, so its commitIndex covers
+   * everything committed before it took office (thesis §6.4).
+   */
+  role(): { readonly leader: boolean; readonly leaderId: string | null; readonly ready: boolean; readonly term: number; readonly commitIndex: Index };
   /** Hand a proposal to the core (the caller registered its id with the waiters first). */
   propose(id: string, data: Uint8Array): void;
   readIndex(id: string): void;
@@ -202,6 +206,9 @@ export class RequestHandler {
   }
 
   private async proposeAsLeader(request: WriteRequest, deadline: number): Promise<object> {
+    // Validate against tables that hold every write acknowledged before this request arrived.
+    const commitIndex = this.ctx.role().commitIndex;
+    await this.beforeDeadline(this.ctx.waiters.untilApplied(commitIndex), deadline, null, `leader ${this.ctx.id} did not apply up to ${commitIndex} in time`);
     const prepared = await prepareCommand(request, {
       db: this.ctx.store.reader,
       now: Date.now(),

@@ -20,7 +20,7 @@ export const TEST_TIMING = { heartbeatMs: 50, electionMinMs: 400, electionMaxMs:
 /** Requests are held at most this long inside the cluster; client timeouts are longer. */
 export const TEST_REQUEST_DEADLINE_MS = 4_000;
 /** A client waits this long for a reply: beyond the cluster's deadline, so `unavailable` arrives as a reply. */
-export const CLIENT_TIMEOUT_MS = TEST_REQUEST_DEADLINE_MS + 4_000;
+export const CLIENT_TIMEOUT_MS = TEST_REQUEST_DEADLINE_MS + 2_000;
 /** Polling for a condition (leader, convergence) gives up after this long. */
 const WAIT_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
@@ -52,6 +52,9 @@ export class ReplicaCluster {
   readonly ids: string[];
   private readonly processes = new Map<string, ChildProcess>();
   private readonly exits = new Map<string, Promise<number | null>>();
+  /** Replicas that exited without being told to: a test waiting on the cluster fails fast with their log. */
+  private readonly crashed: string[] = [];
+  private readonly expectingExit = new Set<string>();
 
   private constructor(
     readonly nats: NatsServer,
@@ -92,7 +95,8 @@ export class ReplicaCluster {
   }
 
   /** Starts (or restarts) one replica process; returns a promise of its exit code. */
-  startReplica(id: string): Promise<number | null> {
+  startReplica(id: string, options: { readonly expectExit?: boolean } = {}): Promise<number | null> {
+    if (options.expectExit) this.expectingExit.add(id);
     if (this.processes.has(id)) throw new Error(`${id} is already running`);
     mkdirSync(this.dataDir(id), { recursive: true });
     const out = createWriteStream(this.logFile(id), { flags: 'a' });
@@ -107,6 +111,7 @@ export class ReplicaCluster {
     const exit = new Promise<number | null>((resolve) => {
       child.once('exit', (code) => {
         if (this.processes.get(id) === child) this.processes.delete(id);
+        if (!this.expectingExit.delete(id)) this.crashed.push(`${id} exited with code ${code}:\n${this.log(id).slice(-2_000)}`);
         setTimeout(() => out.end(), 50);
         resolve(code);
       });
@@ -122,6 +127,7 @@ export class ReplicaCluster {
   kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     const child = this.processes.get(id);
     if (!child) throw new Error(`${id} is not running`);
+    this.expectingExit.add(id);
     child.kill(signal);
     return this.exits.get(id) ?? Promise.resolve(null);
   }
@@ -198,6 +204,7 @@ export class ReplicaCluster {
   async waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutMs = WAIT_TIMEOUT_MS): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (this.crashed.length > 0) throw new Error(`a replica crashed while waiting for ${what}: ${this.crashed.join('\n')}`);
       const value = await probe();
       if (value !== null) return value;
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -10,9 +10,14 @@ export interface AckedMessage {
   readonly requestId: string;
 }
 
+/** Like the client library: a send that failed `unavailable` or got no reply is retried with the same requestId this long. */
+export const SEND_RETRY_DEADLINE_MS = 30_000;
+
 export class SendStream {
   readonly acked: AckedMessage[] = [];
   readonly failures: Reply[] = [];
+  /** Attempts that failed retryably (`unavailable`, NATS timeout) and were repeated with the same requestId. */
+  retries = 0;
   private running = false;
   private loop: Promise<void> | null = null;
   private next = 0;
@@ -41,7 +46,12 @@ export class SendStream {
     const n = this.next++;
     const requestId = `${this.tag}-${n}`;
     const text = `${this.tag} message ${n}`;
-    const reply = await this.cluster.request('send', { token: this.token, to: this.to, text, requestId });
+    const deadline = Date.now() + SEND_RETRY_DEADLINE_MS;
+    let reply = await this.cluster.request('send', { token: this.token, to: this.to, text, requestId });
+    while (!reply.ok && (reply.error.code === 'unavailable' || reply.error.code === 'nats') && Date.now() < deadline) {
+      this.retries += 1;
+      reply = await this.cluster.request('send', { token: this.token, to: this.to, text, requestId });
+    }
     if (reply.ok) {
       const message = reply['message'] as { id: number; text: string };
       this.acked.push({ id: message.id, text: message.text, requestId });
