@@ -10,29 +10,14 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorReply, type OkReply } from '../chat/errors.ts';
 
-// ---- field limits (PROTOCOL.md "Operations") ----
+// ---- field limits: the chat state machine's own (actors/chat/limits.ts), one source of truth ----
+
+import * as limits from '../chat/limits.ts';
+
+export * from '../chat/limits.ts';
 
 /** PROTOCOL.md: username is 1 to 32 characters of `A-Z a-z 0-9 _ . -`. */
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
-/** PROTOCOL.md: password is 8 to 256 characters. */
-export const PASSWORD_MIN_CHARS = 8;
-export const PASSWORD_MAX_CHARS = 256;
-/** PROTOCOL.md: text is 1 to 4,000 characters. */
-export const TEXT_MAX_CHARS = 4_000;
-/** PROTOCOL.md: requestId is 1 to 64 characters. */
-export const REQUEST_ID_MAX_CHARS = 64;
-/** PROTOCOL.md: history returns at most `limit` messages, default 100, at most 1,000. */
-export const HISTORY_DEFAULT_LIMIT = 100;
-export const HISTORY_MAX_LIMIT = 1_000;
-/** Our choice (PROTOCOL.md leaves it open): an accounts page, same bounds as history. */
-export const ACCOUNTS_DEFAULT_LIMIT = 100;
-export const ACCOUNTS_MAX_LIMIT = 1_000;
-/** Our choice: one deleteMessages names at most this many ids, so one log entry stays small. */
-export const DELETE_MAX_IDS = 1_000;
-/** Our choice: tokens are opaque strings; anything longer than this is not one we issued. */
-export const TOKEN_MAX_CHARS = 256;
-/** Our choice: a glob pattern longer than a username plus wildcards is never useful. */
-export const PATTERN_MAX_CHARS = 64;
 
 /** Length in characters (code points), as PROTOCOL.md counts them, not UTF-16 units. */
 export function charCount(s: string): number {
@@ -48,10 +33,10 @@ const chars = (min: number, max: number, what: string) =>
   }, `${what} must be ${min} to ${max.toLocaleString('en-US')} characters`);
 
 export const Username = z.string().regex(USERNAME_PATTERN, 'username must be 1 to 32 characters of A-Z a-z 0-9 _ . -');
-export const Password = chars(PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS, 'password');
-export const Token = z.string().min(1, 'token is required').max(TOKEN_MAX_CHARS, 'token is not a token this cluster issued');
-export const Text = chars(1, TEXT_MAX_CHARS, 'text');
-export const RequestId = chars(1, REQUEST_ID_MAX_CHARS, 'requestId');
+export const Password = chars(limits.PASSWORD_MIN_CHARS, limits.PASSWORD_MAX_CHARS, 'password');
+export const Token = z.string().min(1, 'token is required').max(limits.TOKEN_MAX_CHARS, 'token is not a token this cluster issued');
+export const Text = chars(1, limits.TEXT_MAX_CHARS, 'text');
+export const RequestId = chars(1, limits.REQUEST_ID_MAX_CHARS, 'requestId');
 /** Message ids are positive integers (PROTOCOL.md "Guarantees"). */
 export const MessageId = z.int().min(1).max(Number.MAX_SAFE_INTEGER);
 /** A position in a conversation for paging: 0 means "before the first message". */
@@ -76,8 +61,8 @@ export const LoginRequest = z.object({ username: Username, password: Password })
 export const LogoutRequest = z.object({ token: Token });
 export const AccountsRequest = z.object({
   token: Token,
-  pattern: z.string().max(PATTERN_MAX_CHARS).optional(),
-  limit: z.int().min(1).max(ACCOUNTS_MAX_LIMIT).optional(),
+  pattern: z.string().max(limits.PATTERN_MAX_CHARS).optional(),
+  limit: z.int().min(1).max(limits.ACCOUNTS_MAX_LIMIT).optional(),
   after: z.string().max(32).optional(),
 });
 export const SendRequest = z.object({ token: Token, to: Username, text: Text, requestId: RequestId });
@@ -86,13 +71,13 @@ export const HistoryRequest = z.object({
   with: Username,
   afterId: Cursor.optional(),
   beforeId: Cursor.optional(),
-  limit: z.int().min(1).max(HISTORY_MAX_LIMIT).optional(),
+  limit: z.int().min(1).max(limits.HISTORY_MAX_LIMIT).optional(),
 });
 export const ConversationsRequest = z.object({ token: Token });
 export const MarkReadRequest = z.object({ token: Token, with: Username, upToId: MessageId });
 export const DeleteMessagesRequest = z.object({
   token: Token,
-  ids: z.array(MessageId).min(1).max(DELETE_MAX_IDS),
+  ids: z.array(MessageId).min(1).max(limits.DELETE_MAX_IDS),
   forEveryone: z.boolean().optional(),
 });
 export const DeleteAccountRequest = z.object({ token: Token, password: Password });
