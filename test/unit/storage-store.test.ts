@@ -84,6 +84,20 @@ test('persists queued together commit in one transaction; a bad one fails alone'
   t.is(after.persistRequests - before.persistRequests, 20);
   t.is(after.persistTransactions - before.persistTransactions, 1);
 
+  // A truncation inside a group: the rows queued before it are written first, then cut.
+  const mark = store.status().persistTransactions;
+  const grouped = [
+    store.persist({ entries: makeEntries(21, 25, 1) }),
+    store.persist({ hardState: { term: 2, votedFor: 'r2' }, truncateFrom: 23, entries: makeEntries(23, 24, 2) }),
+    store.persist({ entries: makeEntries(25, 25, 2) }),
+  ];
+  await Promise.all(grouped);
+  t.is(store.status().persistTransactions - mark, 1);
+  const afterGroup = await store.load();
+  t.deepEqual(afterGroup.entries.slice(20).map((e) => [e.index, e.term]), [[21, 1], [22, 1], [23, 2], [24, 2], [25, 2]]);
+  t.deepEqual(afterGroup.hardState, { term: 2, votedFor: 'r2' });
+  await store.persist({ truncateFrom: 21, entries: [] });
+
   const good1 = store.persist({ entries: makeEntries(21, 21, 1) });
   const bad = store.persist({ entries: makeEntries(40, 40, 1) });
   const good2 = store.persist({ entries: makeEntries(22, 22, 1) });
