@@ -27,7 +27,7 @@ test('parseRequest never throws: every input is a request or a ProtocolError', (
         t.true(result.code === 'bad_request' || result.code === 'too_large');
         t.true(result.message.length > 0);
       } else {
-        t.is(result.op, o);
+        t.is(result.op as string, o);
       }
     }),
     { numRuns: 2_000, seed: 1 },
