@@ -5,6 +5,7 @@
  * (replicas first, then NATS). A second `up` on the same data resumes.
  */
 import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
 import { loadClusterConfig, type ClusterConfig } from '../../config/index.ts';
 import {
   DEFAULT_DATA_ROOT,
@@ -16,7 +17,7 @@ import {
 import { ExitCode, UsageError, describeError, exitCodeOf } from '../errors.ts';
 import { formatClusterStatus } from '../format/status.ts';
 import { DurationSchema, PortSchema, ReplicaCountSchema, parseFlag, replicaIdsFor } from '../options.ts';
-import type { ClusterStatus } from '../supervisor/cluster-status.ts';
+import { LeaderWaitTimeoutError, type ClusterStatus } from '../supervisor/cluster-status.ts';
 import type { ClusterSupervisor } from '../supervisor/cluster-supervisor.ts';
 import { LocalCluster, LEADER_WAIT_TIMEOUT_MS } from '../supervisor/local-cluster.ts';
 import { DEFAULT_NATS_FALLBACK_DIRS } from '../supervisor/nats-server.ts';
@@ -162,6 +163,10 @@ export async function runUp(options: UpOptions, io: UpIo, openUi?: OpenUpUi): Pr
     }
     await cluster?.stop();
     io.err(`quorumchat up: ${describeError(err)}`);
+    if (err instanceof LeaderWaitTimeoutError) {
+      if (err.last !== null) io.err(`the replicas' last answers:\n${formatClusterStatus(err.last)}`);
+      io.err(`see the replica logs: ${join(resolve(options.cluster.dataRoot), '<id>', 'replica.log')}`);
+    }
     return exitCodeOf(err);
   } finally {
     process.off('SIGINT', onSignal);

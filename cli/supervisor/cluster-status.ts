@@ -96,7 +96,7 @@ export function summarise(answers: readonly ({ id: string; status: ReplicaStatus
 export class LeaderWaitTimeoutError extends Error {
   override readonly name = 'LeaderWaitTimeoutError';
   constructor(readonly timeoutMs: number, readonly last: ClusterStatus | null) {
-    super(`no leader was elected within ${Math.round(timeoutMs / 1000)} s`);
+    super(`no leader was elected within ${timeoutMs < 1_000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1_000)} s`}`);
   }
 }
 

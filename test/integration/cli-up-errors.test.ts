@@ -4,9 +4,12 @@
  * and leaves nothing running behind.
  */
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { assertPortFree } from '../../cli/supervisor/nats-server.ts';
 import { freePort } from './support/nats-server.ts';
 import { runCli, tempDir } from './support/cli.ts';
 
@@ -65,4 +68,19 @@ test('--help describes every flag of up and status', async (t) => {
   const status = await runCli(['status', '--help']);
   t.is(status.code, 0);
   for (const flag of ['--nats', '--prefix', '--replicas', '--json']) t.true(status.stdout.includes(flag), `status --help mentions ${flag}`);
+});
+
+test('no leader in time: exit code 4, the last answers and where the logs are; nothing left running', async (t) => {
+  const data = tempDir(t, 'noleader');
+  const port = await freePort();
+  // 1 ms: the replicas (started through tsx) cannot have answered yet.
+  const result = await runCli(['up', '--headless', '--data', data, '--port', String(port), '--leader-timeout', '1ms']);
+  t.is(result.code, 4, result.stderr);
+  t.regex(result.stderr, /no leader was elected within 1 ms/);
+  t.regex(result.stderr, /the replicas' last answers:\nno leader/);
+  t.true(result.stderr.includes(`see the replica logs: ${data}/<id>/replica.log`), result.stderr);
+  const left = await promisify(execFile)('pgrep', ['-f', data]).then((r) => r.stdout.trim(), () => '');
+  t.is(left, '', 'no replica of this data directory is running');
+  await t.notThrowsAsync(() => assertPortFree('127.0.0.1', port), 'nats-server released the port');
+  t.false(existsSync(join(data, 'up.pid')));
 });
