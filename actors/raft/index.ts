@@ -6,7 +6,7 @@ import { createActor } from 'xstate';
 import type { Actor, ActorOptions, InspectionEvent, Observer, SnapshotFrom } from 'xstate';
 import type { CoreView, RaftInput, ReplicaId } from './types.ts';
 import { raftMachine } from './machine.ts';
-import { lastIndex } from './log.ts';
+import { entriesOf, lastIndex } from './log.ts';
 import { validateInput } from './input.ts';
 
 export * from './types.ts';
@@ -50,6 +50,7 @@ export function viewOf(snapshot: SnapshotFrom<typeof raftMachine>): CoreView {
   for (const [peer, p] of Object.entries(c.leaderState?.progress ?? {})) {
     progress[peer] = { matchIndex: p.matchIndex, nextIndex: p.nextIndex, lastContactMs: p.lastContactMs };
   }
+  const log = c.log;
   return {
     id: c.id,
     role: c.role,
@@ -60,7 +61,10 @@ export function viewOf(snapshot: SnapshotFrom<typeof raftMachine>): CoreView {
     config: c.config,
     snapshot: c.log.snapshot,
     lastIndex: lastIndex(c.log),
-    entries: c.log.entries,
+    // A copy made on first access: cheap views for status, exact ones for invariant checks.
+    get entries() {
+      return entriesOf(log);
+    },
     progress,
   };
 }

@@ -8,6 +8,8 @@ import type { Draft, LeaderState, Out } from './state.ts';
 import { commitTo, persistTruncate, resetElectionTimer } from './state.ts';
 import {
   applyMerge,
+  entriesBetween,
+  logFrom,
   firstIndexOfTerm,
   lastIndex,
   lastIndexOfTerm,
@@ -316,8 +318,8 @@ export function onInstallSnapshot(s: Draft, out: Out, m: InstallSnapshot): void 
     out.messages.push({ type: 'InstallSnapshotResponse', from: s.id, to: m.from, term: s.term, matchIndex: s.commitIndex, success: true });
     return;
   }
-  const kept = termAt(s.log, meta.index) === meta.term ? s.log.entries.filter((e) => e.index > meta.index) : [];
-  s.log = { snapshot: meta, entries: kept };
+  const kept = termAt(s.log, meta.index) === meta.term ? entriesBetween(s.log, meta.index + 1, lastIndex(s.log)) : [];
+  s.log = logFrom(meta, kept);
   out.installSnapshot = meta;
   out.entries = [];
   out.truncateFrom = meta.index + 1;

@@ -23,7 +23,7 @@ import type {
   UnsafeVariants,
 } from './types.ts';
 import type { RaftLog } from './log.ts';
-import { entriesBetween, lastIndex, latestConfig } from './log.ts';
+import { entriesBetween, lastIndex, latestConfig, logFrom } from './log.ts';
 import type { Progress } from './progress.ts';
 import { drawBetween } from './random.ts';
 import { isVoter } from './quorum.ts';
@@ -156,7 +156,7 @@ export function toReady(out: Out, s: CoreState, seq: number): Ready | null {
 
 /** The state a core starts in, from what storage recovered. */
 export function initialState(input: RaftInput): CoreState {
-  const log: RaftLog = { snapshot: input.snapshot, entries: input.entries };
+  const log: RaftLog = logFrom(input.snapshot, input.entries);
   const { config, index: configIndex } = latestConfig(log);
   const commitIndex = Math.min(Math.max(input.commitIndex, input.snapshot.index), lastIndex(log));
   const draw = drawBetween(input.seed | 0, input.timing.electionMinMs, input.timing.electionMaxMs);

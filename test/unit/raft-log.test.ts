@@ -8,6 +8,8 @@ import {
   applyMerge,
   compactTo,
   entriesBetween,
+  entriesOf,
+  logFrom,
   firstIndexOfTerm,
   isUpToDate,
   lastIndex,
@@ -21,12 +23,13 @@ import {
 } from '../../actors/raft/log.ts';
 
 const config = { voters: ['r1', 'r2', 'r3'], learners: [] };
-const empty: RaftLog = { snapshot: { index: 0, term: 0, config }, entries: [] };
+const empty: RaftLog = logFrom({ index: 0, term: 0, config }, []);
 const cmd = (index: number, term: number, bytes = 1): Entry => ({ index, term, kind: 'command', data: new Uint8Array(bytes) });
-const logOf = (terms: number[], base = 0, baseTerm = 0): RaftLog => ({
-  snapshot: { index: base, term: baseTerm, config },
-  entries: terms.map((term, i) => cmd(base + i + 1, term)),
-});
+const logOf = (terms: number[], base = 0, baseTerm = 0): RaftLog =>
+  logFrom(
+    { index: base, term: baseTerm, config },
+    terms.map((term, i) => cmd(base + i + 1, term)),
+  );
 
 /** Non-decreasing terms, as every real log has. */
 const termsArb = fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 12 }).map((ts) => ts.sort((a, b) => a - b));
@@ -65,7 +68,7 @@ test('planMerge never truncates when the entries already match (stale or duplica
       const log = logOf(terms);
       const from = Math.min(a, terms.length);
       const to = Math.min(Math.max(from, b), terms.length);
-      const plan = planMerge(log, log.entries.slice(from, to));
+      const plan = planMerge(log, entriesOf(log).slice(from, to));
       return plan.truncateFrom === null && plan.append.length === 0;
     }),
   ));
@@ -81,7 +84,7 @@ test('after a merge the follower holds exactly the leader prefix up to the appen
       let prev = Math.min(p, followerTerms.length, leaderTerms.length);
       const agreeUpTo = (k: number) => Array.from({ length: k }, (_, i) => i + 1).every((i) => termAt(follower, i) === termAt(leader, i));
       while (prev > 0 && !agreeUpTo(prev)) prev -= 1;
-      const sent = leader.entries.slice(prev, prev + n);
+      const sent = entriesOf(leader).slice(prev, prev + n);
       const merged = applyMerge(follower, planMerge(follower, sent));
       const upTo = prev + sent.length;
       for (let i = 1; i <= upTo; i += 1) if (termAt(merged, i) !== termAt(leader, i)) return false;
@@ -93,7 +96,7 @@ test('after a merge the follower holds exactly the leader prefix up to the appen
 });
 
 test('sliceForAppend respects count and bytes but always moves at least one entry', (t) => {
-  const log: RaftLog = { snapshot: empty.snapshot, entries: [cmd(1, 1, 10), cmd(2, 1, 10), cmd(3, 1, 100), cmd(4, 1, 1)] };
+  const log = logFrom(empty.snapshot, [cmd(1, 1, 10), cmd(2, 1, 10), cmd(3, 1, 100), cmd(4, 1, 1)]);
   t.deepEqual(sliceForAppend(log, 1, 10, 25).map((e) => e.index), [1, 2]);
   t.deepEqual(sliceForAppend(log, 3, 10, 25).map((e) => e.index), [3], 'one oversized entry still goes');
   t.deepEqual(sliceForAppend(log, 1, 1, 1000).map((e) => e.index), [1]);
@@ -132,4 +135,25 @@ test('compactTo drops entries up to the snapshot and keeps the rest', (t) => {
   t.is(termAt(compacted, 1), undefined);
   t.throws(() => compactTo(log, { index: 9, term: 2, config }), { instanceOf: LogInvariantError });
   t.is(compactTo(compacted, { index: 1, term: 1, config }), compacted);
+});
+
+test('logs share storage safely: appending to one log never changes another (Go-slice sharing)', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(20), fc.nat(3), fc.nat(3)), { maxLength: 30 }), (ops) => {
+        // Keep every log ever produced with the entries it had; none may ever change.
+        const logs: { log: RaftLog; entries: Entry[] }[] = [{ log: logOf([1]), entries: entriesOf(logOf([1])) }];
+        for (const [pick, cut, add] of ops) {
+          const base = logs[pick % logs.length]!.log;
+          const cutAt = Math.max(1, lastIndex(base) - cut + 1);
+          const truncated = cut > 0 && cutAt <= lastIndex(base) ? truncateFrom(base, cutAt) : base;
+          const added = Array.from({ length: add }, (_, i) => cmd(lastIndex(truncated) + i + 1, 2));
+          const next = appendEntries(truncated, added);
+          logs.push({ log: next, entries: entriesOf(next) });
+          for (const { log, entries } of logs) if (JSON.stringify(entriesOf(log)) !== JSON.stringify(entries)) return false;
+        }
+        return true;
+      }),
+    ),
+  );
 });
