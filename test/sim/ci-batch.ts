@@ -19,6 +19,25 @@ export interface Batch {
   readonly mix?: MixName;
 }
 
+/** Swarm seeds per CI test: small enough that each test reports within ava's timeout on a loaded machine. */
+const SWARM_SEEDS_PER_TEST = 85;
+/** Swarm tests per CI file. */
+const SWARM_TESTS_PER_FILE = 4;
+
+/** One CI file's share of the swarm seeds: 4 batches of 85 seeds of 400 steps over 3/5/7 replicas. */
+export function swarmBatches(firstSeed: number): Batch[] {
+  return Array.from({ length: SWARM_TESTS_PER_FILE }, (_, k) => ({
+    start: firstSeed + k * SWARM_SEEDS_PER_TEST,
+    count: SWARM_SEEDS_PER_TEST,
+    nodes: [3, 5, 7],
+    steps: 400,
+  }));
+}
+
+export function describeBatch(batch: Batch): string {
+  return `${batch.mix ?? 'swarm'} faults on ${batch.nodes.join('/')} replicas, seeds ${batch.start}..${batch.start + batch.count - 1}, ${batch.steps} steps each`;
+}
+
 export function assertBatchPasses(t: ExecutionContext, batch: Batch): void {
   const summary = runSeeds({ ...batch, start: batch.start + SEED_OFFSET });
   t.log(

@@ -1,17 +1,7 @@
-// CI: safety and liveness over many seeds (part b of 3; the parts run on both cores).
+// CI: safety and liveness over many seeds (part b of 3; ava runs the parts on both cores).
 import test from 'ava';
-import { assertBatchPasses } from './ci-batch.ts';
+import { assertBatchPasses, describeBatch, swarmBatches, type Batch } from './ci-batch.ts';
 
-const FIRST_SEED = 341;
-const SEEDS_PER_TEST = 85;
+const batches: Batch[] = [...swarmBatches(341), { start: 60_001, count: 30, nodes: [3, 5, 7], steps: 1000, mix: 'elections' }];
 
-for (let chunk = 0; chunk < 4; chunk++) {
-  const start = FIRST_SEED + chunk * SEEDS_PER_TEST;
-  test(`swarm faults on 3/5/7 replicas, seeds ${start}..${start + SEEDS_PER_TEST - 1}, 400 steps each`, (t) => {
-    assertBatchPasses(t, { start, count: SEEDS_PER_TEST, nodes: [3, 5, 7], steps: 400 });
-  });
-}
-
-test('election-churn mix on 3/5/7 replicas, 30 seeds of 1000 steps', (t) => {
-  assertBatchPasses(t, { start: 60_001, count: 30, nodes: [3, 5, 7], steps: 1000, mix: 'elections' });
-});
+for (const batch of batches) test(describeBatch(batch), (t) => assertBatchPasses(t, batch));
