@@ -1,7 +1,8 @@
 /**
  * `quorumchat up` end to end, as an operator runs it: start it headless in a
  * temp directory, wait for a leader, check `status --json`, register, log in
- * and send through ChatClient, Ctrl-C (SIGINT) → every process stops; a second
+ * and send through ChatClient, benchmark it briefly with `bench --nats`,
+ * Ctrl-C (SIGINT) → every process stops; a second
  * `up` on the same data resumes, and the message is still in the history.
  */
 import test, { type ExecutionContext } from 'ava';
@@ -69,6 +70,14 @@ test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
   } finally {
     await client.close();
   }
+
+  // bench against this live cluster: it sends, but cannot kill the leader of a cluster it did not start.
+  const bench = await runCli(['bench', '--nats', url, '--senders', '2', '--duration', '1s', '--kills', '1', '--users', '2']);
+  t.is(bench.code, 0, bench.stderr);
+  t.regex(bench.stdout, /^cluster: live cluster at nats:\/\/127\.0\.0\.1:\d+/m);
+  t.regex(bench.stdout, /^\s+2\s+[1-9]\d*\s+0\s/m, 'two senders completed sends without errors');
+  t.regex(bench.stdout, /failover: not measured: bench can kill the leader only in a cluster it started itself/);
+
   await stopWithCtrlC(t, first.up, first.pids, data);
 
   const second = await startUp(t, data, port, config);
