@@ -6,9 +6,12 @@
  * `up` on the same data resumes, and the message is still in the history.
  */
 import test, { type ExecutionContext } from 'ava';
+import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ChatClient } from '../../actors/client/index.ts';
+import { assertPortFree } from '../../cli/supervisor/nats-server.ts';
 import { freePort } from './support/nats-server.ts';
 import { isAlive, runCli, spawnCli, tempDir, type CliChild } from './support/cli.ts';
 
@@ -90,4 +93,21 @@ test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
     await again.close();
   }
   await stopWithCtrlC(t, second.up, second.pids, data);
+});
+
+test('Ctrl-C while up is still starting stops what it started', async (t) => {
+  const data = tempDir(t, 'up-early');
+  const port = await freePort();
+  const up = spawnCli(['up', '--headless', '--data', data, '--port', String(port)]);
+  t.teardown(() => up.process.kill('SIGKILL'));
+  await up.waitFor(/starting 5 replicas under/, UP_TIMEOUT_MS);
+  up.process.kill('SIGINT');
+  const result = await up.done;
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /SIGINT: stopping the replicas, then nats-server/);
+  t.regex(result.stdout, /stopped before the cluster was up/);
+  const left = await promisify(execFile)('pgrep', ['-f', data]).then((r) => r.stdout.trim(), () => '');
+  t.is(left, '', 'no replica of this data directory is running');
+  await t.notThrowsAsync(() => assertPortFree('127.0.0.1', port), 'nats-server released the port');
+  t.false(existsSync(join(data, 'up.pid')));
 });
