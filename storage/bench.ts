@@ -12,7 +12,7 @@
  * bench-local applyOne of the same shape as chat's messages (storage may not
  * import actors/chat).
  */
-import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay, type IntervalHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,7 +120,10 @@ async function snapshotAndRestore(): Promise<void> {
 
     let index = leader.status().lastIndex;
     const baseline = createHistogram();
+    const baselineLoop = monitorEventLoopDelay({ resolution: LOOP_MONITOR_RESOLUTION_MS });
+    baselineLoop.enable();
     for (let i = 0; i < BASELINE_PERSISTS; i++) await timedInto(baseline, () => leader.persist({ entries: [messageEntry(++index)] }));
+    baselineLoop.disable();
 
     const loop = monitorEventLoopDelay({ resolution: LOOP_MONITOR_RESOLUTION_MS });
     const during = createHistogram();
@@ -134,7 +137,8 @@ async function snapshotAndRestore(): Promise<void> {
     const snapshotMs = performance.now() - started;
     loop.disable();
     console.log(`snapshot of ${messages.toLocaleString('en')} messages: ${(snapshotMs / 1000).toFixed(2)} s, file ${mb(snapshot.bytes)}`);
-    console.log(`  event-loop delay during it: p50 ${nsToMs(loop.percentile(50))} ms, p99 ${nsToMs(loop.percentile(99))} ms, max ${nsToMs(loop.max)} ms (monitor resolution ${LOOP_MONITOR_RESOLUTION_MS} ms)`);
+    console.log(`  event-loop delay before it: ${loopDelay(baselineLoop)}`);
+    console.log(`  event-loop delay during it: ${loopDelay(loop)}`);
     console.log(`  persist latency (1 entry) before: ${latency(baseline)}`);
     console.log(`  persist latency (1 entry) during: ${latency(during)}`);
 
@@ -215,6 +219,10 @@ function report(label: string, count: number, ms: number): void {
 
 function latency(h: RecordableHistogram): string {
   return `n=${h.count}, p50 ${nsToMs(h.percentile(50))} ms, p99 ${nsToMs(h.percentile(99))} ms, max ${nsToMs(h.max)} ms`;
+}
+
+function loopDelay(h: IntervalHistogram): string {
+  return `p50 ${nsToMs(h.percentile(50))} ms, p99 ${nsToMs(h.percentile(99))} ms, max ${nsToMs(h.max)} ms (monitor resolution ${LOOP_MONITOR_RESOLUTION_MS} ms)`;
 }
 
 function nsToMs(ns: number): string {

@@ -51,6 +51,9 @@ export class ApplyOrderError extends StorageError {
   }
 }
 
+/** Entries asked for are not in the log: compacted into a snapshot (send the snapshot instead) or beyond the last index. */
+export class LogRangeError extends StorageError {}
+
 /** A snapshot operation was asked for something impossible (nothing applied, compacting past the snapshot, a file that does not match its metadata). */
 export class SnapshotError extends StorageError {}
 

@@ -20,7 +20,7 @@ import type { Configuration, Entry, HardState, Index, ReplicaId, SnapshotMeta, T
 import { isCorruptionError, openSqlite } from './connection.ts';
 import { nextDigestOfBytes } from './digest.ts';
 import { checksumOf, decodeEntry, encodeEntry, EntryDecodeError } from './entry-codec.ts';
-import { ApplyOrderError, CorruptStoreError, InvalidPersistError, SnapshotError, StoreClosedError, StoreConfigError } from './errors.ts';
+import { ApplyOrderError, CorruptStoreError, InvalidPersistError, LogRangeError, SnapshotError, StoreClosedError, StoreConfigError } from './errors.ts';
 import { durableRename, fsyncDir, fsyncFile, sha256OfFile } from './files.ts';
 import { LOG_ROWS_PER_INSERT, MAX_PERSISTS_PER_GROUP, SNAPSHOT_CHUNK_BYTES } from './limits.ts';
 import { migrationSourceOf, storageMigrations, type Migration } from './migrations.ts';
@@ -159,9 +159,8 @@ export async function openReplicaStore(options: ReplicaStoreOptions): Promise<Re
     await checkIntegrity(knex, file);
     await knex.migrate.latest({ migrationSource: migrationSourceOf([...storageMigrations, ...options.migrations]) });
     const { position, fresh } = await readPosition(knex, file, options.replicaId);
-    const store = new SqliteReplicaStore(knex, file, snapshotDir, position, fresh, options.initialConfig ?? null, logger);
-    await store.removeStraySnapshotFiles();
-    return store;
+    await removeStraySnapshotFiles(snapshotDir, position.snapshot?.file ?? null);
+    return new SqliteReplicaStore(knex, file, snapshotDir, position, fresh, options.initialConfig ?? null, logger);
   } catch (err) {
     await knex.destroy();
     if (isCorruptionError(err)) throw new CorruptStoreError(file, null, `SQLite reports ${(err as Error).message}`, { cause: err });
@@ -277,6 +276,7 @@ class SqliteReplicaStore implements ReplicaStore {
       });
       const results: R[] = [];
       let next: AppliedState = applied;
+      let configIndex: Index | null = null;
       await this.knex.transaction(async (trx) => {
         const rows = (await trx('raft_log').select('idx', 'term', 'entry', 'crc').whereBetween('idx', [first.index, last.index]).orderBy('idx')) as LogRow[];
         for (const [i, entry] of entries.entries()) {
@@ -296,10 +296,17 @@ class SqliteReplicaStore implements ReplicaStore {
             digest: nextDigestOfBytes(next.digest, canonical),
             config: entry.kind === 'config' ? entry.config : next.config,
           };
+          if (entry.kind === 'config') configIndex = entry.index;
         }
         await trx('raft_applied')
           .where({ id: 1 })
-          .update({ applied_index: next.index, applied_term: next.term, digest: next.digest, config: next.config === null ? null : JSON.stringify(next.config) });
+          .update({
+            applied_index: next.index,
+            applied_term: next.term,
+            digest: next.digest,
+            config: next.config === null ? null : JSON.stringify(next.config),
+            ...(configIndex === null ? {} : { config_index: configIndex }),
+          });
       });
       this.position = { ...this.position, applied: next };
       return results;
@@ -310,7 +317,9 @@ class SqliteReplicaStore implements ReplicaStore {
     return this.exclusive(async () => {
       if (to < from) return [];
       const rows = (await this.knex('raft_log').select('idx', 'term', 'entry', 'crc').whereBetween('idx', [from, to]).orderBy('idx')) as LogRow[];
-      if (rows.length !== to - from + 1) throw new InvalidPersistError(`entries ${from}..${to} are not all in the log (found ${rows.length})`);
+      if (rows.length !== to - from + 1) {
+        throw new LogRangeError(`entries ${from}..${to} are not all in the log (found ${rows.length}; snapshot at ${this.position.snapshot?.meta.index ?? 0}, last index ${this.position.lastIndex})`);
+      }
       return rows.map((row, i) => {
         if (row.idx !== from + i) throw new CorruptStoreError(this.file, from + i, 'the log has a gap: this entry is missing');
         return this.verifiedEntry(row);
@@ -428,15 +437,6 @@ class SqliteReplicaStore implements ReplicaStore {
     await this.reader.destroy();
     await this.knex.destroy();
     if (wasFailed) this.failure = wasFailed;
-  }
-
-  /** Delete snapshot files left behind by a crash (temporaries, superseded snapshots). */
-  async removeStraySnapshotFiles(): Promise<void> {
-    const keep = this.position.snapshot?.file;
-    for (const name of await readdir(this.snapshotDir)) {
-      const path = join(this.snapshotDir, name);
-      if (path !== keep) await rm(path, { force: true });
-    }
   }
 
   // ---- helpers ----
@@ -838,12 +838,21 @@ async function writeSnapshotRow(trx: Knex.Transaction, stored: StoredSnapshot): 
   await trx('raft_snapshot').insert(row).onConflict('id').merge();
 }
 
+/** Delete snapshot files left behind by a crash (temporaries, superseded or never-recorded snapshots). */
+async function removeStraySnapshotFiles(snapshotDir: string, keep: string | null): Promise<void> {
+  for (const name of await readdir(snapshotDir)) {
+    const path = join(snapshotDir, name);
+    if (path !== keep) await rm(path, { force: true });
+  }
+}
+
 function snapshotFileName(meta: SnapshotMeta): string {
   return `snapshot-${meta.index}-${meta.term}.sqlite`;
 }
 
 function sameSnapshotMeta(a: SnapshotMeta, b: SnapshotMeta): boolean {
-  return a.index === b.index && a.term === b.term && JSON.stringify(a.config) === JSON.stringify({ voters: b.config.voters, learners: b.config.learners });
+  const same = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.index === b.index && a.term === b.term && same(a.config.voters, b.config.voters) && same(a.config.learners, b.config.learners);
 }
 
 async function hashHandle(handle: Awaited<ReturnType<typeof open>>): Promise<{ sha256: string; bytes: number }> {

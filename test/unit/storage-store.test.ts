@@ -2,7 +2,7 @@ import test from 'ava';
 import knexFactory from 'knex';
 import { join } from 'node:path';
 import type { Entry } from '../../actors/raft/types.ts';
-import { ApplyOrderError, InvalidPersistError, SnapshotError, StoreClosedError, StoreConfigError } from '../../storage/errors.ts';
+import { ApplyOrderError, InvalidPersistError, LogRangeError, SnapshotError, StoreClosedError, StoreConfigError } from '../../storage/errors.ts';
 import { openReplicaStore, raftStartOf, type ReplicaStore } from '../../storage/replica-store.ts';
 import { applyTestEntry, independentDigest, makeEntries, tempDir, TEST_CONFIG, testMigrations } from '../storage/helpers.ts';
 
@@ -154,6 +154,8 @@ test('snapshot create, compact, open and install round trip', async (t) => {
   t.is(snapshot.digest, independentDigest(entries.slice(0, 50)));
   await t.throwsAsync(leader.compact(51), { instanceOf: SnapshotError });
   await leader.compact(50);
+  await t.throwsAsync(leader.readEntries(45, 52), { instanceOf: LogRangeError, message: /snapshot at 50/ });
+  t.is((await leader.readEntries(51, 52)).length, 2);
   const afterCompact = await leader.load();
   t.is(afterCompact.snapshot?.meta.index, 50);
   t.deepEqual(afterCompact.entries.map((e) => e.index), entries.slice(50).map((e) => e.index));
