@@ -14,7 +14,9 @@ import type { NatsLink } from '../transport/nats-connection.ts';
 
 /** Repair this often even when nothing seems wrong: NATS core can drop frames silently (slow consumer). */
 export const DEFAULT_REPAIR_EVERY_MS = 60_000;
-/** First wait before retrying a failed repair; doubles up to REPAIR_RETRY_MAX_MS. */
+/** Frames kept while the baseline is being read (a slow or unavailable cluster); beyond this they are dropped and repaired. */
+export const MAX_EARLY_FRAMES = 10_000;
+/** First wait before retrying a failed repair or baseline; doubles up to REPAIR_RETRY_MAX_MS. */
 export const REPAIR_RETRY_MIN_MS = 500;
 export const REPAIR_RETRY_MAX_MS = 10_000;
 
@@ -61,6 +63,7 @@ export class LiveSession {
   readonly #seen = new Map<string, Set<number>>();
   /** Frames that arrived before the baseline, processed once it is known. */
   #early: LiveFrame[] | null = [];
+  #earlyOverflowed = false;
   #repairing: Promise<void> | null = null;
   #repairAgain = false;
   #retryWait = REPAIR_RETRY_MIN_MS;
@@ -79,8 +82,9 @@ export class LiveSession {
         if (err !== null || this.#closed) return;
         const decoded = decodeLiveFrame(msg.data);
         if (decoded.kind !== 'frame') return; // unknown types are skipped by design; malformed frames cannot be trusted
-        if (this.#early !== null) this.#early.push(decoded.frame);
-        else this.#onFrame(decoded.frame);
+        if (this.#early === null) this.#onFrame(decoded.frame);
+        else if (this.#early.length < MAX_EARLY_FRAMES) this.#early.push(decoded.frame);
+        else this.#earlyOverflowed = true; // the repair after the baseline recovers what was not kept
       },
     });
     let wasConnected = init.link.status === 'connected';
@@ -129,18 +133,38 @@ export class LiveSession {
     this.#resolveClosed();
   }
 
+  /**
+   * Reads the baseline, retrying `unavailable` and other failures with
+   * back-off (reported as `error` events) until it succeeds or the session
+   * closes. `unauthorized` ends the session: `ready` rejects with it.
+   */
   async #start(): Promise<void> {
     const { since } = this.#init.options;
     if (since === undefined) {
-      const { conversations } = await this.#init.client.conversations({ token: this.#init.token });
-      for (const c of conversations) this.#confirmed.set(c.with, c.lastId);
+      for (let wait = REPAIR_RETRY_MIN_MS; ; wait = Math.min(wait * 2, REPAIR_RETRY_MAX_MS)) {
+        try {
+          const { conversations } = await this.#init.client.conversations({ token: this.#init.token });
+          for (const c of conversations) this.#confirmed.set(c.with, c.lastId);
+          break;
+        } catch (err) {
+          if (this.#closed) return;
+          if (err instanceof UnauthorizedError) {
+            this.#emit({ type: 'revoked' });
+            void this.close();
+            throw err;
+          }
+          this.#emit({ type: 'error', error: err as Error });
+          await new Promise((resolve) => setTimeout(resolve, wait).unref());
+          if (this.#closed) return;
+        }
+      }
     } else {
       for (const [partner, id] of Object.entries(since)) this.#confirmed.set(partner, id);
     }
     const early = this.#early ?? [];
     this.#early = null;
     for (const frame of early) this.#onFrame(frame);
-    if (since !== undefined) this.repairNow();
+    if (since !== undefined || this.#earlyOverflowed) this.repairNow();
   }
 
   #onFrame(frame: LiveFrame): void {

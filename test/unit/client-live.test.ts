@@ -132,3 +132,35 @@ test('live needs to know whose session it is', async (t) => {
   await live.close();
   t.pass();
 });
+
+test('an unavailable baseline is retried; frames that arrive before it are kept and judged against it', async (t) => {
+  const { fake, client, events, shown } = await setup(t);
+  const old = fake.commit('bob', 'me', 'old');
+  const real = fake.handlers.get('conversations')!;
+  let refuse = true;
+  let fresh: ChatMessage | undefined;
+  fake.handlers.set('conversations', (b, raw) => {
+    if (refuse) return { ok: false, error: { code: 'unavailable', message: 'no leader' } };
+    const reply = real(b, raw);
+    // committed just after the baseline was read; its frame overtakes the reply
+    fresh = fake.commit('bob', 'me', 'fresh');
+    fake.publish(TOKEN, frame(fresh));
+    return reply;
+  });
+  const live = client.live(TOKEN, (e) => events.push(e), { username: 'me', repairEveryMs: 0 });
+  t.true(await eventually(() => events.some((e) => e.type === 'error')));
+  fake.publish(TOKEN, frame(old)); // arrives before the baseline; it turns out to be history
+  refuse = false;
+  await live.ready;
+  t.true(await eventually(() => shown().length === 1));
+  t.deepEqual(shown(), [fresh?.id]);
+});
+
+test('an unauthorized token at the baseline ends the session', async (t) => {
+  const { fake, client, events } = await setup(t);
+  fake.handlers.set('conversations', () => ({ ok: false, error: { code: 'unauthorized', message: 'revoked' } }));
+  const live = client.live(TOKEN, (e) => events.push(e), { username: 'me', repairEveryMs: 0 });
+  await t.throwsAsync(live.ready, { message: 'revoked' });
+  await live.closed;
+  t.deepEqual(events, [{ type: 'revoked' }]);
+});
