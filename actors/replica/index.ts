@@ -6,3 +6,4 @@ export { WipedReplicaError, UnavailableError, NotLeaderError, ProposalLostError,
 export { forwardSubject } from './requests.ts';
 export { inspectSubject } from './inspect.ts';
 export { createPipeline, mergePersists } from './pipeline.ts';
+export { adminSubject, adminQueueGroup, ADMIN_OPS, type AdminOp } from './admin.ts';

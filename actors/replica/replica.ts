@@ -25,6 +25,7 @@ import { forwardSubject, RequestHandler } from './requests.ts';
 import { buildClusterBody, buildStatus, type ReplicaStatus } from './status.ts';
 import { createInspectionPublisher, inspectSubject, type InspectionPublisher } from './inspect.ts';
 import { checkNotWiped } from './guard.ts';
+import { adminQueueGroup } from './admin.ts';
 import { apiQueueGroup, liveSubject, statusSubject } from '../client/subjects.ts';
 
 /** Builds the peer transport once NATS is connected (the NATS implementation in production, others in tests). */
@@ -290,6 +291,9 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
     role,
     propose: (proposalId, data) => send({ type: 'propose', id: proposalId, data }),
     readIndex: (readId) => send({ type: 'readIndex', id: readId }),
+    proposeConfig: (proposalId, next) => send({ type: 'proposeConfig', id: proposalId, config: next }),
+    transferLeadership: (to) => send({ type: 'transferLeadership', to }),
+    configuration: () => viewOf(core.getSnapshot()).config,
     clusterBody: () => buildClusterBody(core.getSnapshot(), config.timing.electionMaxMs),
     log,
     stopping: () => stopping,
@@ -317,6 +321,14 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
         if (error || !msg.reply) return;
         const op = msg.subject.slice(prefix.length + '.api.'.length);
         void handler.handleClient(op, msg.data).then((reply) => respond(msg.respond.bind(msg), reply));
+      },
+    }),
+    nc.subscribe(`${prefix}.admin.*`, {
+      queue: adminQueueGroup(prefix),
+      callback: (error, msg) => {
+        if (error || !msg.reply) return;
+        const op = msg.subject.slice(prefix.length + '.admin.'.length);
+        void handler.handleAdmin(op, msg.data).then((reply) => respond(msg.respond.bind(msg), reply));
       },
     }),
     nc.subscribe(forwardSubject(prefix, id), {

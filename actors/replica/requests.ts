@@ -13,7 +13,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
-import type { Index } from '../raft/types.ts';
+import type { Configuration, Index } from '../raft/types.ts';
+import { nextConfiguration, parseAdminRequest, MembersRequest, TransferRequest } from './admin.ts';
 import {
   AlreadyApplied,
   BadRequest,
@@ -61,6 +62,9 @@ export interface RequestContext {
   /** Hand a proposal to the core (the caller registered its id with the waiters first). */
   propose(id: string, data: Uint8Array): void;
   readIndex(id: string): void;
+  proposeConfig(id: string, config: Configuration): void;
+  transferLeadership(to: string): void;
+  configuration(): Configuration;
   /** The `cluster` reply body, leader only. */
   clusterBody(): object;
   readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
@@ -76,6 +80,8 @@ const ForwardRequest = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('write'), op: z.string(), body: z.unknown(), deadlineMs: z.number().int().positive() }),
   z.object({ kind: z.literal('readIndex'), deadlineMs: z.number().int().positive() }),
   z.object({ kind: z.literal('cluster') }),
+  z.object({ kind: z.literal('members'), request: MembersRequest, deadlineMs: z.number().int().positive() }),
+  z.object({ kind: z.literal('transfer'), request: TransferRequest, deadlineMs: z.number().int().positive() }),
 ]);
 type ForwardRequest = z.infer<typeof ForwardRequest>;
 
@@ -124,6 +130,42 @@ export class RequestHandler {
     }
   }
 
+  /** An operator request on `<prefix>.admin.<op>` (admin.ts): always resolves to a reply body. */
+  async handleAdmin(op: string, data: Uint8Array): Promise<object> {
+    try {
+      if (this.ctx.stopping()) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
+      if (data.byteLength > this.ctx.maxRequestBytes) return new TooLarge(`request body is ${data.byteLength} bytes, over the limit of ${this.ctx.maxRequestBytes}`).toReply();
+      const body = parseJsonObject(data);
+      if (isProtocolError(body)) return body.toReply();
+      const request = parseAdminRequest(op, body);
+      if (isProtocolError(request)) return request.toReply();
+      const deadline = Date.now() + this.ctx.requestDeadlineMs;
+      const forward: ForwardRequest =
+        request.op === 'members'
+          ? { kind: 'members', request: request.members, deadlineMs: this.ctx.requestDeadlineMs }
+          : { kind: 'transfer', request: request.transfer, deadlineMs: this.ctx.requestDeadlineMs };
+      for (;;) {
+        const role = this.ctx.role();
+        if (role.leader) {
+          let reply: object;
+          try {
+            reply = await this.forwarded({ ...forward, deadlineMs: Math.max(1, deadline - Date.now()) });
+          } catch (error) {
+            if (!(error instanceof NotLeaderError)) throw error;
+            reply = RETRY;
+          }
+          if (!ForwardRetry.safeParse(reply).success) return reply;
+        } else if (role.leaderId !== null) {
+          const reply = await this.askLeader(role.leaderId, { ...forward, deadlineMs: Math.max(1, deadline - Date.now()) }, deadline);
+          if (reply !== null) return reply;
+        }
+        await this.pauseOrGiveUp(deadline, `could not carry out ${op}`);
+      }
+    } catch (error) {
+      return this.failure(error, `admin.${op}`);
+    }
+  }
+
   private async clientRequest(op: string, data: Uint8Array): Promise<object> {
     if (this.ctx.stopping()) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
     if (data.byteLength > this.ctx.maxRequestBytes) {
@@ -150,6 +192,10 @@ export class RequestHandler {
         const deadline = Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs);
         return { ok: true, index: await this.localReadIndex(deadline) };
       }
+      case 'members':
+        return await this.changeMembers(request.request, Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs));
+      case 'transfer':
+        return await this.transfer(request.request.to, Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs));
       case 'write': {
         const parsed = parseRequest(request.op, request.body);
         if (isProtocolError(parsed)) return parsed.toReply();
@@ -157,6 +203,40 @@ export class RequestHandler {
         const deadline = Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs);
         return await this.proposeUntil(parsed, deadline, false);
       }
+    }
+  }
+
+  /** Leader only: one membership change, answered once the config entry is applied here. */
+  private async changeMembers(request: MembersRequest, deadline: number): Promise<object> {
+    for (;;) {
+      if (!this.ctx.role().leader) return RETRY;
+      const next = nextConfiguration(this.ctx.configuration(), request);
+      if (isProtocolError(next)) return next.toReply();
+      const id = randomUUID();
+      const applied = this.ctx.waiters.expectProposal(id);
+      this.ctx.proposeConfig(id, next);
+      try {
+        await this.beforeDeadline(applied, deadline, id, `the configuration change was not committed in time`);
+        const now = this.ctx.configuration();
+        return { ok: true, voters: now.voters, learners: now.learners };
+      } catch (error) {
+        // Lost, or refused because the previous change is not committed yet: try again until the deadline.
+        if (!(error instanceof ProposalLostError)) throw error;
+        this.ctx.log.debug({ reason: error.message }, 'configuration change not accepted yet; retrying');
+      }
+      await this.pauseOrGiveUp(deadline, `could not ${request.action} ${request.id}`);
+    }
+  }
+
+  /** Leader only: hand leadership to `to` (thesis §3.10) and answer once it leads. */
+  private async transfer(to: string, deadline: number): Promise<object> {
+    if (!this.ctx.configuration().voters.includes(to)) return new BadRequest(`${to} is not a voter; only a voter can lead`).toReply();
+    if (to === this.ctx.id) return { ok: true, leader: to };
+    this.ctx.transferLeadership(to);
+    for (;;) {
+      const role = this.ctx.role();
+      if (role.leaderId === to) return { ok: true, leader: to };
+      await this.pauseOrGiveUp(deadline, `leadership did not move to ${to}`);
     }
   }
 

@@ -95,14 +95,14 @@ export class ReplicaCluster {
   }
 
   /** Starts (or restarts) one replica process; returns a promise of its exit code. */
-  startReplica(id: string, options: { readonly expectExit?: boolean } = {}): Promise<number | null> {
+  startReplica(id: string, options: { readonly expectExit?: boolean; readonly peers?: readonly string[] } = {}): Promise<number | null> {
     if (options.expectExit) this.expectingExit.add(id);
     if (this.processes.has(id)) throw new Error(`${id} is already running`);
     mkdirSync(this.dataDir(id), { recursive: true });
     const out = createWriteStream(this.logFile(id), { flags: 'a' });
     const child = spawn(
       process.execPath,
-      [QUORUMCHAT_BIN, 'replica', '--id', id, '--peers', this.ids.join(','), '--nats', this.nats.url, '--data', this.dataDir(id), '--prefix', this.prefix, '--config', this.configFile],
+      [QUORUMCHAT_BIN, 'replica', '--id', id, '--peers', (options.peers ?? this.ids).join(','), '--nats', this.nats.url, '--data', this.dataDir(id), '--prefix', this.prefix, '--config', this.configFile],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout?.pipe(out, { end: false });
