@@ -112,7 +112,7 @@ export class ChatView {
       scrollbar: { ch: ' ', style: { bg: 'gray' } },
       style: { border: { fg: 'gray' }, focus: { border: { fg: 'cyan' } } },
     } as blessed.Widgets.BoxOptions);
-    this.input = new LineInput({ parent: this.mainBox, top: '100%-3', left: 28, width: '100%-28', label: 'message', placeholder: 'open a conversation, then type here; Enter sends' });
+    this.input = new LineInput({ parent: this.mainBox, top: '100%-3', left: 28, width: '100%-28', label: 'message', placeholder: 'type a message here; Enter sends' });
     this.wireLogin();
     this.wireMain();
     this.wireGlobalKeys();
@@ -135,7 +135,8 @@ export class ChatView {
   }
 
   private focusDefault(): void {
-    if (this.controller.state.session === null) this.loginFields.username.focus();
+    // After a log out the username stays filled in; only the password is asked again.
+    if (this.controller.state.session === null) (this.loginFields.username.value === '' ? this.loginFields.username : this.loginFields.password).focus();
     else if (this.controller.state.open) this.input.focus();
     else this.list.focus();
   }
@@ -210,7 +211,8 @@ export class ChatView {
     const lines = [head, ...rows.map((row, i) => formatRow(row, i === this.selected))];
     this.messages.setContent(lines.join('\n'));
     if (this.selected === null) this.messages.setScrollPerc(100);
-    else this.messages.scrollTo(this.selected + 1);
+    // Line 0 is the history header; show it when the first message is selected, so "start of the conversation" is visible.
+    else this.messages.scrollTo(this.selected === 0 ? 0 : this.selected + 1);
   }
 
   // ---- login ----
