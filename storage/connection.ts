@@ -3,7 +3,7 @@
  */
 import knexFactory from 'knex';
 import type { Knex } from 'knex';
-import { ACQUIRE_CONNECTION_TIMEOUT_MS, BUSY_TIMEOUT_MS, WRITER_CACHE_KIB } from './limits.ts';
+import { ACQUIRE_CONNECTION_TIMEOUT_MS, BUSY_TIMEOUT_MS, WAL_SIZE_LIMIT_BYTES, WRITER_CACHE_KIB } from './limits.ts';
 
 /** Where Knex's own messages go. */
 export interface KnexLogSink {
@@ -27,7 +27,7 @@ export function openSqlite(filename: string, access: 'read-write' | 'read-only',
   // A read-only handle refuses writes at the SQL level, so a read path can never change replicated state.
   const pragmas =
     access === 'read-write'
-      ? `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${WRITER_CACHE_KIB};`
+      ? `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${WRITER_CACHE_KIB}; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES};`
       : 'PRAGMA foreign_keys = ON; PRAGMA query_only = ON;';
   return knexFactory({
     client: 'sqlite3',

@@ -27,3 +27,6 @@ export const MAX_PERSISTS_PER_GROUP = 256;
  * most 160 MiB on it.
  */
 export const WRITER_CACHE_KIB = 32 * 1024;
+
+/** The WAL is truncated back to this size after a checkpoint: a snapshot holds checkpoints back and lets it grow, and it should not stay that large. */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;

@@ -262,3 +262,21 @@ test('a snapshot taken while the writer keeps applying is a consistent view', as
   // Exactly the rows of the entries up to the snapshot's index: none missing, none from later applies.
   t.deepEqual(rows.map((r) => r.idx), entries.slice(0, snapshot.meta.index).filter((e) => e.kind === 'command').map((e) => e.index));
 });
+
+test('snapshot files a crash left behind are removed on open; the recorded one stays', async (t) => {
+  const { store, dataDir } = await openStore(t);
+  const entries = makeEntries(1, 12, 1);
+  await store.persist({ hardState: { term: 1, votedFor: null }, entries });
+  await store.apply(entries, applyTestEntry);
+  const snapshot = await store.createSnapshot();
+  await store.close();
+  const { writeFile, readdir } = await import('node:fs/promises');
+  // A temporary being written, and a renamed file whose raft_snapshot row never committed.
+  await writeFile(join(dataDir, 'snapshots', '.tmp-crashed.sqlite'), 'partial');
+  await writeFile(join(dataDir, 'snapshots', 'snapshot-99-1.sqlite'), 'unrecorded');
+  const { store: again } = await openStore(t, dataDir);
+  t.deepEqual(await readdir(join(dataDir, 'snapshots')), [`snapshot-${snapshot.meta.index}-${snapshot.meta.term}.sqlite`]);
+  const stream = await again.openSnapshot();
+  t.is(stream?.sha256, snapshot.sha256);
+  await stream?.close();
+});
