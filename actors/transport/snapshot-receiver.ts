@@ -25,6 +25,8 @@ const COMPLETED_STREAMS_REMEMBERED = 16;
 
 const PART_PREFIX = 'incoming-';
 const PART_SUFFIX = '.part';
+const DONE_PREFIX = 'snapshot-';
+const DONE_SUFFIX = '.snap';
 
 export interface SnapshotReceiverOptions {
   readonly id: ReplicaId;
@@ -61,11 +63,16 @@ export class SnapshotReceiver {
     this.#options = options;
   }
 
-  /** Creates the directory and deletes temp files a crash left behind. */
+  /**
+   * Creates the directory and deletes what a crash left behind: temp files,
+   * and received snapshots never installed (the leader sends them again).
+   * Other files are left alone.
+   */
   static async prepare(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
     for (const name of await readdir(dir)) {
-      if (name.startsWith(PART_PREFIX) && name.endsWith(PART_SUFFIX)) await unlink(join(dir, name)).catch(() => undefined);
+      const ours = (name.startsWith(PART_PREFIX) && name.endsWith(PART_SUFFIX)) || (name.startsWith(DONE_PREFIX) && name.endsWith(DONE_SUFFIX));
+      if (ours) await unlink(join(dir, name)).catch(() => undefined);
     }
   }
 
@@ -178,7 +185,7 @@ export class SnapshotReceiver {
     const file = await s.file;
     await file.sync();
     await file.close();
-    const filePath = join(this.#options.dir, `snapshot-${s.from}-${s.meta.index}-${s.meta.term}-${s.stream}.snap`);
+    const filePath = join(this.#options.dir, `${DONE_PREFIX}${s.from}-${s.meta.index}-${s.meta.term}-${s.stream}${DONE_SUFFIX}`);
     await rename(s.tmpPath, filePath);
     clearTimeout(s.idle);
     this.#streams.delete(s.stream);

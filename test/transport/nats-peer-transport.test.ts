@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from '@msgpack/msgpack';
@@ -222,4 +222,17 @@ test('across a nats-server restart: status follows, send never throws, traffic r
   await p.r1.streamSnapshot('r2', meta(77), unevenChunks(bytes), 4);
   t.true(await eventually(() => p.snapshots2.length === 1));
   t.true(readFileSync(p.snapshots2[0]!.filePath).equals(bytes));
+});
+
+test('start clears what a crash left in the snapshot directory, and only that', async (t) => {
+  const server = await TestNatsServer.start();
+  t.teardown(() => server.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'qc-transport-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const name of ['incoming-r1-abc.part', 'snapshot-r1-5-2-abc.snap', 'notes.txt']) writeFileSync(join(dir, name), 'x');
+  const link = await NatsLink.connect({ servers: server.url });
+  t.teardown(() => link.close());
+  const transport = await NatsPeerTransport.start({ link, id: 'r2', prefix: PREFIX, snapshotDir: dir });
+  t.teardown(() => transport.close());
+  t.deepEqual(readdirSync(dir), ['notes.txt']);
 });
