@@ -68,7 +68,7 @@ export function editLine(line: LineState, key: KeyPress): LineState {
 export function renderLine(line: LineState, width: number, mask: boolean): { before: string; atCursor: string; after: string } {
   const chars = [...line.text].map((c) => (mask ? '•' : c));
   const at = Math.min(line.cursor, chars.length);
-  const usable = Math.max(1, width - 1);
+  const usable = Math.max(1, width);
   const start = Math.max(0, at - usable + 1);
   const visible = chars.slice(start, start + usable + 1);
   const rel = at - start;

@@ -95,7 +95,8 @@ export class LineInput {
   }
 
   private draw(): void {
-    const width = typeof this.box.width === 'number' ? this.box.width - (this.box.border ? 2 : 0) : 40;
+    // One cell short of the inner width: a line that fills it exactly would wrap in blessed.
+    const width = typeof this.box.width === 'number' ? this.box.width - (this.box.border ? 2 : 0) - 1 : 40;
     const focused = this.box.screen?.focused === this.box;
     if (this.line.text === '' && !focused) {
       this.box.setContent(`{gray-fg}${blessed.escape(this.placeholder)}{/gray-fg}`);
