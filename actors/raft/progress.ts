@@ -36,6 +36,8 @@ export interface Progress {
   readonly lastContactMs: number | null;
   /** The highest heartbeat round it has answered (read index, thesis §6.4). */
   readonly ackedRound: number;
+  /** The highest commit index we have told it (leaderCommit capped at what the message carried). */
+  readonly commitSent: Index;
 }
 
 /** A fresh follower record when a leader takes office: probe from just past the leader's log. */
@@ -50,6 +52,7 @@ export function newProgress(nextIndex: Index): Progress {
     recentActive: false,
     lastContactMs: null,
     ackedRound: 0,
+    commitSent: 0,
   };
 }
 
@@ -148,6 +151,11 @@ export function heartbeatAnswered(p: Progress, round: number): Progress {
   const oldest = p.inflight[0];
   if (p.state === 'replicate' && oldest !== undefined && oldest.round < round) return becomeProbe(p);
   return p;
+}
+
+/** Record that a message told the peer commit index `commit` (already capped at what it carried). */
+export function toldCommit(p: Progress, commit: Index): Progress {
+  return commit > p.commitSent ? { ...p, commitSent: commit } : p;
 }
 
 /** Note contact from the peer at `nowMs`. */

@@ -28,6 +28,7 @@ import {
   heartbeatTick,
   rejectedAppend,
   sentAppend,
+  toldCommit,
 } from './progress.ts';
 import { isVoter, quorumMatchIndex } from './quorum.ts';
 import { becomeFollower, syncConfig } from './roles.ts';
@@ -86,7 +87,8 @@ export function sendAppend(s: Draft, out: Out, peer: ReplicaId, opts: { allowEmp
     round: opts.round,
   });
   const last = entries.at(-1)?.index;
-  if (last !== undefined || p.state === 'probe') setProgress(s, peer, sentAppend(p, last ?? prev, ls.round));
+  if (last !== undefined || p.state === 'probe') p = sentAppend(p, last ?? prev, ls.round);
+  setProgress(s, peer, toldCommit(p, Math.min(s.commitIndex, last ?? prev)));
   return true;
 }
 
@@ -126,9 +128,22 @@ export function broadcastHeartbeat(s: Draft, out: Out): number {
       sendAppend(s, out, peer, { allowEmpty: true, round });
       continue;
     }
-    out.messages.push(heartbeatTo(s, peer, p, round));
+    sendHeartbeat(s, out, peer, p, round);
   }
   return round;
+}
+
+function sendHeartbeat(s: Draft, out: Out, peer: ReplicaId, p: Progress, round: number): void {
+  const message = heartbeatTo(s, peer, p, round);
+  out.messages.push(message);
+  setProgress(s, peer, toldCommit(p, message.leaderCommit));
+}
+
+/** Tell a peer a commit index it has the entries for but has not heard yet, if nothing else will soon. */
+function notifyCommit(s: Draft, out: Out, peer: ReplicaId): void {
+  const p = s.leaderState?.progress[peer];
+  if (p === undefined || p.state === 'snapshot') return;
+  if (Math.min(s.commitIndex, p.matchIndex) > p.commitSent) sendHeartbeat(s, out, peer, p, 0);
 }
 
 /** An empty append that cannot fail the consistency check: anchored at matchIndex (or the 0 sentinel). */
@@ -167,7 +182,6 @@ export function maybeCommit(s: Draft, out: Out): void {
   const ownTerm = termAt(s.log, candidate) === s.term;
   // UNSAFE (test only): commitEarlierTermByCount commits an earlier term's entry by counting (Figure 8).
   if (!ownTerm && !s.unsafe.commitEarlierTermByCount) return;
-  const before = s.commitIndex;
   commitTo(s, out, candidate);
   if (ownTerm && !ls.committedOwnTerm) {
     patchLeader(s, { committedOwnTerm: true });
@@ -179,9 +193,8 @@ export function maybeCommit(s: Draft, out: Out): void {
     return;
   }
   // Tell followers promptly (they apply sooner): new entries carry it, otherwise a commit notice.
-  for (const [peer, p] of Object.entries(s.leaderState!.progress)) {
-    if (replicateTo(s, out, peer)) continue;
-    if (p.state === 'replicate' && p.matchIndex > before) out.messages.push(heartbeatTo(s, peer, p, 0));
+  for (const peer of Object.keys(s.leaderState!.progress)) {
+    if (!replicateTo(s, out, peer)) notifyCommit(s, out, peer);
   }
 }
 
@@ -203,7 +216,7 @@ export function onAppendResponse(s: Draft, out: Out, m: AppendEntriesResponse): 
     if (advanced) maybeCommit(s, out);
     if (s.role !== 'leader') return;
     maybeSendTimeoutNow(s, out, m.from);
-    replicateTo(s, out, m.from);
+    if (!replicateTo(s, out, m.from)) notifyCommit(s, out, m.from);
   } else {
     // Raft §5.3 fast back-off: skip the follower's whole conflicting term at once.
     let hint = m.conflictIndex;
