@@ -38,6 +38,8 @@ export interface PipelineEffects {
 
 /** Group commits at most this many Readys at once, so one transaction stays short and a heartbeat behind it is not delayed long. */
 export const MAX_READYS_PER_GROUP_COMMIT = 256;
+/** Applies at most this many committed entries in one transaction: bounds how long appliedIndex waits for one batch. */
+export const MAX_ENTRIES_PER_APPLY = 1_024;
 
 export interface Pipeline {
   push(ready: Ready): void;
@@ -57,12 +59,14 @@ export interface PipelineStats {
   largestGroup: number;
   /** Readys waiting for stage 1 right now. */
   queued: number;
+  /** Apply transactions (each applies the committed entries of one or more Readys). */
+  applyBatches: number;
 }
 
 export function createPipeline(effects: PipelineEffects): Pipeline {
   const durabilityQueue: Ready[] = [];
   const applyQueue: { committed: readonly Entry[]; commitIndex: Index }[] = [];
-  const stats: PipelineStats = { readys: 0, groupCommits: 0, largestGroup: 0, queued: 0 };
+  const stats: PipelineStats = { readys: 0, groupCommits: 0, largestGroup: 0, queued: 0, applyBatches: 0 };
   let durabilityRunning: Promise<void> | null = null;
   let applyRunning: Promise<void> | null = null;
   let stopped = false;
@@ -81,8 +85,11 @@ export function createPipeline(effects: PipelineEffects): Pipeline {
       // Yield first so the assignment above happens before the finally below clears it.
       await null;
       try {
-        for (let next = applyQueue.shift(); next; next = applyQueue.shift()) {
-          await effects.apply(next.committed, next.commitIndex);
+        while (applyQueue.length > 0 && !failed) {
+          // Everything committed meanwhile goes in one apply transaction (one fsync), up to a bound.
+          const batch = takeApplyBatch(applyQueue);
+          stats.applyBatches += 1;
+          await effects.apply(batch.committed, batch.commitIndex);
         }
       } catch (error) {
         fail(error);
@@ -170,6 +177,20 @@ export class PipelineOrderError extends Error {
     super(`Ready seq ${got} arrived after seq ${last}; Readys must be carried out strictly in order`);
     this.name = 'PipelineOrderError';
   }
+}
+
+/** Joins queued committed runs (each contiguous, in index order) into one, up to MAX_ENTRIES_PER_APPLY entries. */
+function takeApplyBatch(queue: { committed: readonly Entry[]; commitIndex: Index }[]): { committed: Entry[]; commitIndex: Index } {
+  const committed: Entry[] = [];
+  let commitIndex = 0;
+  while (queue.length > 0) {
+    const next = queue[0];
+    if (!next || (committed.length > 0 && committed.length + next.committed.length > MAX_ENTRIES_PER_APPLY)) break;
+    queue.shift();
+    committed.push(...next.committed);
+    commitIndex = Math.max(commitIndex, next.commitIndex);
+  }
+  return { committed, commitIndex };
 }
 
 function takeGroup(queue: Ready[]): Ready[] {

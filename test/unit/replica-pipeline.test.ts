@@ -139,3 +139,19 @@ test('mergePersists folds truncations so the result equals writing each batch in
     entries: [noop(1), noop(2, 2)],
   });
 });
+
+test('entries committed while an apply runs are applied together in one batch, in order', async (t) => {
+  const slowApply = gate();
+  let calls = 0;
+  const { log, effects } = recorder({ applyGate: () => (calls++ === 0 ? slowApply.promise : Promise.resolve()) });
+  const pipeline = createPipeline(effects);
+  pipeline.push(ready(1, { entries: [noop(1)], committed: [noop(1)], commitIndex: 1 }));
+  await new Promise((resolve) => setImmediate(resolve));
+  pipeline.push(ready(2, { entries: [noop(2)], committed: [noop(2)], commitIndex: 2 }));
+  pipeline.push(ready(3, { entries: [noop(3)], committed: [noop(3)], commitIndex: 3 }));
+  await new Promise((resolve) => setImmediate(resolve));
+  slowApply.open();
+  await pipeline.drain();
+  t.deepEqual(log.filter((line) => line.startsWith('apply')), ['apply:1', 'apply:2,3']);
+  t.is(pipeline.stats.applyBatches, 2);
+});
