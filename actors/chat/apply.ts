@@ -13,7 +13,7 @@ import { Conflict, NotFound, Unauthorized, type OkReply, type ProtocolError } fr
 import { DELETED_FRAME_MAX_IDS } from './limits.ts';
 import { pairOf, toMessage, visibleTo, type ChatMessage, type Delivery, type MessageRow } from './model.ts';
 import { planDeletion, type DeletionPlan } from './deletion.ts';
-import { checkSession, hashToken, sessionFrom, type SessionRow } from './sessions.ts';
+import { checkSession, hashToken } from './sessions.ts';
 
 /** Where the command sits in the log. Its index becomes the id of a message it creates. */
 export interface EntryPosition {
@@ -90,18 +90,6 @@ async function applyLogout(trx: Knex.Transaction, cmd: CommandOf<'logout'>): Pro
 }
 
 async function applySend(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: EntryPosition): Promise<ApplyResult> {
-  // The hot path: session, duplicate and recipient checks in one round trip.
-  const checks = await sendChecks(trx, cmd);
-  const session = sessionFrom(checks.session, cmd.tokenHash, cmd.ts);
-  if (session instanceof Unauthorized) return failed(session);
-  if (session.username !== cmd.username) return failed(new Unauthorized('the session belongs to another account'));
-  // Exactly-once per (sender, requestId): a duplicate that raced past prepare creates nothing.
-  if (checks.earlierId !== null) {
-    const earlier = await earlierSend(trx, cmd.username, cmd.requestId);
-    if (earlier) return { reply: earlier, deliveries: NOTHING };
-  }
-  if (!checks.recipientExists) return failed(new NotFound(`account ${cmd.to} does not exist`));
-
   // PROTOCOL.md: ids are positive, cluster-unique, identical everywhere and increasing in commit order; the log index is all four.
   const row: MessageRow = {
     id: at.index,
@@ -114,16 +102,20 @@ async function applySend(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: Entr
     hidden_by_sender: 0,
     hidden_by_recipient: 0,
   };
-  await trx('messages').insert(row);
-  await trx('send_requests').insert({ sender: cmd.username, request_id: cmd.requestId, message_id: at.index });
-  // Both sides' conversation rows in one statement: the sender's gets the new lastId, the recipient's also one more unread.
-  await trx('conversations')
-    .insert([
-      { owner: cmd.username, peer: cmd.to, last_id: at.index, unread: 0 },
-      { owner: cmd.to, peer: cmd.username, last_id: at.index, unread: 1 },
-    ])
-    .onConflict(['owner', 'peer'])
-    .merge({ last_id: trx.raw('excluded.last_id'), unread: trx.raw('conversations.unread + excluded.unread') });
+  // The hot path is one statement: insert only if the session is live, the requestId is new and the
+  // recipient exists; the messages_after_insert trigger (schema v2) updates both conversations rows
+  // and send_requests in the same statement.
+  const inserted = (await trx.raw(
+    `INSERT INTO messages (id, sender, recipient, pair_lo, pair_hi, text, ts, read, hidden_by_sender, hidden_by_recipient, request_id)
+     SELECT ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?
+      WHERE EXISTS (SELECT 1 FROM sessions WHERE token_hash = ? AND username = ? AND expires_ts > ?)
+        AND NOT EXISTS (SELECT 1 FROM send_requests WHERE sender = ? AND request_id = ?)
+        AND EXISTS (SELECT 1 FROM accounts WHERE username = ?)
+     RETURNING id`,
+    [row.id, row.sender, row.recipient, row.pair_lo, row.pair_hi, row.text, row.ts, cmd.requestId,
+      cmd.tokenHash, cmd.username, cmd.ts, cmd.username, cmd.requestId, cmd.to],
+  )) as { id: number }[];
+  if (inserted.length === 0) return whyNotSent(trx, cmd);
 
   const message = toMessage(row);
   return {
@@ -133,6 +125,18 @@ async function applySend(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: Entr
       { to: cmd.username, frame: { type: 'message', message } },
     ],
   };
+}
+
+/** The send was refused: say why, checking in the order prepare does. */
+async function whyNotSent(trx: Knex.Transaction, cmd: CommandOf<'send'>): Promise<ApplyResult> {
+  const session = await sessionAt(trx, cmd);
+  if (session) return failed(session);
+  // Exactly-once per (sender, requestId): a duplicate that raced past prepare creates nothing and gets the original.
+  const earlier = await earlierSend(trx, cmd.username, cmd.requestId);
+  if (earlier) return { reply: earlier, deliveries: NOTHING };
+  if (!(await accountExists(trx, cmd.to))) return failed(new NotFound(`account ${cmd.to} does not exist`));
+  // Unreachable unless the insert's conditions and these checks disagree: a bug, reported as one.
+  throw new Error(`send of ${cmd.username} (requestId ${cmd.requestId}): refused by the insert, yet every check passes`);
 }
 
 /** The reply a repeated send gets: the original message, or not_found once it has been deleted. Undefined for a new requestId. */
@@ -256,19 +260,6 @@ async function applyDeleteAccount(trx: Knex.Transaction, cmd: CommandOf<'deleteA
 }
 
 // ---- helpers ----
-
-async function sendChecks(trx: Knex.Transaction, cmd: CommandOf<'send'>): Promise<{ session: SessionRow | undefined; earlierId: number | null; recipientExists: boolean }> {
-  const [row] = (await trx.raw(
-    `SELECT s.username, s.expires_ts,
-            (SELECT message_id FROM send_requests WHERE sender = ? AND request_id = ?) AS earlier_id,
-            EXISTS (SELECT 1 FROM accounts WHERE username = ?) AS recipient_exists
-       FROM (SELECT 1) LEFT JOIN sessions s ON s.token_hash = ?`,
-    [cmd.username, cmd.requestId, cmd.to, cmd.tokenHash],
-  )) as { username: string | null; expires_ts: number | null; earlier_id: number | null; recipient_exists: number }[];
-  if (!row) throw new Error('sendChecks: the checks query returned no row');
-  const session = row.username !== null && row.expires_ts !== null ? { username: row.username, expires_ts: row.expires_ts } : undefined;
-  return { session, earlierId: row.earlier_id, recipientExists: row.recipient_exists === 1 };
-}
 
 /** Re-check at the entry's own time that its session still exists, still belongs to the user, and has not expired. */
 async function sessionAt(trx: Knex.Transaction, cmd: { tokenHash: string; username: string; ts: number }): Promise<Unauthorized | undefined> {
