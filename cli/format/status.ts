@@ -15,6 +15,8 @@ const columns: readonly Column<ReplicaStatusRow>[] = [
   { header: 'applied', value: (r) => (r.answered ? r.status.appliedIndex : null), align: 'right' },
   { header: 'lag', value: (r) => (r.answered ? r.lag : null), align: 'right' },
   { header: 'digest', value: (r) => (r.answered ? r.status.digest.slice(0, DIGEST_SHOWN_CHARS) : null) },
+  // `health` is a replica's own extra (docs/replica.md), shown when it reports one.
+  { header: 'health', value: (r) => (r.answered && typeof r.status['health'] === 'string' ? r.status['health'] : null) },
   { header: 'note', value: (r) => (r.answered ? null : r.error) },
 ];
 

@@ -12,7 +12,7 @@ test('no replica answers: a row per replica marked not answered, exit code 4', a
   const table = await runCli(['status', '--nats', nats.url, '--replicas', 'r1,r2,r3', '--timeout', '300ms']);
   t.is(table.code, 4, table.stderr);
   t.regex(table.stdout, /no leader/);
-  t.regex(table.stdout, /replica\s+answered\s+role\s+term\s+leader\s+commit\s+applied\s+lag\s+digest\s+note/);
+  t.regex(table.stdout, /replica\s+answered\s+role\s+term\s+leader\s+commit\s+applied\s+lag\s+digest\s+health\s+note/);
   for (const id of ['r1', 'r2', 'r3']) t.regex(table.stdout, new RegExp(`^${id}\\s+no\\s`, 'm'));
 
   const json = await runCli(['status', '--nats', nats.url, '--replicas', 'r1,r2', '--timeout', '300ms', '--json']);

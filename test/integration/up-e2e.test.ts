@@ -11,7 +11,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ChatClient } from '../../actors/client/index.ts';
-import { assertPortFree } from '../../cli/supervisor/nats-server.ts';
+import { assertPortFree, logTail } from '../../cli/supervisor/nats-server.ts';
 import { freePort } from './support/nats-server.ts';
 import { isAlive, runCli, spawnCli, tempDir, type CliChild } from './support/cli.ts';
 
@@ -33,8 +33,13 @@ async function startUp(t: ExecutionContext, data: string, port: number, config: 
   await up.waitFor(/Press Ctrl-C to stop\./, UP_TIMEOUT_MS);
   const line = /^\s+pids\s+(.*)$/m.exec(up.stdout())?.[1] ?? '';
   pids.push(...[...line.matchAll(/ (\d+)/g)].map((m) => Number(m[1])));
-  t.is(pids.length, 6, `nats-server and five replica pids in: ${line}`);
+  t.is(pids.length, 6, `nats-server and five replica pids in: ${line}\n${up.stderr()}\n${replicaLogTails(data)}`);
   return { up, pids };
+}
+
+/** The end of every replica's log, for a failure message. */
+function replicaLogTails(data: string): string {
+  return ['r1', 'r2', 'r3', 'r4', 'r5'].map((id) => `--- ${id}:\n${logTail(join(data, id, 'replica.log'), 8)}`).join('\n');
 }
 
 async function stopWithCtrlC(t: ExecutionContext, up: CliChild, pids: readonly number[], data: string): Promise<void> {
@@ -57,6 +62,10 @@ test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
   t.regex(first.up.stdout(), new RegExp(`quorumchat chat --nats ${url}`));
   for (const id of ['r1', 'r2', 'r3', 'r4', 'r5']) t.true(existsSync(join(data, id, 'replica.log')), `${id} logs to its data dir`);
 
+  const table = await runCli(['status', '--nats', url]);
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /^leader r[1-5], term \d+, commitIndex \d+$/m);
+  t.is([...table.stdout.matchAll(/^r[1-5]\s+yes\s+(leader|follower)\s/gm)].length, 5, table.stdout);
   const status = await runCli(['status', '--nats', url, '--json']);
   t.is(status.code, 0, status.stderr);
   const parsed = JSON.parse(status.stdout) as { leader: string | null; replicas: { id: string; answered: boolean }[] };
