@@ -260,11 +260,12 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
   core.subscribe({ error: (error) => stopForError(error, 'the consensus core stopped') });
   let lastRole = '';
   core.subscribe((snapshot) => {
-    const view = viewOf(snapshot);
-    const key = `${view.role}/${view.term}/${view.leader ?? '-'}`;
+    // Read the three fields directly: this runs on every step, viewOf would copy the progress table each time.
+    const { role, term, leader } = snapshot.context;
+    const key = `${role}/${term}/${leader ?? '-'}`;
     if (key !== lastRole) {
       lastRole = key;
-      log.info({ role: view.role, term: view.term, leader: view.leader }, 'role');
+      log.info({ role, term, leader }, 'role');
     }
   });
   const unsubscribeMessages = transport.onMessage((message) => send({ type: 'message', message }));
