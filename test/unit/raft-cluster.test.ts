@@ -139,3 +139,44 @@ test('a malformed proposal is refused, not appended; other malformed local event
   t.deepEqual(c.readies.get('solo')!.flatMap((r) => r.proposals), [{ id: 'bad', accepted: false, reason: { kind: 'dropped', detail: 'malformed propose' } }]);
   t.is(actor.getSnapshot().status, 'active');
 });
+
+test('with real timers (no clock given) a cluster still elects a leader', async (t) => {
+  const ids = ['r1', 'r2', 'r3'];
+  const actors = new Map<string, RaftActor>();
+  for (const [i, id] of ids.entries()) {
+    const actor = createRaftActor({
+      id,
+      hardState: { term: 0, votedFor: null },
+      snapshot: { index: 0, term: 0, config: { voters: ids, learners: [] } },
+      entries: [],
+      commitIndex: 0,
+      timing: DEFAULT_TIMING,
+      limits: DEFAULT_LIMITS,
+      seed: i + 1,
+    });
+    // Deliver asynchronously, as a transport would.
+    actor.on('ready', (e) => {
+      for (const m of e.ready.messages) setImmediate(() => actors.get(m.to)?.send({ type: 'message', message: m }));
+    });
+    actors.set(id, actor);
+  }
+  t.teardown(() => {
+    for (const a of actors.values()) a.stop();
+  });
+  for (const a of actors.values()) a.start();
+  const leader = await new Promise<string | null>((resolve) => {
+    const poll = setInterval(() => {
+      const found = [...actors.values()].map((a) => viewOf(a.getSnapshot())).find((v) => v.role === 'leader' && v.commitIndex >= 1);
+      if (found) {
+        clearInterval(poll);
+        resolve(found.id);
+      }
+    }, 20);
+    // Generous: this checks that real timers drive elections, not how fast.
+    setTimeout(() => {
+      clearInterval(poll);
+      resolve(null);
+    }, 20_000);
+  });
+  t.not(leader, null);
+});
