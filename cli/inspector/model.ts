@@ -29,6 +29,8 @@ export interface ReplicaMachineState {
   readonly top: string | null;
   readonly term: number | null;
   readonly since: number;
+  /** When its latest record was sent (keep-alives included), to tell a silent replica from a quiet one. */
+  readonly heardAt: number;
   readonly transitions: number;
 }
 
@@ -40,6 +42,17 @@ export interface InspectorState {
   readonly rejected: number;
   /** Role changes seen live, keyed "from>to" over top-level states: how often, and the latest cause. */
   readonly observed: Readonly<Record<string, { readonly count: number; readonly lastEvent: string }>>;
+}
+
+/**
+ * A replica not heard from for this long is shown as silent: replicas re-send
+ * their state every 2 s (actors/replica/inspect.ts), so three missed keep-alives
+ * mean it is stopped, partitioned or its NATS link is down.
+ */
+export const INSPECTOR_SILENT_MS = 6_000;
+
+export function isSilent(replica: ReplicaMachineState, now: number): boolean {
+  return now - replica.heardAt > INSPECTOR_SILENT_MS;
 }
 
 /** Transitions kept in the log: enough to scroll back through a few elections without growing forever. */
@@ -69,6 +82,7 @@ export function reduceInspector(state: InspectorState, action: InspectorAction):
     top: topStateOf(t.value),
     term: t.term ?? before?.term ?? null,
     since: changed ? t.at : (before?.since ?? t.at),
+    heardAt: Math.max(t.at, before?.heardAt ?? 0),
     transitions: (before?.transitions ?? 0) + (changed ? 1 : 0),
   };
   const replicas = { ...state.replicas, [t.replica]: replica };

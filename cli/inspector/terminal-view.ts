@@ -7,11 +7,13 @@
 import blessed from 'blessed';
 import type { StateGraph } from './graph.ts';
 import { formatStateValue } from './graph.ts';
-import type { InspectorState } from './model.ts';
+import { isSilent, type InspectorState } from './model.ts';
 import type { InspectorSource } from './web.ts';
 
 /** Redraws are coalesced to at most one per this many ms (snapshots can arrive per heartbeat). */
 export const TERMINAL_REDRAW_MS = 100;
+/** How often the panel re-checks for replicas that went silent. */
+const SILENCE_CHECK_MS = 1_000;
 
 const ROLE_COLOURS: Readonly<Record<string, string>> = {
   leader: 'yellow',
@@ -53,7 +55,13 @@ export class InspectorPanel {
       keys: true,
       style: { border: { fg: 'gray' } },
     } as blessed.Widgets.LogOptions);
-    this.unsubscribe = source.subscribe(() => this.schedule());
+    const unsubscribe = source.subscribe(() => this.schedule());
+    // Silence is the absence of records, so redraw on a clock too.
+    const ticker = setInterval(() => this.schedule(), SILENCE_CHECK_MS);
+    this.unsubscribe = () => {
+      unsubscribe();
+      clearInterval(ticker);
+    };
     this.draw(source.state);
   }
 
@@ -91,7 +99,7 @@ export class InspectorPanel {
 }
 
 /** The chart as text: one column per top-level state, a row per replica, then the role changes seen. */
-export function chartText(graph: StateGraph, state: InspectorState): string {
+export function chartText(graph: StateGraph, state: InspectorState, now: number = Date.now()): string {
   const tops = graph.nodes.filter((n) => n.depth === 0).map((n) => n.id);
   const width = Math.max(11, ...tops.map((t) => t.length + 2));
   const header = '         ' + tops.map((t) => `{${ROLE_COLOURS[t] ?? 'white'}-fg}{bold}${pad(t, width)}{/bold}{/${ROLE_COLOURS[t] ?? 'white'}-fg}`).join('');
@@ -103,7 +111,8 @@ export function chartText(graph: StateGraph, state: InspectorState): string {
       const mark = detail ? `● ${detail}` : '●';
       return `{${ROLE_COLOURS[t] ?? 'white'}-fg}{bold}${pad(mark, width)}{/bold}{/${ROLE_COLOURS[t] ?? 'white'}-fg}`;
     });
-    return `${pad(r.replica, 6)}t${pad(String(r.term ?? '-'), 2)}${cells.join('')}`;
+    const row = `${pad(r.replica, 6)}t${pad(String(r.term ?? '-'), 3)}${cells.join('')}`;
+    return isSilent(r, now) ? `{gray-fg}${row.replace(/\{[^}]*\}/g, '')} (silent ${Math.round((now - r.heardAt) / 1000)}s){/gray-fg}` : row;
   });
   if (rows.length === 0) rows.push('{gray-fg}  waiting for inspection records on <prefix>.inspect.* …{/gray-fg}');
   const seen = Object.entries(state.observed).map(([k, v]) => `${k.replace('>', ' → ')} ×${v.count} (${v.lastEvent})`);

@@ -49,6 +49,7 @@ export class LineInput {
     this.box.on('click', () => this.box.focus());
     this.box.on('focus', () => this.draw());
     this.box.on('blur', () => this.draw());
+    this.box.on('resize', () => this.draw());
     this.draw();
   }
 

@@ -98,7 +98,9 @@ test('two people chat through the terminal UI, and the chat goes on after the le
   await up.waitFor(new RegExp(`Stop replica ${leaderId}`));
   await up.keys('y');
   await up.waitFor(new RegExp(`stop ${leaderId}: done`), 30_000);
-  const after = await up.waitFor(new RegExp(`leader (?!${leaderId})r\\d`), 60_000);
+  await up.waitFor(new RegExp(`leader (?!${leaderId})r\\d`), 60_000);
+  // The inspector panel marks the stopped replica as silent once its keep-alives stop.
+  const after = await up.waitFor(new RegExp(`${leaderId}\\s+t\\d+.*\\(silent \\d+s\\)`), 30_000);
   save('dashboard-after-failover', after);
   t.regex(after, new RegExp(`${leaderId}\\s+stopped`));
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { createMachine } from 'xstate';
 import { activePaths, formatStateValue, prettyEvent, stateGraphOf } from '../../cli/inspector/graph.ts';
 import { layoutChart } from '../../cli/inspector/layout.ts';
-import { INSPECTOR_LOG_LENGTH, InspectionFormatError, initialInspectorState, parseInspection, reduceInspector, type InspectedTransition } from '../../cli/inspector/model.ts';
+import { INSPECTOR_LOG_LENGTH, INSPECTOR_SILENT_MS, InspectionFormatError, isSilent, initialInspectorState, parseInspection, reduceInspector, type InspectedTransition } from '../../cli/inspector/model.ts';
 
 // A machine shaped like a replica's (roles, a delayed timeout, a nested leader state),
 // so these tests pin the graph reading without depending on the raft core's details.
@@ -126,4 +126,13 @@ test('a replica first heard from in a keep-alive record joins without a logged t
   const s = reduceInspector(initialInspectorState, { type: 'transition', transition: keepAlive });
   t.deepEqual(s.log, []);
   t.like(s.replicas.r5, { top: 'follower', transitions: 0 });
+});
+
+test('a replica is silent after three missed keep-alives', (t) => {
+  const s = reduceInspector(initialInspectorState, { type: 'transition', transition: tr('r1', 'leader', 'init', 10_000) });
+  const r1 = s.replicas.r1!;
+  t.false(isSilent(r1, 10_000 + INSPECTOR_SILENT_MS));
+  t.true(isSilent(r1, 10_001 + INSPECTOR_SILENT_MS));
+  const again = reduceInspector(s, { type: 'transition', transition: tr('r1', 'leader', 'keep-alive', 20_000) });
+  t.false(isSilent(again.replicas.r1!, 20_000 + 1_000), 'a keep-alive of the same state counts as heard');
 });
