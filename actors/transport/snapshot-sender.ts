@@ -48,7 +48,8 @@ export async function sendSnapshot(o: SnapshotSendOptions): Promise<SnapshotSend
     await request(encodeFrame({ op: 'begin', stream, from: o.from, to: o.to, term: o.term, meta: o.meta }), SNAPSHOT_REQUEST_TIMEOUT_MS, 'begin');
     const whole = createHash('sha256');
     const inflight = new Set<Promise<void>>();
-    let failure: unknown = null;
+    // The earliest chunk's failure is the cause; later chunks then fail only because the stream was aborted.
+    let failure: { readonly seq: number; readonly error: unknown } | null = null;
     let seq = 0;
     let bytes = 0;
     for await (const data of rechunk(o.chunks, o.maxChunkBytes)) {
@@ -57,10 +58,11 @@ export async function sendSnapshot(o: SnapshotSendOptions): Promise<SnapshotSend
       bytes += data.length;
       const frame: OutgoingFrame = { op: 'chunk', stream, seq, data, sha256: createHash('sha256').update(data).digest() };
       // Encoded once: retries resend these exact bytes even if the source reuses its buffers.
-      const p: Promise<void> = request(encodeFrame(frame), SNAPSHOT_REQUEST_TIMEOUT_MS, `chunk ${seq}`).then(
+      const chunkSeq = seq;
+      const p: Promise<void> = request(encodeFrame(frame), SNAPSHOT_REQUEST_TIMEOUT_MS, `chunk ${chunkSeq}`).then(
         () => void inflight.delete(p),
-        (err: unknown) => {
-          failure ??= err;
+        (error: unknown) => {
+          if (failure === null || chunkSeq < failure.seq) failure = { seq: chunkSeq, error };
           inflight.delete(p);
         },
       );
@@ -69,7 +71,7 @@ export async function sendSnapshot(o: SnapshotSendOptions): Promise<SnapshotSend
       if (inflight.size >= SNAPSHOT_WINDOW) await Promise.race(inflight);
     }
     await Promise.all(inflight);
-    if (failure !== null) throw failure;
+    if (failure !== null) throw (failure as { readonly error: unknown }).error;
     const sha256 = whole.digest();
     await request(encodeFrame({ op: 'end', stream, chunks: seq, bytes, sha256 }), SNAPSHOT_END_TIMEOUT_MS, 'end');
     return { chunks: seq, bytes, sha256: sha256.toString('hex') };

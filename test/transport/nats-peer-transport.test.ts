@@ -236,3 +236,34 @@ test('start clears what a crash left in the snapshot directory, and only that', 
   t.teardown(() => transport.close());
   t.deepEqual(readdirSync(dir), ['notes.txt']);
 });
+
+test('a few-MB stream corrupted in transit: the sender fails with the reason, the receiver keeps nothing', async (t) => {
+  const p = await pair(t);
+  const nc = p.links[0]!.nc;
+  // A man in the middle posing as replica "rx": forwards every frame to r2, flipping one byte of chunk 5.
+  const proxy = nc.subscribe(`${PREFIX}.raft.rx.snapshot`, {
+    callback: (_err, msg) => {
+      const frame = decode(msg.data) as Record<string, unknown>;
+      if (frame.op === 'begin') frame.to = 'r2';
+      if (frame.op === 'chunk' && frame.seq === 5) {
+        const data = Uint8Array.from(frame.data as Uint8Array);
+        data[1234] = (data[1234] ?? 0) ^ 0x01;
+        frame.data = data;
+      }
+      void nc.request(`${PREFIX}.raft.r2.snapshot`, encode(frame), { timeout: 5_000 }).then(
+        (reply) => msg.respond(reply.data),
+        () => undefined,
+      );
+    },
+  });
+  t.teardown(() => proxy.unsubscribe());
+  const bytes = randomBytes(4 * 1024 * 1024);
+  const err = await t.throwsAsync(p.r1.streamSnapshot('rx', meta(900), unevenChunks(bytes), 9), { instanceOf: SnapshotStreamError });
+  t.regex(err.message, /chunk 5 refused: chunk 5 failed its sha256 check/);
+  t.true(await eventually(() => readdirSync(p.dir2).length === 0), 'the temp file is gone');
+  await new Promise((r) => setTimeout(r, 200)); // chunks still in flight after the abort are refused, not written
+  t.deepEqual(readdirSync(p.dir2), []);
+  t.deepEqual(p.snapshots2, []);
+  t.is(p.r2.stats().snapshotsFailed, 1);
+  t.is(p.r1.stats().snapshotsFailed, 1);
+});
