@@ -138,3 +138,34 @@ function describeRequestError(err: unknown): string {
   }
   return String(err);
 }
+
+/** After an election, followers learn the leader with its first heartbeat; a few seconds covers a loaded machine. */
+export const SETTLE_TIMEOUT_MS = 10_000;
+
+/**
+ * Polls until every replica that answers names the same leader and the
+ * leader's first entry is committed (commitIndex ≥ 1), or the time is up;
+ * returns the last status either way. Used only to print a coherent table.
+ */
+export async function waitForSettled(
+  nc: NatsConnection,
+  prefix: string,
+  ids: readonly string[],
+  timeoutMs: number = SETTLE_TIMEOUT_MS,
+): Promise<ClusterStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await collectClusterStatus(nc, prefix, ids);
+    if (isSettled(status) || Date.now() >= deadline) return status;
+    await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_INTERVAL_MS));
+  }
+}
+
+/** Every replica answered, all name the leader, and something is committed. */
+export function isSettled(status: ClusterStatus): boolean {
+  return (
+    status.leader !== null &&
+    (status.commitIndex ?? 0) >= 1 &&
+    status.replicas.every((r) => r.answered && r.status.leader === status.leader)
+  );
+}

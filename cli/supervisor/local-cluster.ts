@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ClusterSupervisor, type ClusterSupervisorOptions } from './cluster-supervisor.ts';
-import { waitForLeader, type ClusterStatus } from './cluster-status.ts';
+import { waitForLeader, waitForSettled, type ClusterStatus } from './cluster-status.ts';
 import { findNatsServer, logTail, NatsServerProcess, type FindNatsServerOptions } from './nats-server.ts';
 
 /** Replicas start through tsx and elect within a few election timeouts; 60 s covers a loaded 2-core machine. */
@@ -108,11 +108,13 @@ export class LocalCluster {
       progress(`starting ${options.replicaIds.length} replicas under ${dataRoot}`);
       await supervisor.startAll();
       const sup = supervisor;
-      const status = await waitForLeader(nc, options.prefix, options.replicaIds, {
+      await waitForLeader(nc, options.prefix, options.replicaIds, {
         timeoutMs: options.leaderTimeoutMs ?? LEADER_WAIT_TIMEOUT_MS,
         check: () => assertSomeAlive(sup),
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
       });
+      options.signal?.throwIfAborted();
+      const status = await waitForSettled(nc, options.prefix, options.replicaIds);
       return { cluster: new LocalCluster(dataRoot, nats, supervisor, nc), status };
     } catch (err) {
       await supervisor?.stopAll();

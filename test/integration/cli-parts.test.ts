@@ -1,7 +1,7 @@
 /** The CLI's pure parts: tables, status summaries, the load generator's accounting, flag parsing. */
 import test from 'ava';
 import { formatTable } from '../../cli/format/table.ts';
-import { summarise, type ReplicaStatusReply } from '../../cli/supervisor/cluster-status.ts';
+import { isSettled, summarise, type ReplicaStatusReply } from '../../cli/supervisor/cluster-status.ts';
 import { median, runLoadLevel } from '../../cli/bench/load.ts';
 import { DurationSchema, parseFlag } from '../../cli/options.ts';
 import { UsageError } from '../../cli/errors.ts';
@@ -86,4 +86,16 @@ test('durations parse with units; bad ones name the flag', (t) => {
 test('isLoopbackUrl accepts only loopback hosts', (t) => {
   for (const url of ['nats://127.0.0.1:4222', 'nats://127.1.2.3:1', 'nats://localhost:4222', 'nats://[::1]:4222', '127.0.0.1:4222']) t.true(isLoopbackUrl(url), url);
   for (const url of ['nats://10.0.0.1:4222', 'nats://example.com:4222', 'nats://127.0.0.1.evil.com:4222', 'tls://[::2]:4222']) t.false(isLoopbackUrl(url), url);
+});
+
+test('isSettled: everyone answered, names the leader, and an entry is committed', (t) => {
+  const follower = (id: string, leader: string | null, commitIndex: number): { id: string; status: ReplicaStatusReply } => ({
+    id,
+    status: { ...status(id, 'follower', 1, commitIndex, commitIndex), leader },
+  });
+  const leader = { id: 'r1', status: status('r1', 'leader', 1, 1, 1) };
+  t.true(isSettled(summarise([leader, follower('r2', 'r1', 1), follower('r3', 'r1', 1)])));
+  t.false(isSettled(summarise([leader, follower('r2', 'r1', 1), follower('r3', null, 0)])), 'r3 has not heard from the leader');
+  t.false(isSettled(summarise([leader, follower('r2', 'r1', 1), { id: 'r3', error: 'no answer (timeout)' }])), 'r3 did not answer');
+  t.false(isSettled(summarise([{ id: 'r1', status: status('r1', 'leader', 1, 0, 0) }])), 'nothing committed yet');
 });
