@@ -104,6 +104,12 @@ test('two people chat through the terminal UI, and the chat goes on after the le
   save('dashboard-after-failover', after);
   t.regex(after, new RegExp(`${leaderId}\\s+stopped`));
 
+  // And starts it again: it rejoins as a follower of the new leader.
+  await up.keys('t');
+  await up.waitFor(new RegExp(`Start replica ${leaderId}`));
+  await up.keys('y');
+  await up.waitFor(new RegExp(`${leaderId}\\s+running\\s+follower\\s+\\d+\\s+r\\d`), 60_000);
+
   // Bob keeps chatting; the message commits once and reaches alice.
   await chat.type('still there?');
   await chat.keys('Enter');
