@@ -2,6 +2,8 @@
  * Every configuration default in one place, each with its reason.
  * The schemas in schema.ts fill absent settings from here.
  */
+import { MAX_REQUEST_BYTES } from '../actors/chat/limits.ts';
+import { DEFAULT_LIMITS } from '../actors/raft/limits.ts';
 
 /** PROTOCOL.md: the default subject prefix. */
 export const DEFAULT_PREFIX = 'quorumchat';
@@ -15,7 +17,12 @@ export const DEFAULT_REPLICA_COUNT = 5;
 /** DESIGN.md: `quorumchat up` keeps its replicas under ./data. */
 export const DEFAULT_DATA_ROOT = './data';
 
-/** A leader heartbeat every 100 ms: a follower hears from the leader well within an election timeout on a LAN. */
+/**
+ * Timing: slower than the core's simulation defaults (actors/raft/limits.ts, 50/300/600 ms),
+ * because a real replica shares a small machine's cores with four others, the UI and
+ * fsyncs, and a needless election costs more than a slower failover.
+ * A leader heartbeat every 100 ms: a follower hears from the leader well within an election timeout on a LAN.
+ */
 export const DEFAULT_HEARTBEAT_MS = 100;
 /** Raft §5.6: broadcast time << election timeout; 10 heartbeats tolerate several lost or late ones. */
 export const DEFAULT_ELECTION_MIN_MS = 1_000;
@@ -30,16 +37,16 @@ export const DEFAULT_SNAPSHOT_EVERY = 10_000;
 /** A request is held while there is no leader; 5 s outlasts an election (≤ 2 s) plus a retry. */
 export const DEFAULT_REQUEST_DEADLINE_MS = 5_000;
 
-/** Entries per AppendEntries: batches a burst without making one message huge. */
-export const DEFAULT_MAX_ENTRIES_PER_APPEND = 256;
-/** Payload bytes per AppendEntries: well under NATS's default 1 MiB max_payload with room for framing. */
-export const DEFAULT_MAX_BYTES_PER_APPEND = 512 * 1024;
-/** AppendEntries in flight per follower: enough pipelining to hide one LAN round trip per batch. */
-export const DEFAULT_MAX_INFLIGHT_APPENDS = 8;
-/** Uncommitted entries a leader accepts before refusing proposals: bounds memory when followers lag. */
-export const DEFAULT_MAX_UNCOMMITTED_ENTRIES = 10_000;
-/** docs/protocol.md §3: larger than any valid request; bigger bodies get `too_large` unparsed. */
-export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024;
+/**
+ * Raft flow-control limits: the core's own defaults (actors/raft/limits.ts, each
+ * with its reason there), so the core, the simulator and a replica agree.
+ */
+export const DEFAULT_MAX_ENTRIES_PER_APPEND = DEFAULT_LIMITS.maxEntriesPerAppend;
+export const DEFAULT_MAX_BYTES_PER_APPEND = DEFAULT_LIMITS.maxBytesPerAppend;
+export const DEFAULT_MAX_INFLIGHT_APPENDS = DEFAULT_LIMITS.maxInflightAppends;
+export const DEFAULT_MAX_UNCOMMITTED_ENTRIES = DEFAULT_LIMITS.maxUncommittedEntries;
+/** docs/protocol.md §3: the chat state machine's own limit (actors/chat/limits.ts); bigger bodies get `too_large` unparsed. */
+export const DEFAULT_MAX_REQUEST_BYTES = MAX_REQUEST_BYTES;
 /** A peer message larger than this is dropped unparsed; NATS's default max_payload is 1 MiB. */
 export const DEFAULT_MAX_PEER_MESSAGE_BYTES = 1024 * 1024;
 /** Snapshot chunk size: a quarter of the peer message limit, so a chunk plus framing always fits. */
