@@ -3,13 +3,14 @@
  *
  * Usage: node --import tsx test/storage/crash-child.ts <dataDir> <seed>
  *
- * Opens the store, then loops forever doing what a replica does: persist
+ * Waits for `GO` on stdin, opens the store, then loops forever doing what a replica does: persist
  * steps (sometimes several queued at once, so they group-commit; new terms,
  * votes, truncations of unapplied entries), applies of the next committed
  * entries, and now and then a snapshot with compaction. Before each step it
  * prints `INTENT <json>`, after it is durable `ACK <n>`, so the parent knows
  * exactly what may and what must have reached the disk when it SIGKILLs us.
  */
+import { createInterface } from 'node:readline';
 import type { Entry, HardState } from '../../actors/raft/types.ts';
 import { openReplicaStore, type PersistRequest } from '../../storage/replica-store.ts';
 import { applyTestEntry, makeEntries, TEST_CONFIG, testMigrations } from './helpers.ts';
@@ -23,6 +24,9 @@ const [dataDir, seedText] = process.argv.slice(2);
 if (dataDir === undefined || seedText === undefined) throw new Error('usage: crash-child.ts <dataDir> <seed>');
 const random = mulberry32(Number(seedText));
 const pick = (n: number): number => Math.floor(random() * n);
+
+// Wait for the parent's go-ahead: it starts the next child early, so that loading modules overlaps the current child's run.
+for await (const line of createInterface({ input: process.stdin })) if (line === 'GO') break;
 
 const store = await openReplicaStore({ dataDir, replicaId: 'r1', migrations: testMigrations, initialConfig: TEST_CONFIG });
 const loaded = await store.load();

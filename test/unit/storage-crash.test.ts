@@ -7,8 +7,9 @@
  * state machine table matches appliedIndex, the digest recomputes).
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import type { HardState } from '../../actors/raft/types.ts';
 import { openReplicaStore } from '../../storage/replica-store.ts';
@@ -16,6 +17,8 @@ import { independentDigest, makeEntries, tempDir, TEST_CONFIG, testMigrations } 
 
 /** How many times the child is killed: enough crash points to hit each kind of step, within ~60 s on 2 shared cores. */
 const KILLS = 30;
+/** The child process script. */
+const CHILD = fileURLToPath(new URL('../storage/crash-child.ts', import.meta.url));
 /** The child runs this long (ms) after it is ready, at most, before the kill. */
 const MAX_RUN_MS = 400;
 
@@ -36,40 +39,65 @@ test('the store survives SIGKILL at random points with nothing acknowledged lost
   t.timeout(180_000);
   const dataDir = await tempDir(t);
   let model: Model = { terms: [0], lastIndex: 0, hardState: { term: 0, votedFor: null }, applied: 0 };
-  let seed = 0x5eed;
-  const stats = { steps: 0, unacked: 0, snapshots: 0 };
-  for (let kill = 0; kill < KILLS; kill++) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    const { steps, acked } = await runAndKill(t, dataDir, seed, seed % MAX_RUN_MS);
+  const seeds: number[] = [];
+  for (let kill = 0, seed = 0x5eed; kill < KILLS; kill++) seeds.push((seed = (seed * 1103515245 + 12345) >>> 0));
+  const stats = { steps: 0, unacked: 0, snapshots: 0, childMs: 0, checkMs: 0 };
+  let next = startChild(t, dataDir, seeds[0]!);
+  for (const [kill, seed] of seeds.entries()) {
+    const current = next;
+    // Start the next child while this one runs: its module loading overlaps the run and the check.
+    const prewarm = (): void => {
+      const nextSeed = seeds[kill + 1];
+      if (nextSeed !== undefined) next = startChild(t, dataDir, nextSeed);
+    };
+    const runStarted = performance.now();
+    const { steps, acked } = await runAndKill(t, current, seed % MAX_RUN_MS, prewarm);
+    const checkStarted = performance.now();
+    stats.childMs += checkStarted - runStarted;
     stats.steps += acked;
     stats.unacked += steps.length - acked;
     stats.snapshots += steps.slice(0, acked).filter((s) => s.kind === 'snapshot').length;
     model = await checkAfterCrash(t, dataDir, model, steps, acked, `kill ${kill} (seed ${seed})`);
+    stats.checkMs += performance.now() - checkStarted;
   }
-  t.log(`${KILLS} kills, ${stats.steps} acknowledged steps, ${stats.unacked} in flight at a kill, ${stats.snapshots} snapshots; final log ${model.lastIndex}, applied ${model.applied}`);
+  t.log(`${KILLS} kills, ${stats.steps} acknowledged steps, ${stats.unacked} in flight at a kill, ${stats.snapshots} snapshots; final log ${model.lastIndex}, applied ${model.applied}; ${Math.round(stats.childMs / 1000)} s in children, ${Math.round(stats.checkMs / 1000)} s checking`);
   t.true(model.applied > 0 && stats.snapshots > 0, 'the run applied entries and took snapshots');
 });
 
-/** Run the child until `runMs` after it is ready, SIGKILL it, and return the steps it announced and how many it acknowledged. */
-async function runAndKill(t: ExecutionContext, dataDir: string, seed: number, runMs: number): Promise<{ steps: Step[]; acked: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/storage/crash-child.ts', dataDir, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+interface Child {
+  readonly process: ChildProcess;
+  readonly stderr: () => string;
+  readonly exited: Promise<void>;
+}
+
+/** Spawn a child; it loads its modules, then waits for GO before touching the store. */
+function startChild(t: ExecutionContext, dataDir: string, seed: number): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir, String(seed)], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return { process: child, stderr: () => stderr, exited };
+}
+
+/** Let the child run until `runMs` after it is ready, SIGKILL it, and return the steps it announced and how many it acknowledged. */
+async function runAndKill(t: ExecutionContext, child: Child, runMs: number, onReady: () => void): Promise<{ steps: Step[]; acked: number }> {
   const steps: Step[] = [];
   let acked = 0;
   let timer: NodeJS.Timeout | undefined;
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  for await (const line of createInterface({ input: child.stdout })) {
-    if (line === 'READY') timer = setTimeout(() => child.kill('SIGKILL'), runMs);
-    else if (line.startsWith('INTENT ')) steps.push(JSON.parse(line.slice('INTENT '.length)) as Step);
+  child.process.stdin?.write('GO\n');
+  for await (const line of createInterface({ input: child.process.stdout! })) {
+    if (line === 'READY') {
+      timer = setTimeout(() => child.process.kill('SIGKILL'), runMs);
+      onReady();
+    } else if (line.startsWith('INTENT ')) steps.push(JSON.parse(line.slice('INTENT '.length)) as Step);
     else if (line === 'ACK') acked++;
   }
-  await exited;
+  await child.exited;
   clearTimeout(timer);
-  if (child.signalCode !== 'SIGKILL') t.fail(`child exited on its own (${child.exitCode}): ${stderr}`);
+  if (child.process.signalCode !== 'SIGKILL') t.fail(`child exited on its own (${child.process.exitCode}): ${child.stderr()}`);
   return { steps, acked };
 }
 
