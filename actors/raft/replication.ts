@@ -1,22 +1,12 @@
 /**
- * Log replication (Raft §5.3, §5.4.2, §7; Figures 2 and 13), both sides:
- * the leader's appends, heartbeats, commit rule and snapshot hand-off, and
- * the follower's consistency check, conflict truncation and commit.
+ * The leader's side of log replication (Raft §5.3, §5.4.2, §7): appends
+ * batched and pipelined per follower, heartbeats, the commit rule, commit
+ * notices and the snapshot hand-off. The follower's side is follower.ts.
  */
-import type { AppendEntries, AppendEntriesResponse, Index, InstallSnapshot, InstallSnapshotResponse, ReplicaId } from './types.ts';
+import type { AppendEntries, AppendEntriesResponse, InstallSnapshotResponse, ReplicaId } from './types.ts';
 import type { Draft, LeaderState, Out } from './state.ts';
-import { commitTo, persistTruncate, resetElectionTimer } from './state.ts';
-import {
-  applyMerge,
-  entriesBetween,
-  logFrom,
-  firstIndexOfTerm,
-  lastIndex,
-  lastIndexOfTerm,
-  planMerge,
-  sliceForAppend,
-  termAt,
-} from './log.ts';
+import { commitTo } from './state.ts';
+import { lastIndex, lastIndexOfTerm, sliceForAppend, termAt } from './log.ts';
 import type { Progress } from './progress.ts';
 import {
   acceptedAppend,
@@ -31,11 +21,9 @@ import {
   toldCommit,
 } from './progress.ts';
 import { isVoter, quorumMatchIndex } from './quorum.ts';
-import { becomeFollower, syncConfig } from './roles.ts';
+import { becomeFollower } from './roles.ts';
 import { checkReads, startAwaitingReads } from './reads.ts';
 import { maybeSendTimeoutNow } from './transfer.ts';
-
-// ---------------------------------------------------------------- leader side
 
 export function setProgress(s: Draft, peer: ReplicaId, p: Progress): void {
   const ls = s.leaderState;
@@ -249,96 +237,4 @@ export function onSnapshotResponse(s: Draft, out: Out, m: InstallSnapshotRespons
     setProgress(s, m.from, becomeProbe(p));
   }
   if (s.role === 'leader') sendAppend(s, out, m.from, { allowEmpty: true, round: 0 });
-}
-
-// -------------------------------------------------------------- follower side
-
-/** Raft Figure 2, AppendEntries receiver (the term was already settled by the caller). */
-export function onAppendEntries(s: Draft, out: Out, m: AppendEntries): void {
-  if (s.role === 'leader') return; // two leaders in one term cannot happen; ignore rather than trust it
-  if (s.role === 'pre-candidate' || s.role === 'candidate' || s.leader !== m.from) becomeFollower(s, out, s.term, m.from);
-  else if (s.role === 'follower') resetElectionTimer(s);
-  s.leaseFresh = true;
-
-  let prev = m.prevLogIndex;
-  let prevTerm = m.prevLogTerm;
-  let entries = m.entries;
-  if (prev < s.commitIndex) {
-    // Entries up to commitIndex are committed, hence in this leader's log too
-    // (Leader Completeness): skip them and check from our commit point.
-    entries = entries.filter((e) => e.index > s.commitIndex);
-    prev = s.commitIndex;
-    prevTerm = termAt(s.log, prev) ?? -1;
-  }
-  const ourPrevTerm = termAt(s.log, prev);
-  if (ourPrevTerm === undefined || ourPrevTerm !== prevTerm) {
-    out.messages.push(rejectAppend(s, m, prev, ourPrevTerm));
-    return;
-  }
-  const plan = planMerge(s.log, entries);
-  if (plan.truncateFrom !== null && plan.truncateFrom <= s.commitIndex) return; // never cut committed entries
-  if (plan.truncateFrom !== null || plan.append.length > 0) {
-    s.log = applyMerge(s.log, plan);
-    if (plan.truncateFrom !== null) persistTruncate(out, plan.truncateFrom);
-    out.entries.push(...plan.append);
-    if (plan.truncateFrom !== null || plan.append.some((e) => e.kind === 'config')) syncConfig(s, out);
-  }
-  const matchIndex = prev + entries.length;
-  commitTo(s, out, Math.min(m.leaderCommit, matchIndex));
-  out.messages.push({
-    type: 'AppendEntriesResponse',
-    from: s.id,
-    to: m.from,
-    term: s.term,
-    success: true,
-    matchIndex,
-    conflictTerm: 0,
-    conflictIndex: 0,
-    round: m.round,
-  });
-}
-
-/** A rejection with the fast back-off hint; matchIndex echoes the rejected prevLogIndex. */
-function rejectAppend(s: Draft, m: AppendEntries, prev: Index, ourPrevTerm: number | undefined): AppendEntriesResponse {
-  const base = { type: 'AppendEntriesResponse', from: s.id, to: m.from, term: s.term, success: false, matchIndex: m.prevLogIndex, round: m.round } as const;
-  if (ourPrevTerm === undefined) return { ...base, conflictTerm: 0, conflictIndex: lastIndex(s.log) + 1 };
-  const first = Math.max(s.commitIndex + 1, firstIndexOfTerm(s.log, ourPrevTerm, prev));
-  return { ...base, conflictTerm: ourPrevTerm, conflictIndex: first };
-}
-
-/** Answer a stale leader so it learns our newer term and steps down. */
-export function rejectStale(s: Draft, out: Out, m: AppendEntries | InstallSnapshot): void {
-  if (m.type === 'AppendEntries') {
-    out.messages.push({ type: 'AppendEntriesResponse', from: s.id, to: m.from, term: s.term, success: false, matchIndex: m.prevLogIndex, conflictTerm: 0, conflictIndex: 0, round: m.round });
-  } else {
-    out.messages.push({ type: 'InstallSnapshotResponse', from: s.id, to: m.from, term: s.term, matchIndex: 0, success: false });
-  }
-}
-
-/**
- * Raft Figure 13: install a fully received snapshot newer than our commit
- * point. If our log holds the snapshot's last entry, the entries after it
- * are kept; otherwise the whole log goes. The Ready says: install the
- * snapshot, delete entries from meta.index + 1 on, then append the kept ones.
- */
-export function onInstallSnapshot(s: Draft, out: Out, m: InstallSnapshot): void {
-  if (s.role === 'leader') return;
-  if (s.role === 'pre-candidate' || s.role === 'candidate' || s.leader !== m.from) becomeFollower(s, out, s.term, m.from);
-  else if (s.role === 'follower') resetElectionTimer(s);
-  s.leaseFresh = true;
-  const meta = m.snapshot;
-  if (meta.index <= s.commitIndex) {
-    out.messages.push({ type: 'InstallSnapshotResponse', from: s.id, to: m.from, term: s.term, matchIndex: s.commitIndex, success: true });
-    return;
-  }
-  const kept = termAt(s.log, meta.index) === meta.term ? entriesBetween(s.log, meta.index + 1, lastIndex(s.log)) : [];
-  s.log = logFrom(meta, kept);
-  out.installSnapshot = meta;
-  out.entries = [];
-  out.truncateFrom = meta.index + 1;
-  out.entries.push(...kept);
-  out.committed = [];
-  s.commitIndex = meta.index;
-  syncConfig(s, out);
-  out.messages.push({ type: 'InstallSnapshotResponse', from: s.id, to: m.from, term: s.term, matchIndex: meta.index, success: true });
 }

@@ -2,22 +2,15 @@
  * One step of the core: an event in, the new state and at most one Ready out.
  * Pure: the same state and event always give the same result.
  */
-import type { Message, RaftEvent, Ready, RequestVote, RequestVoteResponse, SnapshotMeta } from './types.ts';
+import type { Message, RaftEvent, Ready, SnapshotMeta } from './types.ts';
 import type { CoreState, Draft, Out } from './state.ts';
-import { newOut, resetElectionTimer, setHardState, toReady } from './state.ts';
-import { compactTo, isUpToDate, termAt } from './log.ts';
-import { becomeFollower, campaign, tallyVotes } from './roles.ts';
+import { newOut, toReady } from './state.ts';
+import { compactTo, termAt } from './log.ts';
+import { becomeFollower, campaign } from './roles.ts';
 import { isVoter, hasQuorum } from './quorum.ts';
-import {
-  broadcastHeartbeat,
-  onAppendEntries,
-  onAppendResponse,
-  onInstallSnapshot,
-  onSnapshotResponse,
-  rejectStale,
-  replicateTo,
-  setProgress,
-} from './replication.ts';
+import { broadcastHeartbeat, onAppendResponse, onSnapshotResponse, replicateTo, setProgress } from './replication.ts';
+import { onAppendEntries, onInstallSnapshot, rejectStale } from './follower.ts';
+import { onRequestVote, onVoteResponse } from './election.ts';
 import { becomeProbe } from './progress.ts';
 import { onReadIndex } from './reads.ts';
 import { onTransferLeadership } from './transfer.ts';
@@ -142,36 +135,6 @@ function onMessage(s: Draft, out: Out, m: Message): void {
 function inLease(s: Draft): boolean {
   if (s.role === 'leader') return true;
   return s.leader !== null && s.leaseFresh;
-}
-
-/** Raft §5.2, §5.4.1; thesis §9.6 for pre-votes. */
-function onRequestVote(s: Draft, out: Out, m: RequestVote): void {
-  const free = s.votedFor === m.from || (s.votedFor === null && s.leader === null);
-  const couldVote = m.preVote ? m.term > s.term || free : free;
-  // UNSAFE (test only): voteWithoutLogCheck skips Raft §5.4.1's up-to-date check.
-  const upToDate = s.unsafe.voteWithoutLogCheck === true || isUpToDate(s.log, m.lastLogTerm, m.lastLogIndex);
-  const granted = isVoter(s.config, s.id) && couldVote && upToDate;
-  if (granted && !m.preVote) {
-    setHardState(s, out, s.term, m.from);
-    resetElectionTimer(s);
-  }
-  out.messages.push({
-    type: 'RequestVoteResponse',
-    from: s.id,
-    to: m.from,
-    term: granted && m.preVote ? m.term : s.term,
-    preVote: m.preVote,
-    granted,
-  });
-}
-
-function onVoteResponse(s: Draft, out: Out, m: RequestVoteResponse): void {
-  const ours =
-    (s.role === 'pre-candidate' && m.preVote && m.term === (m.granted ? s.term + 1 : s.term)) ||
-    (s.role === 'candidate' && !m.preVote && m.term === s.term);
-  if (!ours) return;
-  s.votes = { ...s.votes, [m.from]: m.granted };
-  tallyVotes(s, out);
 }
 
 // -------------------------------------------------------------------- timers

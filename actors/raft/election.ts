@@ -1,0 +1,40 @@
+/**
+ * Answering and counting votes (Raft §5.2, §5.4.1; thesis §9.6 pre-vote).
+ * Starting an election and acting on its outcome are in roles.ts.
+ */
+import type { RequestVote, RequestVoteResponse } from './types.ts';
+import type { Draft, Out } from './state.ts';
+import { resetElectionTimer, setHardState } from './state.ts';
+import { isUpToDate } from './log.ts';
+import { isVoter } from './quorum.ts';
+import { tallyVotes } from './roles.ts';
+
+/** Raft §5.2, §5.4.1; thesis §9.6 for pre-votes. */
+export function onRequestVote(s: Draft, out: Out, m: RequestVote): void {
+  const free = s.votedFor === m.from || (s.votedFor === null && s.leader === null);
+  const couldVote = m.preVote ? m.term > s.term || free : free;
+  // UNSAFE (test only): voteWithoutLogCheck skips Raft §5.4.1's up-to-date check.
+  const upToDate = s.unsafe.voteWithoutLogCheck === true || isUpToDate(s.log, m.lastLogTerm, m.lastLogIndex);
+  const granted = isVoter(s.config, s.id) && couldVote && upToDate;
+  if (granted && !m.preVote) {
+    setHardState(s, out, s.term, m.from);
+    resetElectionTimer(s);
+  }
+  out.messages.push({
+    type: 'RequestVoteResponse',
+    from: s.id,
+    to: m.from,
+    term: granted && m.preVote ? m.term : s.term,
+    preVote: m.preVote,
+    granted,
+  });
+}
+
+export function onVoteResponse(s: Draft, out: Out, m: RequestVoteResponse): void {
+  const ours =
+    (s.role === 'pre-candidate' && m.preVote && m.term === (m.granted ? s.term + 1 : s.term)) ||
+    (s.role === 'candidate' && !m.preVote && m.term === s.term);
+  if (!ours) return;
+  s.votes = { ...s.votes, [m.from]: m.granted };
+  tallyVotes(s, out);
+}
