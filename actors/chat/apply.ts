@@ -149,22 +149,23 @@ export async function earlierSend(db: Knex | Knex.Transaction, sender: string, r
 }
 
 async function applyMarkRead(trx: Knex.Transaction, cmd: CommandOf<'markRead'>): Promise<ApplyResult> {
-  const session = await sessionAt(trx, cmd);
-  if (session) return failed(session);
-  if (!(await accountExists(trx, cmd.with))) return failed(new NotFound(`account ${cmd.with} does not exist`));
-
-  const unreadFrom = () =>
-    trx('messages').where({ recipient: cmd.username, sender: cmd.with, read: 0 }).andWhere('id', '<=', cmd.upToId);
-  // Unread counts only what the recipient still sees; messages it hid are marked read too but were not counted.
-  const [counted] = (await unreadFrom().andWhere({ hidden_by_recipient: 0 }).count({ n: '*' })) as { n: number }[];
-  const changed = await unreadFrom().update({ read: 1 });
-  const visible = Number(counted?.n ?? 0);
-  if (visible > 0) {
-    await trx('conversations').where({ owner: cmd.username, peer: cmd.with }).decrement('unread', visible);
+  // One statement: mark read only if the session is live and `with` exists; the messages_after_read
+  // trigger (schema v3) takes each newly read message the reader still sees off its unread count.
+  const changed = await trx('messages')
+    .where({ recipient: cmd.username, sender: cmd.with, read: 0 })
+    .andWhere('id', '<=', cmd.upToId)
+    .whereExists((q) => q.select(trx.raw('1')).from('sessions').where({ token_hash: cmd.tokenHash, username: cmd.username }).andWhere('expires_ts', '>', cmd.ts))
+    .whereExists((q) => q.select(trx.raw('1')).from('accounts').where({ username: cmd.with }))
+    .update({ read: 1 });
+  if (changed === 0) {
+    // Nothing marked: either nothing was unread (fine) or a check failed; say which.
+    const session = await sessionAt(trx, cmd);
+    if (session) return failed(session);
+    if (!(await accountExists(trx, cmd.with))) return failed(new NotFound(`account ${cmd.with} does not exist`));
+    return { reply: { ok: true }, deliveries: NOTHING };
   }
   const frame = { type: 'read', by: cmd.username, with: cmd.with, upToId: cmd.upToId } as const;
-  const deliveries: Delivery[] = changed > 0 ? [{ to: cmd.username, frame }, { to: cmd.with, frame }] : [];
-  return { reply: { ok: true }, deliveries };
+  return { reply: { ok: true }, deliveries: [{ to: cmd.username, frame }, { to: cmd.with, frame }] };
 }
 
 async function applyDeleteMessages(trx: Knex.Transaction, cmd: CommandOf<'deleteMessages'>): Promise<ApplyResult> {

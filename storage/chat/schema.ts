@@ -146,8 +146,26 @@ const sendInOneStatement: ChatMigration = {
   },
 };
 
+/**
+ * v3: markRead applies as ONE statement. Marking a message read (read 0 → 1) that the
+ * recipient still sees takes one off the recipient's unread count, in the same statement.
+ */
+const markReadInOneStatement: ChatMigration = {
+  name: '0003_mark_read_in_one_statement',
+  async up(knex) {
+    await knex.raw(`CREATE TRIGGER messages_after_read AFTER UPDATE OF read ON messages
+      WHEN OLD.read = 0 AND NEW.read = 1 AND NEW.hidden_by_recipient = 0
+      BEGIN
+        UPDATE conversations SET unread = unread - 1 WHERE owner = NEW.recipient AND peer = NEW.sender;
+      END`);
+  },
+  async down(knex) {
+    await knex.raw('DROP TRIGGER IF EXISTS messages_after_read');
+  },
+};
+
 /** Every chat migration, oldest first. Append only: a released migration never changes. */
-export const CHAT_MIGRATIONS: readonly ChatMigration[] = [chatTablesV1, sendInOneStatement];
+export const CHAT_MIGRATIONS: readonly ChatMigration[] = [chatTablesV1, sendInOneStatement, markReadInOneStatement];
 
 /** A Knex MigrationSource over CHAT_MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */
 export const chatMigrationSource: Knex.MigrationSource<ChatMigration> = {

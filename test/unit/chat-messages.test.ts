@@ -220,3 +220,13 @@ test('deleteMessages: any id I may not delete is forbidden and nothing is delete
   await h.ok('deleteMessages', { token: ada, ids: [mine], forEveryone: true });
   t.like(await h.commit(del), { ok: false, error: { code: 'not_found' } });
 });
+
+test('markRead prepared under a session revoked before it applies is unauthorized and marks nothing', async (t) => {
+  const { h, ada, bob } = await pair(t);
+  const m = ((await h.ok('send', { token: bob, to: 'ada', text: 'unread', requestId: '1' }))['message'] as Msg).id;
+  const mark = await h.prepare('markRead', { token: ada, with: 'bob', upToId: m });
+  await h.ok('logout', { token: ada });
+  t.like(await h.commit(mark), { ok: false, error: { code: 'unauthorized' } });
+  t.deepEqual(await h.db('conversations').where({ owner: 'ada' }).select('unread'), [{ unread: 1 }]);
+  t.deepEqual(await h.db('messages').pluck('read'), [0]);
+});
