@@ -131,7 +131,18 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
   let cluster: LocalCluster | null = null;
   let tempRoot: string | null = null;
   const onExit = (): void => cluster?.killNow();
+  // Ctrl-C mid-run: stop the cluster bench started (replicas, then NATS), remove its temp dir, exit 130.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    progress(`bench: ${signal}: stopping`);
+    void (async () => {
+      await cluster?.stop().catch(() => {});
+      if (tempRoot !== null && !options.keepData) rmSync(tempRoot, { recursive: true, force: true });
+      process.exit(ExitCode.interrupted);
+    })();
+  };
   process.on('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     let natsUrl = options.nats;
     if (natsUrl === undefined) {
@@ -209,6 +220,8 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
   } finally {
     await cluster?.stop();
     process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     if (tempRoot !== null) {
       if (options.keepData) progress(`bench: data kept in ${tempRoot}`);
       else rmSync(tempRoot, { recursive: true, force: true });

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, runCli, tempDir } from './support/cli.ts';
+import { isAlive, runCli, spawnCli, tempDir } from './support/cli.ts';
 
 test('bench --senders 1,4 --duration 2s --kills 1 prints the throughput and failover tables', async (t) => {
   const config = join(tempDir(t, 'bench-config'), 'cluster.json');
@@ -46,4 +46,21 @@ test('bench refuses --config with --nats, a non-loopback --nats, and a bad --sen
   const senders = await runCli(['bench', '--senders', '1,zero']);
   t.is(senders.code, 2);
   t.regex(senders.stderr, /--senders "1,zero"/);
+});
+
+test('Ctrl-C during bench stops its cluster and removes its temp directory', async (t) => {
+  const bench = spawnCli(['bench', '--senders', '1', '--duration', '60s', '--kills', '0', '--users', '2']);
+  t.teardown(() => bench.process.kill('SIGKILL'));
+  await bench.waitFor(/bench: 1 sender for 60 s/, 240_000);
+  const pids = [...(/bench: pids (.*)$/m.exec(bench.stderr())?.[1] ?? '').matchAll(/ (\d+)/g)].map((m) => Number(m[1]));
+  t.teardown(() => pids.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL')));
+  t.is(pids.length, 6);
+  bench.process.kill('SIGINT');
+  const result = await bench.done;
+  t.is(result.code, 130, result.stderr);
+  t.regex(result.stderr, /bench: SIGINT: stopping/);
+  t.deepEqual(pids.filter(isAlive), []);
+  const dir = /starting a 5-replica cluster in (\S+)/.exec(result.stderr)?.[1] ?? '';
+  t.true(dir.length > 0);
+  t.false(existsSync(dir));
 });
