@@ -3,6 +3,7 @@ import type { CoreView, Entry, Ready } from '../../actors/raft/types.ts';
 import { SeededRandom } from '../../actors/transport/sim-random.ts';
 import { SimulatedDisk, StorageContractError } from './disk.ts';
 import { InvariantChecker, InvariantViolation } from './invariants.ts';
+import { ReadChecker } from './reads.ts';
 import { applyEntry, initialState } from './state-machine.ts';
 
 const config = { voters: ['r1', 'r2', 'r3'], learners: [] };
@@ -138,4 +139,18 @@ test('invariants: an acknowledgement must match what was applied there', (t) => 
   t.is(checker.maxAckedIndex, 1);
   t.throws(() => checker.observeAck('p2', 't1 command p2', 1, 1), { message: /acknowledged write lost/ });
   t.throws(() => checker.observeAck('p3', 't1 command p3', 2, 1), { message: /holds "nothing"/ });
+});
+
+test('reads: a read observes what was committed when it was issued, and what earlier reads observed', (t) => {
+  const reads = new ReadChecker();
+  const first = reads.issue('r1', 10, 5);
+  t.is(reads.onOutcome('r1', { id: first, ok: true, index: 6 }, 5), null); // waits for apply of 6
+  reads.onApplied('r1', 6);
+  t.is(reads.stats.served, 1);
+  const refused = reads.issue('r2', 11, 6);
+  t.is(reads.onOutcome('r2', { id: refused, ok: false, reason: { kind: 'not_leader', leader: 'r1' } }, 4), 'r1', 'a refusal names the leader to ask next');
+  const stale = reads.issue('r3', 12, 6);
+  t.throws(() => reads.onOutcome('r3', { id: stale, ok: true, index: 4 }, 4), { instanceOf: InvariantViolation, message: /index 6 was already committed/ });
+  const behind = reads.issue('r3', 13, 0);
+  t.throws(() => reads.serveLocally(behind, 5), { message: /less than 6 observed by a read served before/ });
 });

@@ -5,6 +5,7 @@
 import type { ExecutionContext } from 'ava';
 import type { DiskMode } from './disk.ts';
 import type { MixName } from './faults.ts';
+import type { ReadMode } from './reads.ts';
 import { runSeeds } from './run-seeds.ts';
 import { runSimulation, type SimResult, type VariantName } from './simulation.ts';
 
@@ -42,7 +43,7 @@ export function assertBatchPasses(t: ExecutionContext, batch: Batch): void {
   const summary = runSeeds({ ...batch, start: batch.start + SEED_OFFSET });
   t.log(
     `${summary.seeds} seeds of ${batch.steps} steps (${batch.mix ?? 'swarm'}, nodes ${batch.nodes.join(',')}): ` +
-      `${summary.seedsPerSecond.toFixed(1)} seeds/s, ${Math.round(summary.stepsPerSecond)} steps/s, ${summary.acknowledged} proposals acknowledged, ` +
+      `${summary.seedsPerSecond.toFixed(1)} seeds/s, ${Math.round(summary.stepsPerSecond)} steps/s, ${summary.acknowledged} proposals acknowledged, ${summary.readsServed} reads served, ` +
       `recovery median ${summary.recoveryMedianMs}ms max ${summary.recoveryMaxMs}ms`,
   );
   for (const failure of summary.failed) t.log(`FAIL ${failure.invariant}: ${failure.detail}\n  replay: ${failure.replay}`);
@@ -53,6 +54,7 @@ export function assertBatchPasses(t: ExecutionContext, batch: Batch): void {
 export interface Hunt {
   readonly variant?: VariantName;
   readonly disk?: DiskMode;
+  readonly reads?: ReadMode;
   readonly mix: MixName;
   readonly nodes: readonly number[];
   readonly steps: number;
@@ -72,6 +74,7 @@ export function huntForViolation(hunt: Hunt): { result: SimResult | null; seedsR
       steps: hunt.steps,
       variant: hunt.variant,
       disk: hunt.disk,
+      reads: hunt.reads,
       mix: hunt.mix,
     });
     if (result.violation === null) continue;

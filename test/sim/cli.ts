@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { DISK_MODES } from './disk.ts';
 import { MIX_NAMES } from './faults.ts';
+import { READ_MODES } from './reads.ts';
 import { runSeeds, type SeedRunSummary } from './run-seeds.ts';
 import { runSimulation, VARIANT_NAMES, type SimResult } from './simulation.ts';
 
@@ -27,6 +28,7 @@ const optionsSchema = z
     variant: z.enum(VARIANT_NAMES as [string, ...string[]]).optional(),
     disk: z.enum(DISK_MODES).default('honest'),
     mix: z.enum(MIX_NAMES).default('swarm'),
+    reads: z.enum(READ_MODES).default('correct'),
     trace: z.boolean().default(false),
     quiet: z.boolean().default(false),
   })
@@ -42,6 +44,7 @@ const program = new Command('sim')
   .option('--variant <name>', `a deliberately broken core: ${VARIANT_NAMES.join(', ')}`)
   .option('--disk <mode>', `simulated disk: ${DISK_MODES.join(', ')}`, 'honest')
   .option('--mix <name>', `fault mix: ${MIX_NAMES.join(', ')}`, 'swarm')
+  .option('--reads <mode>', `simulated runtime's reads: ${READ_MODES.join(', ')}`, 'correct')
   .option('--trace', 'with --seed: print the whole trace')
   .option('--quiet', 'print only failures and the summary')
   .parse();
@@ -56,7 +59,7 @@ const variant = o.variant as (typeof VARIANT_NAMES)[number] | undefined;
 
 if (o.seed !== undefined) {
   const nodes = o.nodes[0]!;
-  const result = runSimulation({ seed: o.seed, nodes, steps: o.steps, variant, disk: o.disk, mix: o.mix, keepTrace: o.trace });
+  const result = runSimulation({ seed: o.seed, nodes, steps: o.steps, variant, disk: o.disk, mix: o.mix, reads: o.reads, keepTrace: o.trace });
   if (result.trace !== null) process.stdout.write(result.trace.join('\n') + '\n');
   printResult(result);
   process.exit(result.ok ? 0 : 1);
@@ -69,6 +72,7 @@ if (o.seed !== undefined) {
     variant,
     disk: o.disk,
     mix: o.mix,
+    reads: o.reads,
     onResult: (result) => {
       if (!result.ok) printResult(result);
       else if (!o.quiet) process.stdout.write(`ok   seed ${result.options.seed} (${result.options.nodes} nodes) ${result.stats.acknowledged} acked, recovered in ${result.recoveryMs}ms\n`);
@@ -84,7 +88,7 @@ function printResult(result: SimResult): void {
   if (result.ok) {
     process.stdout.write(
       `ok   ${head}\n     trace ${result.traceHash}; ${stats.proposed} proposed, ${stats.acknowledged} acknowledged, ${stats.leaderTerms} leader terms, ` +
-        `${stats.crashes} crashes, ${stats.snapshotsTaken} snapshots taken, ${stats.snapshotsInstalled} installed; recovered ${result.recoveryMs}ms after heal\n`,
+        `${stats.crashes} crashes, ${stats.snapshotsTaken} snapshots taken, ${stats.snapshotsInstalled} installed, ${stats.readsServed} reads served; recovered ${result.recoveryMs}ms after heal\n`,
     );
     return;
   }
@@ -103,7 +107,7 @@ function printSummary(summary: SeedRunSummary): void {
   process.stdout.write(
     `\n${summary.seeds} seeds (${bySize} nodes), ${summary.seeds - summary.failed.length} passed, ${summary.failed.length} failed, ` +
       `in ${(summary.wallMs / 1000).toFixed(1)}s: ${summary.seedsPerSecond.toFixed(1)} seeds/s, ${Math.round(summary.stepsPerSecond)} steps/s; ` +
-      `${summary.acknowledged} proposals acknowledged; recovery after heal: median ${summary.recoveryMedianMs}ms, max ${summary.recoveryMaxMs}ms simulated\n`,
+      `${summary.acknowledged} proposals acknowledged, ${summary.readsServed} linearizable reads served; recovery after heal: median ${summary.recoveryMedianMs}ms, max ${summary.recoveryMaxMs}ms simulated\n`,
   );
   for (const failure of summary.failed) process.stdout.write(`  FAIL ${failure.invariant}: ${failure.replay}\n`);
 }

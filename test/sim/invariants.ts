@@ -13,6 +13,7 @@ export type InvariantName =
   | 'leader completeness'
   | 'state machine safety'
   | 'acknowledged write lost'
+  | 'linearizability'
   | 'storage contract'
   | 'core contract'
   | 'core crashed'

@@ -4,6 +4,7 @@
  */
 import type { DiskMode } from './disk.ts';
 import type { MixName } from './faults.ts';
+import type { ReadMode } from './reads.ts';
 import type { InvariantName } from './invariants.ts';
 import { runSimulation, type SimResult, type VariantName } from './simulation.ts';
 
@@ -15,6 +16,7 @@ export interface SeedRun {
   readonly variant?: VariantName | undefined;
   readonly disk?: DiskMode | undefined;
   readonly mix?: MixName | undefined;
+  readonly reads?: ReadMode | undefined;
   /** Stop at the first failing seed (for "how many seeds until the bug shows"). */
   readonly stopAtFirstFailure?: boolean | undefined;
   readonly onResult?: ((result: SimResult) => void) | undefined;
@@ -28,6 +30,7 @@ export interface SeedRunSummary {
   readonly seedsPerSecond: number;
   readonly stepsPerSecond: number;
   readonly acknowledged: number;
+  readonly readsServed: number;
   readonly recoveryMedianMs: number | null;
   readonly recoveryMaxMs: number | null;
 }
@@ -39,16 +42,18 @@ export function runSeeds(run: SeedRun): SeedRunSummary {
   const recoveries: number[] = [];
   let steps = 0;
   let acknowledged = 0;
+  let readsServed = 0;
   let seeds = 0;
   const began = performance.now();
   for (let k = 0; k < run.count; k++) {
     const seed = run.start + k;
     const nodes = run.nodes[k % run.nodes.length]!;
-    const result = runSimulation({ seed, nodes, steps: run.steps, variant: run.variant, disk: run.disk, mix: run.mix });
+    const result = runSimulation({ seed, nodes, steps: run.steps, variant: run.variant, disk: run.disk, mix: run.mix, reads: run.reads });
     seeds++;
     bySize[nodes] = (bySize[nodes] ?? 0) + 1;
     steps += result.steps + result.healSteps;
     acknowledged += result.stats.acknowledged;
+    readsServed += result.stats.readsServed;
     if (result.recoveryMs !== null) recoveries.push(result.recoveryMs);
     if (result.violation !== null) failed.push({ seed, invariant: result.violation.invariant, detail: result.violation.detail, replay: result.replay });
     run.onResult?.(result);
@@ -64,6 +69,7 @@ export function runSeeds(run: SeedRun): SeedRunSummary {
     seedsPerSecond: seeds / (wallMs / 1000),
     stepsPerSecond: steps / (wallMs / 1000),
     acknowledged,
+    readsServed,
     recoveryMedianMs: recoveries.length === 0 ? null : Math.round(recoveries[Math.floor(recoveries.length / 2)]!),
     recoveryMaxMs: recoveries.length === 0 ? null : Math.round(recoveries.at(-1)!),
   };

@@ -27,6 +27,7 @@ import { SeededRandom } from '../../actors/transport/sim-random.ts';
 import { CALM_NETWORK, SimulatedNetwork } from '../../actors/transport/simulated.ts';
 import { SimulatedClients } from './client.ts';
 import { startCore, type SimCore } from './core.ts';
+import { ReadChecker, type ReadMode } from './reads.ts';
 import { SimulatedDisk, StorageContractError, type DiskMode, type StoredSnapshot } from './disk.ts';
 import { drawMix, type FaultKind, type FaultMix, type MixName, FAULT_KINDS } from './faults.ts';
 import { InvariantChecker, InvariantViolation, type InvariantName } from './invariants.ts';
@@ -45,6 +46,8 @@ export interface SimOptions {
   readonly variant?: VariantName | undefined;
   readonly disk?: DiskMode | undefined;
   readonly mix?: MixName | undefined;
+  /** `local`: a broken runtime that serves reads from its own state without a read index. */
+  readonly reads?: ReadMode | undefined;
   /** Keep the whole trace in the result (for `--trace`); otherwise only the tail. */
   readonly keepTrace?: boolean | undefined;
 }
@@ -76,6 +79,7 @@ export interface SimResult {
     readonly crashes: number;
     readonly snapshotsTaken: number;
     readonly snapshotsInstalled: number;
+    readonly readsServed: number;
     readonly faults: Readonly<Partial<Record<FaultKind, number>>>;
     readonly messagesSent: number;
     readonly messagesLost: number;
@@ -97,6 +101,8 @@ const MAX_OUTSTANDING_PROPOSALS = 24;
 const SNAPSHOT_STREAM_FAILURE_MS = 100;
 /** Received snapshots a replica keeps staged until its core installs one. */
 const MAX_STAGED_SNAPSHOTS = 4;
+/** Share of client operations that are reads rather than proposals. */
+const READ_SHARE = 0.3;
 /** Heal-phase steps cap: far beyond any honest recovery, a guard against a livelocked harness. */
 const MAX_HEAL_STEPS = 2_000_000;
 
@@ -109,6 +115,7 @@ export function replayCommand(options: SimOptions): string {
   if (options.variant !== undefined) parts.push(`--variant ${options.variant}`);
   if (options.disk !== undefined && options.disk !== 'honest') parts.push(`--disk ${options.disk}`);
   if (options.mix !== undefined && options.mix !== 'swarm') parts.push(`--mix ${options.mix}`);
+  if (options.reads !== undefined && options.reads !== 'correct') parts.push(`--reads ${options.reads}`);
   return parts.join(' ');
 }
 
@@ -155,6 +162,7 @@ class Simulation {
   readonly #network: SimulatedNetwork<Wire>;
   readonly #checker = new InvariantChecker();
   readonly #clients: SimulatedClients;
+  readonly #reads: ReadChecker;
   readonly #replicas = new Map<ReplicaId, SimReplica>();
   readonly #ids: ReplicaId[];
   readonly #touched = new Set<ReplicaId>();
@@ -174,6 +182,7 @@ class Simulation {
     if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 9) throw new RangeError(`nodes must be 1..9, got ${options.nodes}`);
     if (!Number.isInteger(options.steps) || options.steps < 0) throw new RangeError(`steps must be a non-negative integer, got ${options.steps}`);
     this.#options = options;
+    this.#reads = new ReadChecker();
     this.#random = new SeededRandom(options.seed);
     this.#mix = drawMix(options.mix ?? 'swarm', this.#random.fork());
     this.#timing = this.#mix.timing ?? DEFAULT_TIMING;
@@ -261,6 +270,7 @@ class Simulation {
         crashes: this.#crashes,
         snapshotsTaken: this.#snapshotsTaken,
         snapshotsInstalled: this.#snapshotsInstalled,
+        readsServed: this.#reads.stats.served,
         faults: this.#faultCounts,
         messagesSent: network.sent,
         messagesLost: network.dropped + network.partitioned + network.undeliverable,
@@ -400,6 +410,7 @@ class Simulation {
       replica.applied = disk.applied;
       this.#checker.observeState(id, replica.applied, 'snapshot install');
       this.#clients.onSkipped(id, ready.installSnapshot.index);
+      this.#reads.onApplied(id, replica.applied.appliedIndex);
       this.#snapshotsInstalled++;
     }
     for (const message of ready.messages) {
@@ -426,7 +437,12 @@ class Simulation {
       disk.setApplied(replica.applied);
       this.#clients.onApplied(id, entry);
     }
+    if (ready.committed.length > 0) this.#reads.onApplied(id, replica.applied.appliedIndex);
     for (const outcome of ready.proposals) this.#clients.onOutcome(id, outcome);
+    for (const outcome of ready.reads) {
+      const hint = this.#reads.onOutcome(id, outcome, replica.applied.appliedIndex);
+      if (hint !== null) this.#queue.schedule(this.#faultRandom.int(1, 5), `client read at ${hint}`, () => this.#issueRead(hint));
+    }
     this.#maybeCompact(replica);
   }
 
@@ -513,6 +529,7 @@ class Simulation {
     replica.staged.clear();
     replica.disk.crash();
     this.#clients.onCrash(replica.id);
+    this.#reads.onCrash(replica.id);
     this.#crashes++;
     this.#touched.delete(replica.id);
   }
@@ -532,9 +549,25 @@ class Simulation {
     const [low, high] = this.#mix.proposalIntervalMs;
     this.#queue.schedule(this.#faultRandom.int(low, high), 'client', () => {
       if (this.#phase !== 'faults') return;
-      if (this.#clients.outstanding < MAX_OUTSTANDING_PROPOSALS) this.#clients.submit();
+      if (this.#faultRandom.chance(READ_SHARE)) this.#issueRead();
+      else if (this.#clients.outstanding < MAX_OUTSTANDING_PROPOSALS) this.#clients.submit();
       this.#scheduleProposal();
     });
+  }
+
+  /** A linearizable read to a random replica (refusals are not retried: reads have no effect to lose). */
+  #issueRead(to?: ReplicaId): void {
+    const replica = this.#replica(to ?? this.#faultRandom.pick(this.#ids));
+    if (replica.core === null) return;
+    let committed = 0;
+    for (const other of this.#replicas.values()) if (other.view !== null) committed = Math.max(committed, other.view.commitIndex);
+    const id = this.#reads.issue(replica.id, this.#queue.now, committed);
+    if (this.#options.reads === 'local') {
+      this.#reads.serveLocally(id, replica.applied.appliedIndex);
+      return;
+    }
+    this.#touched.add(replica.id);
+    replica.core.send({ type: 'readIndex', id });
   }
 
   #injectFault(): void {
