@@ -33,6 +33,8 @@ export interface ChatClientOptions {
   readonly sendDeadlineMs?: number;
   /** Shown on the NATS server's monitoring pages. */
   readonly name?: string;
+  /** Keep trying when no NATS server answers yet (e.g. a UI started before the cluster); default: fail at once. */
+  readonly waitOnFirstConnect?: boolean;
 }
 
 export type SendInput = Omit<RequestOf<'send'>, 'requestId'> & { readonly requestId?: string };
@@ -54,9 +56,9 @@ export class ChatClient {
     this.#sendDeadlineMs = options.sendDeadlineMs ?? DEFAULT_SEND_DEADLINE_MS;
   }
 
-  /** Connects to NATS (failing if no server answers) and returns a client that reconnects forever. */
+  /** Connects to NATS (failing if no server answers, unless `waitOnFirstConnect`) and returns a client that reconnects forever. */
   static async connect(options: ChatClientOptions): Promise<ChatClient> {
-    const link = await NatsLink.connect({ servers: options.servers, name: options.name ?? 'quorumchat-client' });
+    const link = await NatsLink.connect({ servers: options.servers, name: options.name ?? 'quorumchat-client', waitOnFirstConnect: options.waitOnFirstConnect ?? false });
     return new ChatClient(link, true, options);
   }
 

@@ -127,3 +127,17 @@ test('send gives up at its deadline with UnavailableError, and never retries oth
   await t.throwsAsync(client.send({ token: 't', to: 'bob', text: 'x' }), { instanceOf: ForbiddenError });
   t.is(fake.count('send'), attempts + 1);
 });
+
+test('connect fails at once without a server, or waits for one with waitOnFirstConnect', async (t) => {
+  const server = await TestNatsServer.start();
+  await server.stop(); // a port with nothing listening
+  await t.throwsAsync(ChatClient.connect({ servers: server.url }));
+  const waiting = ChatClient.connect({ servers: server.url, prefix: PREFIX, waitOnFirstConnect: true });
+  await new Promise((r) => setTimeout(r, 300));
+  await server.restart();
+  t.teardown(() => server.stop());
+  const client = await waiting;
+  t.teardown(() => client.close());
+  t.is(client.status, 'connected');
+  await t.throwsAsync(client.cluster(), { instanceOf: UnavailableError }, 'no replica answers: no responders');
+});
