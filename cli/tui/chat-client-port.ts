@@ -28,7 +28,8 @@ export function chatPortOf(client: ChatClient): ChatPort {
     deleteAccount: (req) => client.deleteAccount(req),
     cluster: async (): Promise<ClusterInfo> => {
       const reply = await client.cluster();
-      return { leader: reply.leader, term: reply.term };
+      const voters = reply.members.filter((m) => m.voter);
+      return { leader: reply.leader, term: reply.term, voters: voters.length, reachableVoters: voters.filter((m) => m.reachable).length };
     },
     send: async (req, onRetry): Promise<{ message: ChatMessage }> => {
       const slow = setTimeout(onRetry, SEND_SLOW_MS);

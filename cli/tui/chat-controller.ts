@@ -22,6 +22,8 @@ export const HISTORY_PAGE = 50;
 export const ACCOUNTS_PAGE = 200;
 /** How often the header re-reads who leads (`cluster`), ms: often enough to show a failover within seconds. */
 export const CLUSTER_POLL_MS = 2_000;
+/** A status-bar notice stays this long: enough to read a sentence. */
+export const NOTICE_MS = 6_000;
 
 export class ChatController {
   private current: ChatState = initialChatState;
@@ -29,6 +31,7 @@ export class ChatController {
   private liveHandle: { close(): Promise<void> | void } | null = null;
   private readonly unsubscribe: (() => void)[] = [];
   private clusterTimer: NodeJS.Timeout | null = null;
+  private noticeTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(private readonly port: ChatPort) {
@@ -53,7 +56,9 @@ export class ChatController {
   dispatch(action: ChatAction): void {
     const next = reduceChat(this.current, action);
     if (next === this.current) return;
+    const noticeChanged = next.notice !== this.current.notice;
     this.current = next;
+    if (noticeChanged) this.expireNotice();
     for (const l of this.listeners) l(next);
   }
 
@@ -158,9 +163,21 @@ export class ChatController {
     this.dispatch({ type: 'notice', notice: { level, text } });
   }
 
+  /** Clears a notice once it has been on screen long enough to read, unless a newer one replaced it. */
+  private expireNotice(): void {
+    const notice = this.current.notice;
+    if (notice === null) return;
+    if (this.noticeTimer) clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => {
+      if (this.current.notice === notice) this.dispatch({ type: 'notice', notice: null });
+    }, NOTICE_MS);
+    this.noticeTimer.unref();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.clusterTimer) clearInterval(this.clusterTimer);
+    if (this.noticeTimer) clearTimeout(this.noticeTimer);
     for (const u of this.unsubscribe) u();
     await this.stopLive();
     this.listeners.clear();
@@ -204,9 +221,9 @@ export class ChatController {
     if (this.closed) return;
     try {
       const info = await this.port.cluster();
-      this.dispatch({ type: 'replicaAnswered', replica: this.current.replica, leader: info.leader });
+      this.dispatch({ type: 'replicaAnswered', replica: this.current.replica, leader: info.leader, reachable: { up: info.reachableVoters, of: info.voters } });
     } catch {
-      this.dispatch({ type: 'replicaAnswered', replica: this.current.replica, leader: null });
+      this.dispatch({ type: 'replicaAnswered', replica: this.current.replica, leader: null, reachable: null });
     }
   }
 

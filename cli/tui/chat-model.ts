@@ -59,6 +59,8 @@ export interface ChatState {
   /** The replica that answered the latest request, when the reply said so. */
   readonly replica: string | null;
   readonly leader: string | null;
+  /** Voting members the leader reports reachable, and how many there are (from `cluster`). */
+  readonly reachable: { readonly up: number; readonly of: number } | null;
   readonly notice: Notice | null;
 }
 
@@ -81,7 +83,7 @@ export type ChatAction =
   | { readonly type: 'peerRead'; readonly by: string; readonly upToId: number }
   | { readonly type: 'messagesDeleted'; readonly ids: readonly number[] }
   | { readonly type: 'connectionChanged'; readonly connection: Connection }
-  | { readonly type: 'replicaAnswered'; readonly replica: string | null; readonly leader?: string | null }
+  | { readonly type: 'replicaAnswered'; readonly replica: string | null; readonly leader?: string | null; readonly reachable?: { readonly up: number; readonly of: number } | null }
   | { readonly type: 'notice'; readonly notice: Notice | null };
 
 export const initialChatState: ChatState = {
@@ -92,6 +94,7 @@ export const initialChatState: ChatState = {
   connection: 'connected',
   replica: null,
   leader: null,
+  reachable: null,
   notice: null,
 };
 
@@ -99,9 +102,9 @@ export const initialChatState: ChatState = {
 export function reduceChat(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
     case 'loggedIn':
-      return { ...initialChatState, connection: state.connection, replica: state.replica, leader: state.leader, session: { username: action.username, token: action.token } };
+      return { ...initialChatState, connection: state.connection, replica: state.replica, leader: state.leader, reachable: state.reachable, session: { username: action.username, token: action.token } };
     case 'loggedOut':
-      return { ...initialChatState, connection: state.connection, replica: state.replica, leader: state.leader };
+      return { ...initialChatState, connection: state.connection, replica: state.replica, leader: state.leader, reachable: state.reachable };
     case 'conversationsLoaded':
       return { ...state, conversations: sortConversations(action.conversations.map((c) => readIfOpen(state, c))) };
     case 'conversationOpened': {
@@ -157,7 +160,12 @@ export function reduceChat(state: ChatState, action: ChatAction): ChatState {
     case 'connectionChanged':
       return { ...state, connection: action.connection };
     case 'replicaAnswered':
-      return { ...state, replica: action.replica ?? state.replica, leader: action.leader === undefined ? state.leader : action.leader };
+      return {
+        ...state,
+        replica: action.replica ?? state.replica,
+        leader: action.leader === undefined ? state.leader : action.leader,
+        reachable: action.reachable === undefined ? state.reachable : action.reachable,
+      };
     case 'notice':
       return { ...state, notice: action.notice };
   }

@@ -17,6 +17,9 @@ export type LiveEvent =
 export interface ClusterInfo {
   readonly leader: string | null;
   readonly term: number;
+  /** Voting members, and how many of them the leader reaches. */
+  readonly voters: number;
+  readonly reachableVoters: number;
 }
 
 export interface ChatPort {

@@ -465,7 +465,8 @@ function statusLine(state: ChatState): string {
         : '{yellow-fg}● reconnecting…{/yellow-fg}';
   parts.push(conn);
   const via = state.replica ? `answered by ${blessed.escape(state.replica)}` : null;
-  const leader = state.leader ? `leader ${blessed.escape(state.leader)}` : '{yellow-fg}no leader (election)…{/yellow-fg}';
+  const reach = state.reachable ? ` · ${state.reachable.up}/${state.reachable.of} voters reachable` : '';
+  const leader = state.leader ? `leader ${blessed.escape(state.leader)}${reach}` : '{yellow-fg}no leader (election)…{/yellow-fg}';
   parts.push([via, leader].filter((x) => x !== null).join(' · '));
   if (state.notice) {
     const colour = state.notice.level === 'error' ? 'red' : 'white';
