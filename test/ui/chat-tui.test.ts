@@ -97,6 +97,9 @@ test('two people chat through the terminal UI, and the chat goes on after the le
   await up.keys('s');
   await up.waitFor(new RegExp(`Stop replica ${leaderId}`));
   await up.keys('y');
+  // Bob sends while the leader is going away: the client retries with the same requestId until a new leader commits it.
+  await chat.type('still there?');
+  await chat.keys('Enter');
   await up.waitFor(new RegExp(`stop ${leaderId}: done`), 30_000);
   await up.waitFor(new RegExp(`leader (?!${leaderId})r\\d`), 60_000);
   // The inspector panel marks the stopped replica as silent once its keep-alives stop.
@@ -110,9 +113,7 @@ test('two people chat through the terminal UI, and the chat goes on after the le
   await up.keys('y');
   await up.waitFor(new RegExp(`${leaderId}\\s+running\\s+follower\\s+\\d+\\s+r\\d`), 60_000);
 
-  // Bob keeps chatting; the message commits once and reaches alice.
-  await chat.type('still there?');
-  await chat.keys('Enter');
+  // Bob's message sent during the failover commits once and reaches alice.
   const sent = await chat.waitFor(/me: still there\? ✓/, 60_000);
   t.is(sent.match(/still there\?/g)?.length, 1, 'shown once');
   await up.keys('F2');
