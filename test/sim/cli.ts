@@ -88,7 +88,7 @@ function printResult(result: SimResult): void {
   if (result.ok) {
     process.stdout.write(
       `ok   ${head}\n     trace ${result.traceHash}; ${stats.proposed} proposed, ${stats.acknowledged} acknowledged, ${stats.leaderTerms} leader terms, ` +
-        `${stats.crashes} crashes, ${stats.snapshotsTaken} snapshots taken, ${stats.snapshotsInstalled} installed, ${stats.readsServed} reads served; recovered ${result.recoveryMs}ms after heal\n`,
+        `${stats.crashes} crashes, ${stats.snapshotsTaken} snapshots taken, ${stats.snapshotsInstalled} installed, ${stats.readsServed} reads served, ${stats.configsCommitted} membership changes; recovered ${result.recoveryMs}ms after heal\n`,
     );
     return;
   }

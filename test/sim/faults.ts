@@ -19,6 +19,7 @@ export const FAULT_KINDS = [
   'clockRate',
   'weather',
   'transfer',
+  'membership',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -125,7 +126,7 @@ export function drawMix(name: MixName, random: SeededRandom): FaultMix {
       // Lagging replicas that time out and campaign: what voteWithoutLogCheck gets wrong.
       return {
         ...base,
-        weights: { ...NONE, crash: 2, crashLeader: 3, restart: 4, isolateLeader: 3, partition: 2, heal: 2, clockJump: 3 },
+        weights: { ...NONE, crash: 2, crashLeader: 3, restart: 4, isolateLeader: 3, partition: 2, heal: 2, clockJump: 3, membership: 2 },
         faultIntervalMs: [50, 300],
         proposalIntervalMs: [20, 80],
         maxDown: 'minority',

@@ -80,6 +80,8 @@ export interface SimResult {
     readonly snapshotsTaken: number;
     readonly snapshotsInstalled: number;
     readonly readsServed: number;
+    /** Membership changes committed (config entries applied somewhere). */
+    readonly configsCommitted: number;
     readonly faults: Readonly<Partial<Record<FaultKind, number>>>;
     readonly messagesSent: number;
     readonly messagesLost: number;
@@ -101,6 +103,8 @@ const MAX_OUTSTANDING_PROPOSALS = 24;
 const SNAPSHOT_STREAM_FAILURE_MS = 100;
 /** Received snapshots a replica keeps staged until its core installs one. */
 const MAX_STAGED_SNAPSHOTS = 4;
+/** Membership changes never shrink the voters below this: a 3-voter cluster still survives one fault. */
+const MIN_VOTERS = 3;
 /** Share of client operations that are reads rather than proposals. */
 const READ_SHARE = 0.3;
 /** Heal-phase steps cap: far beyond any honest recovery, a guard against a livelocked harness. */
@@ -176,6 +180,7 @@ class Simulation {
   #crashes = 0;
   #snapshotsTaken = 0;
   #snapshotsInstalled = 0;
+  readonly #configsCommitted = new Set<Index>();
 
   constructor(options: SimOptions) {
     if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${options.seed}`);
@@ -271,6 +276,7 @@ class Simulation {
         snapshotsTaken: this.#snapshotsTaken,
         snapshotsInstalled: this.#snapshotsInstalled,
         readsServed: this.#reads.stats.served,
+        configsCommitted: this.#configsCommitted.size,
         faults: this.#faultCounts,
         messagesSent: network.sent,
         messagesLost: network.dropped + network.partitioned + network.undeliverable,
@@ -434,6 +440,7 @@ class Simulation {
         throw new InvariantViolation('core contract', `${id} applies (${entry.index}, t${entry.term}) which is not on its disk`);
       }
       replica.applied = this.#checker.observeApply(id, replica.applied, entry);
+      if (entry.kind === 'config') this.#configsCommitted.add(entry.index);
       disk.setApplied(replica.applied);
       this.#clients.onApplied(id, entry);
     }
@@ -655,6 +662,8 @@ class Simulation {
         this.#network.setConditions(weather);
         return `drop=${weather.dropRate.toFixed(2)} dup=${weather.duplicateRate.toFixed(2)} delay=${weather.minDelayMs}-${weather.maxDelayMs} reorder=${weather.reorderRate.toFixed(2)}`;
       }
+      case 'membership':
+        return this.#changeMembership();
       case 'transfer': {
         if (leader?.core == null) return null;
         const to = random.pick(this.#ids.filter((id) => id !== leader.id));
@@ -694,6 +703,39 @@ class Simulation {
   #maxDown(): number {
     const minority = Math.floor((this.#ids.length - 1) / 2);
     return this.#mix.maxDown === 'minority' ? minority : Math.min(this.#ids.length - 1, minority + 1);
+  }
+
+  /**
+   * Single-server membership change (thesis §4.1) proposed to the leader:
+   * bring a non-member back as a learner, promote a learner, or remove a voter
+   * (never below MIN_VOTERS). The outcome is not awaited: refusals are normal.
+   */
+  #changeMembership(): string | null {
+    const leader = this.#leader();
+    if (leader?.core == null || leader.view === null) return null;
+    const { voters, learners } = leader.view.config;
+    const outsiders = this.#ids.filter((id) => !voters.includes(id) && !learners.includes(id));
+    const random = this.#faultRandom;
+    let config: { voters: string[]; learners: string[] };
+    let what: string;
+    if (outsiders.length > 0 && random.chance(0.5)) {
+      const id = random.pick(outsiders);
+      config = { voters: [...voters], learners: [...learners, id] };
+      what = `add learner ${id}`;
+    } else if (learners.length > 0 && random.chance(0.7)) {
+      const id = random.pick(learners);
+      config = { voters: [...voters, id], learners: learners.filter((l) => l !== id) };
+      what = `promote ${id}`;
+    } else if (voters.length > MIN_VOTERS) {
+      const id = random.pick(voters);
+      config = { voters: voters.filter((v) => v !== id), learners: [...learners] };
+      what = `remove voter ${id}`;
+    } else {
+      return null;
+    }
+    this.#touched.add(leader.id);
+    leader.core.send({ type: 'proposeConfig', id: `config${this.#steps}`, config });
+    return `${what} via ${leader.id}`;
   }
 
   /** End of the fault phase: heal the network, calm the weather, fix clocks, restart everyone. */
