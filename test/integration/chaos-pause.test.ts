@@ -7,7 +7,7 @@ import test from 'ava';
 import { account, ReplicaCluster, TEST_TIMING } from './support/replica-cluster.ts';
 import { SendStream, wholeHistory } from './support/sends.ts';
 
-test('a paused leader steps down on resume and acknowledges nothing it took while paused', async (t) => {
+test('a paused leader steps down on resume and acknowledges nothing it took while paused; a paused follower catches up', async (t) => {
   t.timeout(180_000);
   const began = Date.now();
   const mark = (what: string) => t.log(`${((Date.now() - began) / 1000).toFixed(1)}s ${what}`);
@@ -52,6 +52,14 @@ test('a paused leader steps down on resume and acknowledges nothing it took whil
   t.false(write.ok, `the deposed leader must not acknowledge a write: ${JSON.stringify(write)}`);
   t.false(read.ok, `the deposed leader must not confirm a read index: ${JSON.stringify(read)}`);
 
+  await stream.ackedAtLeast(stream.acked.length + 5);
+
+  // A slow follower (paused, then resumed) holds nobody up and catches up afterwards.
+  const slow = cluster.ids.find((id) => id !== next && id !== old) ?? '';
+  cluster.pause(slow);
+  await stream.ackedAtLeast(stream.acked.length + 10);
+  cluster.resume(slow);
+  mark(`follower ${slow} paused and resumed while 10 sends committed`);
   await stream.ackedAtLeast(stream.acked.length + 5);
   await stream.stop();
   mark('sends flowing again');
