@@ -39,6 +39,8 @@ export interface ChartLayout {
 export const BOX_WIDTH = 150;
 export const BOX_HEADER = 34;
 export const CHILD_LINE = 18;
+/** A line under the state's name for the replicas currently in it. */
+export const CHIP_LINE = 18;
 /** How far a transition curve bows out of the straight line, px. */
 const BEND = 28;
 /** Events listed on one edge label before the rest are summarised as "+N". */
@@ -52,7 +54,7 @@ export function layoutChart(graph: StateGraph, width = 900, height = 560): Chart
     const children = graph.nodes
       .filter((n) => n.id.startsWith(`${top.id}.`))
       .map((n) => ({ id: n.id, label: n.key, depth: n.depth }));
-    const boxHeight = BOX_HEADER + children.length * CHILD_LINE + (children.length > 0 ? 8 : 0);
+    const boxHeight = BOX_HEADER + CHIP_LINE + children.length * CHILD_LINE + (children.length > 0 ? 8 : 0);
     const rx = Math.max(0, width / 2 - BOX_WIDTH / 2 - 20);
     const ry = Math.max(0, height / 2 - boxHeight / 2 - 20);
     const angle = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, tops.length);
