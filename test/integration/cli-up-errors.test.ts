@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -83,4 +83,21 @@ test('no leader in time: exit code 4, the last answers and where the logs are; n
   t.is(left, '', 'no replica of this data directory is running');
   await t.notThrowsAsync(() => assertPortFree('127.0.0.1', port), 'nats-server released the port');
   t.false(existsSync(join(data, 'up.pid')));
+});
+
+test('a data directory of another shape, or in use by a live process, is refused', async (t) => {
+  const data = tempDir(t, 'shape');
+  writeFileSync(join(data, 'cluster.json'), JSON.stringify({ replicaIds: ['r1', 'r2', 'r3', 'r4', 'r5'], prefix: 'quorumchat' }));
+  const fewer = await runCli(['up', '--headless', '--data', data, '--replicas', '3', '--port', String(await freePort())]);
+  t.is(fewer.code, 3, fewer.stderr);
+  t.regex(fewer.stderr, /holds a cluster of 5 replicas \(r1, r2, r3, r4, r5\), not 3; pass --replicas 5 to resume it/);
+  const prefix = await runCli(['up', '--headless', '--data', data, '--prefix', 'other', '--port', String(await freePort())]);
+  t.is(prefix.code, 3);
+  t.regex(prefix.stderr, /holds a cluster with prefix 'quorumchat'; pass --prefix quorumchat/);
+
+  // This test process is alive: as if another `up` ran the directory.
+  writeFileSync(join(data, 'up.pid'), `${process.pid}\n`);
+  const busy = await runCli(['up', '--headless', '--data', data, '--port', String(await freePort())]);
+  t.is(busy.code, 3);
+  t.regex(busy.stderr, new RegExp(`is in use by another quorumchat process \\(pid ${process.pid}\\)`));
 });
