@@ -379,7 +379,10 @@ export class ChatView {
     this.screen.key(['?'], when(() => {
       if (this.screen.focused === this.messages || this.screen.focused === this.list) void this.modal(() => showHelp(this.screen, 'help', CHAT_HELP));
     }));
-    this.screen.key(['C-c'], when(() => this.onQuit()));
+    // Ctrl-C quits even from inside a dialog.
+    this.screen.key(['C-c'], () => {
+      if (this.active) this.onQuit();
+    });
     const cycle = (delta: number) => when(() => {
       if (this.controller.state.session === null) return;
       const order: Focus[] = ['list', 'messages', 'input'];

@@ -165,7 +165,9 @@ export class DashboardView {
       this.modalOpen = true;
       void showHelp(this.screen, 'help', DASHBOARD_HELP).finally(() => (this.modalOpen = false));
     }));
-    this.screen.key(['C-c'], when(() => this.onQuit()));
+    this.screen.key(['C-c'], () => {
+      if (this.active) this.onQuit();
+    });
     this.table.on('select item', () => {
       const selected = (this.table as unknown as { selected: number }).selected;
       if (selected === 0) this.table.select(1);
