@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 import type { ChatCommand, CommandOf } from './commands.ts';
 import { Conflict, NotFound, Unauthorized, type OkReply, type ProtocolError } from './errors.ts';
-import { DELETED_FRAME_MAX_IDS } from './limits.ts';
+import { DELETED_FRAME_MAX_IDS, SESSION_SWEEP_PER_LOGIN } from './limits.ts';
 import { pairOf, toMessage, visibleTo, type ChatMessage, type Delivery, type MessageRow } from './model.ts';
 import { planDeletion, type DeletionPlan } from './deletion.ts';
 import { checkSession, hashToken } from './sessions.ts';
@@ -76,8 +76,13 @@ async function applyLogin(trx: Knex.Transaction, cmd: CommandOf<'login'>): Promi
   if (!account || account.created_index !== cmd.accountIndex) {
     return failed(new Unauthorized('wrong username or password'));
   }
-  // Keep the sessions table bounded by live sessions: a login sweeps its own account's expired ones.
-  await trx('sessions').where({ username: cmd.username }).andWhere('expires_ts', '<=', cmd.ts).delete();
+  // Keep the sessions table bounded by live sessions: each login removes up to SESSION_SWEEP_PER_LOGIN
+  // expired sessions of any account, oldest first (deterministic: ordered by expiry, then hash).
+  await trx('sessions')
+    .whereIn('token_hash', (q) =>
+      q.select('token_hash').from('sessions').where('expires_ts', '<=', cmd.ts).orderBy([{ column: 'expires_ts' }, { column: 'token_hash' }]).limit(SESSION_SWEEP_PER_LOGIN),
+    )
+    .delete();
   await trx('sessions').insert({ token_hash: hashToken(cmd.token), username: cmd.username, created_ts: cmd.ts, expires_ts: cmd.expiresTs });
   return { reply: { ok: true, token: cmd.token, username: cmd.username }, deliveries: NOTHING };
 }

@@ -38,5 +38,10 @@ export const DELETED_FRAME_MAX_IDS = 1_000;
 export const MAX_REQUEST_BYTES = 65_536;
 /** A session lives this long after login, measured in entry `ts` (leader time), then it is unauthorized. */
 export const SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1_000;
+/**
+ * Each login deletes at most this many expired sessions (of any account): more than the one
+ * session a login adds, so the expired backlog drains, and few enough that a login stays cheap.
+ */
+export const SESSION_SWEEP_PER_LOGIN = 16;
 /** Random bytes in a session token: 256 bits, beyond guessing. */
 export const TOKEN_BYTES = 32;

@@ -164,8 +164,23 @@ const markReadInOneStatement: ChatMigration = {
   },
 };
 
+/** v4: sessions by expiry, so each login can sweep a bounded number of expired sessions of any account. */
+const sessionsByExpiry: ChatMigration = {
+  name: '0004_sessions_by_expiry',
+  async up(knex) {
+    await knex.schema.alterTable('sessions', (t) => {
+      t.index(['expires_ts', 'token_hash'], 'sessions_by_expiry');
+    });
+  },
+  async down(knex) {
+    await knex.schema.alterTable('sessions', (t) => {
+      t.dropIndex(['expires_ts', 'token_hash'], 'sessions_by_expiry');
+    });
+  },
+};
+
 /** Every chat migration, oldest first. Append only: a released migration never changes. */
-export const CHAT_MIGRATIONS: readonly ChatMigration[] = [chatTablesV1, sendInOneStatement, markReadInOneStatement];
+export const CHAT_MIGRATIONS: readonly ChatMigration[] = [chatTablesV1, sendInOneStatement, markReadInOneStatement, sessionsByExpiry];
 
 /** A Knex MigrationSource over CHAT_MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */
 export const chatMigrationSource: Knex.MigrationSource<ChatMigration> = {

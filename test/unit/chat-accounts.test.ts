@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Harness } from '../chat/harness.ts';
-import { SESSION_TTL_MS } from '../../actors/chat/limits.ts';
+import { SESSION_SWEEP_PER_LOGIN, SESSION_TTL_MS } from '../../actors/chat/limits.ts';
 import { globOf, literalPrefix } from '../../actors/chat/read.ts';
 import { hashToken } from '../../actors/chat/sessions.ts';
 
@@ -82,9 +82,24 @@ test('sessions expire after SESSION_TTL_MS of entry time', async (t) => {
   h.now += 1;
   t.like(await h.call('conversations', { token: ada }), { ok: false, error: { code: 'unauthorized', message: 'the session has expired: log in again' } });
   t.like(await h.call('send', { token: ada, to: 'bob', text: 'late', requestId: 'r2' }), { ok: false, error: { code: 'unauthorized' } });
-  // A new login sweeps the account's expired sessions.
-  await h.ok('login', { username: 'ada', password: 'password-of-ada' });
-  t.deepEqual((await h.db('sessions').where({ username: 'ada' }).select('token_hash')).map((r) => r.token_hash).includes(hashToken(ada)), false);
+  // A new login (of any account) sweeps expired sessions: ada's and bob's are both expired now.
+  const fresh = (await h.ok('login', { username: 'bob', password: 'password-of-bob' }))['token'] as string;
+  t.deepEqual(await h.db('sessions').pluck('token_hash'), [hashToken(fresh)]);
+});
+
+test('a login sweeps at most SESSION_SWEEP_PER_LOGIN expired sessions, oldest first', async (t) => {
+  const h = await harness(t);
+  await h.user('ada');
+  for (let i = 0; i < SESSION_SWEEP_PER_LOGIN + 4; i++) {
+    h.now += 1;
+    await h.ok('login', { username: 'ada', password: 'password-of-ada' });
+  }
+  const before = (await h.db('sessions').orderBy([{ column: 'expires_ts' }, { column: 'token_hash' }]).pluck('token_hash')) as string[];
+  t.is(before.length, SESSION_SWEEP_PER_LOGIN + 5);
+  h.now += SESSION_TTL_MS;
+  const fresh = (await h.ok('login', { username: 'ada', password: 'password-of-ada' }))['token'] as string;
+  const after = (await h.db('sessions').orderBy([{ column: 'expires_ts' }, { column: 'token_hash' }]).pluck('token_hash')) as string[];
+  t.deepEqual(after, [...before.slice(SESSION_SWEEP_PER_LOGIN), hashToken(fresh)]);
 });
 
 test('a write prepared under a session revoked before it applies is unauthorized', async (t) => {
