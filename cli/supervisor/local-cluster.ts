@@ -92,6 +92,12 @@ export class LocalCluster {
     let nats: NatsServerProcess | null = null;
     let supervisor: ClusterSupervisor | null = null;
     let nc: NatsConnection | null = null;
+    // If this process exits mid-start (a second Ctrl-C, an uncaught error), leave nothing running.
+    const killOnExit = (): void => {
+      supervisor?.killAllNow();
+      nats?.killNow();
+    };
+    process.on('exit', killOnExit);
     try {
       options.signal?.throwIfAborted();
       progress(`starting nats-server (${binary}) on 127.0.0.1:${options.port}`);
@@ -122,6 +128,8 @@ export class LocalCluster {
       await nats?.stop();
       releaseDataRoot(dataRoot);
       throw err;
+    } finally {
+      process.off('exit', killOnExit);
     }
   }
 

@@ -120,3 +120,20 @@ test('Ctrl-C while up is still starting stops what it started', async (t) => {
   await t.notThrowsAsync(() => assertPortFree('127.0.0.1', port), 'nats-server released the port');
   t.false(existsSync(join(data, 'up.pid')));
 });
+
+test('a second Ctrl-C while up is starting kills everything at once (exit 130)', async (t) => {
+  const data = tempDir(t, 'up-twice');
+  const port = await freePort();
+  const up = spawnCli(['up', '--headless', '--data', data, '--port', String(port)]);
+  t.teardown(() => up.process.kill('SIGKILL'));
+  await up.waitFor(/starting 5 replicas under/, UP_TIMEOUT_MS);
+  up.process.kill('SIGINT');
+  await up.waitFor(/SIGINT: stopping/, 30_000);
+  up.process.kill('SIGINT');
+  const result = await up.done;
+  t.is(result.code, 130, result.stdout + result.stderr);
+  t.regex(result.stderr, /SIGINT again: killing everything now/);
+  const left = await promisify(execFile)('pgrep', ['-f', data]).then((r) => r.stdout.trim(), () => '');
+  t.is(left, '', 'no replica of this data directory is running');
+  await t.notThrowsAsync(() => assertPortFree('127.0.0.1', port), 'nats-server released the port');
+});
