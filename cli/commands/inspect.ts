@@ -56,7 +56,7 @@ export function registerInspectCommand(program: Command): void {
 }
 
 async function runTerminalInspector(feed: InspectorFeed, graph: ReturnType<typeof stateGraphOf>, where: string): Promise<void> {
-  const screen = blessed.screen({ smartCSR: true, fullUnicode: true, title: 'quorumchat inspect', warnings: false });
+  const screen = blessed.screen({ smartCSR: true, fullUnicode: true, forceUnicode: true, title: 'quorumchat inspect', warnings: false });
   blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: 1, tags: true, style: { bg: 'blue', fg: 'white' }, content: ` {bold}quorumchat inspect{/bold} │ ${blessed.escape(where)}` });
   const panel = new InspectorPanel(screen, screen, graph, feed, { top: 1, left: 0, width: '100%', height: '100%-2' });
   blessed.box({ parent: screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true, content: keyHints([['↑↓', 'scroll log'], ['q', 'quit'], ['^C', 'quit']]) });
