@@ -88,7 +88,7 @@ function printResult(result: SimResult): void {
   if (result.ok) {
     process.stdout.write(
       `ok   ${head}\n     trace ${result.traceHash}; ${stats.proposed} proposed, ${stats.acknowledged} acknowledged, ${stats.leaderTerms} leader terms, ` +
-        `${stats.crashes} crashes, ${stats.snapshotsTaken} snapshots taken, ${stats.snapshotsInstalled} installed, ${stats.readsServed} reads served, ${stats.configsCommitted} membership changes; recovered ${result.recoveryMs}ms after heal\n`,
+        `${stats.crashes} crashes, ${stats.snapshotsTaken} snapshots taken, ${stats.snapshotsInstalled} installed, ${stats.readsServed} reads served, ${stats.configsCommitted} membership changes; recovered ${result.recoveryMs}ms after heal, all caught up ${result.catchUpMs === null ? 'NOT within the bound' : `after ${result.catchUpMs}ms`}\n`,
     );
     return;
   }
@@ -109,5 +109,8 @@ function printSummary(summary: SeedRunSummary): void {
       `in ${(summary.wallMs / 1000).toFixed(1)}s: ${summary.seedsPerSecond.toFixed(1)} seeds/s, ${Math.round(summary.stepsPerSecond)} steps/s; ` +
       `${summary.acknowledged} proposals acknowledged, ${summary.readsServed} linearizable reads served; recovery after heal: median ${summary.recoveryMedianMs}ms, max ${summary.recoveryMaxMs}ms simulated\n`,
   );
+  if (summary.laggingSeeds.length > 0) {
+    process.stdout.write(`  ${summary.laggingSeeds.length} seeds left a member replica behind the acknowledged writes at the bound (not a failure): ${summary.laggingSeeds.slice(0, 10).join(', ')}\n`);
+  }
   for (const failure of summary.failed) process.stdout.write(`  FAIL ${failure.invariant}: ${failure.replay}\n`);
 }

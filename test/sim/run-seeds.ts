@@ -33,6 +33,8 @@ export interface SeedRunSummary {
   readonly readsServed: number;
   readonly recoveryMedianMs: number | null;
   readonly recoveryMaxMs: number | null;
+  /** Seeds where some member replica had not applied every acknowledged proposal within the liveness bound. */
+  readonly laggingSeeds: readonly number[];
 }
 
 export function runSeeds(run: SeedRun): SeedRunSummary {
@@ -40,6 +42,7 @@ export function runSeeds(run: SeedRun): SeedRunSummary {
   const bySize: Record<number, number> = {};
   const failed: { seed: number; invariant: InvariantName; detail: string; replay: string }[] = [];
   const recoveries: number[] = [];
+  const laggingSeeds: number[] = [];
   let steps = 0;
   let acknowledged = 0;
   let readsServed = 0;
@@ -55,6 +58,7 @@ export function runSeeds(run: SeedRun): SeedRunSummary {
     acknowledged += result.stats.acknowledged;
     readsServed += result.stats.readsServed;
     if (result.recoveryMs !== null) recoveries.push(result.recoveryMs);
+    if (result.ok && result.catchUpMs === null) laggingSeeds.push(seed);
     if (result.violation !== null) failed.push({ seed, invariant: result.violation.invariant, detail: result.violation.detail, replay: result.replay });
     run.onResult?.(result);
     if (!result.ok && run.stopAtFirstFailure === true) break;
@@ -72,5 +76,6 @@ export function runSeeds(run: SeedRun): SeedRunSummary {
     readsServed,
     recoveryMedianMs: recoveries.length === 0 ? null : Math.round(recoveries[Math.floor(recoveries.length / 2)]!),
     recoveryMaxMs: recoveries.length === 0 ? null : Math.round(recoveries.at(-1)!),
+    laggingSeeds,
   };
 }

@@ -71,6 +71,8 @@ export interface SimResult {
   readonly simTimeMs: number;
   /** Simulated time from heal until the cluster was live again, or null if it never was. */
   readonly recoveryMs: number | null;
+  /** Simulated time from heal until every replica in the configuration applied every acknowledged proposal; null if not within the bound. */
+  readonly catchUpMs: number | null;
   readonly mix: FaultMix;
   readonly stats: {
     readonly proposed: number;
@@ -233,6 +235,7 @@ class Simulation {
   run(): SimResult {
     let violation: Violation | null = null;
     let recoveryMs: number | null = null;
+    let catchUpMs: number | null = null;
     try {
       this.#record(`start seed=${this.#options.seed} nodes=${this.#options.nodes} mix=${this.#mix.name} limits=${JSON.stringify(this.#limits)}`);
       for (const replica of this.#replicas.values()) this.#start(replica);
@@ -254,6 +257,18 @@ class Simulation {
         this.#step();
         this.#healSteps++;
       }
+      // Not an invariant (a follower may lag a while, e.g. behind a lost snapshot answer), but measured:
+      // how long until every member replica has applied every acknowledged proposal.
+      for (;;) {
+        if (this.#allCaughtUp()) {
+          catchUpMs = this.#queue.now - healedAt;
+          break;
+        }
+        const next = this.#queue.peekTime();
+        if (next === null || next > deadline || this.#healSteps >= MAX_HEAL_STEPS) break;
+        this.#step();
+        this.#healSteps++;
+      }
     } catch (error) {
       violation = this.#violation(error);
     }
@@ -267,6 +282,7 @@ class Simulation {
       healSteps: this.#healSteps,
       simTimeMs: this.#queue.now,
       recoveryMs,
+      catchUpMs,
       mix: this.#mix,
       stats: {
         proposed: this.#clients.stats.proposed,
@@ -762,6 +778,14 @@ class Simulation {
    */
   #livenessBoundMs(): number {
     return LIVENESS_BOUND_ELECTION_TIMEOUTS * Math.max(this.#timing.electionMaxMs, DEFAULT_TIMING.electionMaxMs);
+  }
+
+  #allCaughtUp(): boolean {
+    const leader = this.#leader();
+    if (leader?.view == null) return false;
+    const { voters, learners } = leader.view.config;
+    const target = this.#checker.maxAckedIndex;
+    return [...voters, ...learners].every((id) => this.#replica(id).applied.appliedIndex >= target);
   }
 
   /** A leader in the highest term and every proposal acknowledged. */
