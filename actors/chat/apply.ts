@@ -193,25 +193,30 @@ async function carryOut(trx: Knex.Transaction, plan: DeletionPlan): Promise<Deli
     if (wasUnread) unreadLost.set(key, (unreadLost.get(key) ?? 0) + 1);
   };
 
+  // Each row is removed, or hidden from the sender, or hidden from the recipient: one statement per kind, not per row.
+  const remove: number[] = [];
+  const hideFromSender: number[] = [];
+  const hideFromRecipient: number[] = [];
   for (const row of plan.rows) {
     const senderSees = row.hidden_by_sender === 0;
     const recipientSees = row.hidden_by_recipient === 0;
     const recipientUnread = recipientSees && row.read === 0;
     if (plan.forEveryone) {
-      await trx('messages').where({ id: row.id }).delete();
+      remove.push(row.id);
       if (senderSees) lose(row.sender, row.recipient, row.id, false);
       if (recipientSees) lose(row.recipient, row.sender, row.id, recipientUnread);
     } else if (row.sender === plan.caller) {
       // Gone from both views: the row has no reader left, so it goes.
-      if (!recipientSees) await trx('messages').where({ id: row.id }).delete();
-      else await trx('messages').where({ id: row.id }).update({ hidden_by_sender: 1 });
+      (recipientSees ? hideFromSender : remove).push(row.id);
       lose(row.sender, row.recipient, row.id, false);
     } else {
-      if (!senderSees) await trx('messages').where({ id: row.id }).delete();
-      else await trx('messages').where({ id: row.id }).update({ hidden_by_recipient: 1 });
+      (senderSees ? hideFromRecipient : remove).push(row.id);
       lose(row.recipient, row.sender, row.id, recipientUnread);
     }
   }
+  if (remove.length > 0) await trx('messages').whereIn('id', remove).delete();
+  if (hideFromSender.length > 0) await trx('messages').whereIn('id', hideFromSender).update({ hidden_by_sender: 1 });
+  if (hideFromRecipient.length > 0) await trx('messages').whereIn('id', hideFromRecipient).update({ hidden_by_recipient: 1 });
 
   const deliveries: Delivery[] = [];
   for (const [key, ids] of lost) {
