@@ -175,15 +175,13 @@ export function maybeCommit(s: Draft, out: Out): void {
     patchLeader(s, { committedOwnTerm: true });
     startAwaitingReads(s, out);
   }
-  // Thesis §4.2.2: a leader removed from the voters steps down once that configuration commits.
-  if (s.configIndex <= s.commitIndex && !isVoter(s.config, s.id)) {
-    becomeFollower(s, out, s.term, null);
-    return;
-  }
   // Tell followers promptly (they apply sooner): new entries carry it, otherwise a commit notice.
   for (const peer of Object.keys(s.leaderState!.progress)) {
     if (!replicateTo(s, out, peer)) notifyCommit(s, out, peer);
   }
+  // Thesis §4.2.2: a leader removed from the voters steps down once that configuration
+  // commits (after telling the others, so they learn the commit without waiting for a new leader).
+  if (s.configIndex <= s.commitIndex && !isVoter(s.config, s.id)) becomeFollower(s, out, s.term, null);
 }
 
 /** The leader's side of an AppendEntries answer. */

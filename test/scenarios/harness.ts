@@ -176,7 +176,8 @@ export class Cluster {
     return [...this.replicas.values()].map((r) => {
       const v = r.actor === null ? null : viewOf(r.actor.getSnapshot());
       const progress = v === null ? '' : Object.entries(v.progress).map(([p, x]) => `${p}:${x.matchIndex}/${x.nextIndex}`).join(' ');
-      return `${r.id} disk term ${r.disk.hardState.term} vote ${r.disk.hardState.votedFor ?? '-'} log ${formatLog(r.disk.snapshot, r.disk.entries)}${progress ? ` progress ${progress}` : ''}`;
+      const config = v === null ? '' : ` config ${v.config.voters.join(',')}${v.config.learners.length ? `/${v.config.learners.join(',')}` : ''}`;
+      return `${r.id} disk term ${r.disk.hardState.term} vote ${r.disk.hardState.votedFor ?? '-'} log ${formatLog(r.disk.snapshot, r.disk.entries)}${config}${progress ? ` progress ${progress}` : ''}`;
     });
   }
 
