@@ -1,6 +1,6 @@
 import test from 'ava';
-import { Harness } from '../chat/harness.ts';
-import { SESSION_SWEEP_PER_LOGIN, SESSION_TTL_MS } from '../../actors/chat/limits.ts';
+import { Harness, T0 } from '../chat/harness.ts';
+import { DELETED_FRAME_MAX_IDS, SESSION_SWEEP_PER_LOGIN, SESSION_TTL_MS } from '../../actors/chat/limits.ts';
 import { globOf, literalPrefix } from '../../actors/chat/read.ts';
 import { hashToken } from '../../actors/chat/sessions.ts';
 
@@ -205,4 +205,23 @@ test('deleteAccount removes the account, its sessions, messages and conversation
   t.deepEqual((await h.ok('conversations', { token: newAda }))['conversations'], []);
   t.deepEqual((await h.ok('history', { token: newAda, with: 'bob' }))['messages'], []);
   t.like(await h.call('send', { token: newAda, to: 'bob', text: 'again', requestId: 'a1' }), { ok: true, message: { text: 'again' } });
+});
+
+test('deleteAccount tells each peer which ids vanished, at most DELETED_FRAME_MAX_IDS per frame', async (t) => {
+  const h = await harness(t);
+  const ada = await h.user('ada', 'correct horse');
+  await h.user('bob');
+  // Rows inserted directly (as a bulk load would); the insert trigger keeps the conversations rows.
+  const total = DELETED_FRAME_MAX_IDS * 2 + 500;
+  const rows = Array.from({ length: total }, (_, i) => ({
+    id: 1_000 + i, sender: i % 2 ? 'ada' : 'bob', recipient: i % 2 ? 'bob' : 'ada', pair_lo: 'ada', pair_hi: 'bob',
+    text: `m${i}`, ts: T0, read: 0, hidden_by_sender: 0, hidden_by_recipient: 0,
+  }));
+  for (let i = 0; i < rows.length; i += 500) await h.db('messages').insert(rows.slice(i, i + 500));
+  h.index = 10_000;
+  await h.ok('deleteAccount', { token: ada, password: 'correct horse' });
+  const frames = (h.deliveries.at(-1) ?? []).filter((d) => 'to' in d);
+  t.deepEqual(frames.map((d) => ('to' in d && d.frame.type === 'deleted' ? d.frame.ids.length : -1)), [DELETED_FRAME_MAX_IDS, DELETED_FRAME_MAX_IDS, 500]);
+  t.deepEqual(frames.flatMap((d) => ('to' in d && d.frame.type === 'deleted' ? d.frame.ids : [])), rows.map((r) => r.id));
+  t.is((await h.db('messages').count({ n: '*' }))[0]?.n, 0);
 });
