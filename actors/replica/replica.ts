@@ -272,12 +272,15 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
   const unsubscribeSnapshots = transport.onSnapshot(onSnapshotReceived);
   core.start();
 
+  // The commit index a leader saw when it first served in its term: everything acknowledged before it took office is at or below it.
+  let barrier = { term: -1, index: 0 };
   const role = () => {
-    const snapshot = core.getSnapshot();
-    const view = viewOf(snapshot);
-    const leader = view.role === 'leader';
-    const ready = leader && (snapshot.context.leaderState?.committedOwnTerm ?? false);
-    return { leader, leaderId: view.leader, ready, term: view.term, commitIndex: view.commitIndex };
+    const { role: current, leader: leaderId, term, commitIndex, leaderState } = core.getSnapshot().context;
+    const leader = current === 'leader';
+    // Thesis §6.4: only once an entry of its own term is committed does a leader's commitIndex cover all earlier commits.
+    const ready = leader && (leaderState?.committedOwnTerm ?? false);
+    if (ready && barrier.term !== term) barrier = { term, index: commitIndex };
+    return { leader, leaderId, ready, term, applyBarrier: barrier.term === term ? barrier.index : commitIndex };
   };
 
   const handler = new RequestHandler({

@@ -58,7 +58,19 @@ export interface RequestContext {
    * `ready`: this leader has committed an entry of its own term, so its commitIndex covers
    * everything committed before it took office (thesis §6.4).
    */
-  role(): { readonly leader: boolean; readonly leaderId: string | null; readonly ready: boolean; readonly term: number; readonly commitIndex: Index };
+  role(): {
+    readonly leader: boolean;
+    readonly leaderId: string | null;
+    readonly ready: boolean;
+    readonly term: number;
+    /**
+     * Leader only: once appliedIndex reaches this, the local tables hold every
+     * write acknowledged by anyone before this request (earlier terms' writes
+     * up to the commit index this leader saw when ready; this term's writes
+     * are acknowledged by this leader only after it applied them).
+     */
+    readonly applyBarrier: Index;
+  };
   /** Hand a proposal to the core (the caller registered its id with the waiters first). */
   propose(id: string, data: Uint8Array): void;
   readIndex(id: string): void;
@@ -287,8 +299,8 @@ export class RequestHandler {
 
   private async proposeAsLeader(request: WriteRequest, deadline: number): Promise<object> {
     // Validate against tables that hold every write acknowledged before this request arrived.
-    const commitIndex = this.ctx.role().commitIndex;
-    await this.beforeDeadline(this.ctx.waiters.untilApplied(commitIndex), deadline, null, `leader ${this.ctx.id} did not apply up to ${commitIndex} in time`);
+    const barrier = this.ctx.role().applyBarrier;
+    await this.beforeDeadline(this.ctx.waiters.untilApplied(barrier), deadline, null, `leader ${this.ctx.id} did not apply up to ${barrier} in time`);
     const prepared = await prepareCommand(request, {
       db: this.ctx.store.reader,
       now: Date.now(),
