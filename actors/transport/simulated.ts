@@ -7,11 +7,23 @@
  * anything sent across a cut link (or to a node that is down when the message
  * arrives) is silently lost.
  */
-import type { EventQueue } from './sim-clock.ts';
 import type { SeededRandom } from './sim-random.ts';
 
 export { EventQueue, SimulatedClock, type ScheduledEvent } from './sim-clock.ts';
 export { SeededRandom } from './sim-random.ts';
+
+/**
+ * What the network schedules deliveries on: the simulation's `EventQueue`
+ * (deterministic), or `REAL_TIME` for tests that run real replicas.
+ */
+export interface DeliveryScheduler {
+  schedule(delayMs: number, label: string, run: () => void): unknown;
+}
+
+/** Deliveries on real timers: seeded fault decisions, wall-clock timing. */
+export const REAL_TIME: DeliveryScheduler = {
+  schedule: (delayMs, _label, run) => setTimeout(run, delayMs),
+};
 
 /** Node name on the simulated network (a replica id). */
 export type NodeId = string;
@@ -55,7 +67,7 @@ export interface NetworkStats {
 export type Receiver<M> = (message: M, from: NodeId) => void;
 
 export class SimulatedNetwork<M> {
-  readonly #queue: EventQueue;
+  readonly #queue: DeliveryScheduler;
   readonly #random: SeededRandom;
   readonly #describe: (message: M) => string;
   readonly #receivers = new Map<NodeId, Receiver<M>>();
@@ -64,7 +76,7 @@ export class SimulatedNetwork<M> {
   #conditions: NetworkConditions;
   readonly stats: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, partitioned: 0, undeliverable: 0 };
 
-  constructor(queue: EventQueue, random: SeededRandom, conditions: NetworkConditions = CALM_NETWORK, describe: (message: M) => string = () => 'message') {
+  constructor(queue: DeliveryScheduler, random: SeededRandom, conditions: NetworkConditions = CALM_NETWORK, describe: (message: M) => string = () => 'message') {
     this.#queue = queue;
     this.#random = random;
     this.#conditions = validConditions(conditions);
