@@ -11,9 +11,10 @@ import type { Knex } from 'knex';
 import type { ChatCommand, CommandOf } from './commands.ts';
 import { Conflict, NotFound, Unauthorized, type OkReply, type ProtocolError } from './errors.ts';
 import { DELETED_FRAME_MAX_IDS, SESSION_SWEEP_PER_LOGIN } from './limits.ts';
-import { pairOf, toMessage, visibleTo, type ChatMessage, type Delivery, type MessageRow } from './model.ts';
+import { pairOf, toMessage, visibleTo, type Delivery, type MessageRow } from './model.ts';
 import { planDeletion, type DeletionPlan } from './deletion.ts';
 import { checkSession, hashToken } from './sessions.ts';
+import { accountExists, earlierSend } from './queries.ts';
 
 /** Where the command sits in the log. Its index becomes the id of a message it creates. */
 export interface EntryPosition {
@@ -144,15 +145,6 @@ async function whyNotSent(trx: Knex.Transaction, cmd: CommandOf<'send'>): Promis
   throw new Error(`send of ${cmd.username} (requestId ${cmd.requestId}): refused by the insert, yet every check passes`);
 }
 
-/** The reply a repeated send gets: the original message, or not_found once it has been deleted. Undefined for a new requestId. */
-export async function earlierSend(db: Knex | Knex.Transaction, sender: string, requestId: string): Promise<OkReply<{ message: ChatMessage }> | NotFound | undefined> {
-  const earlier = (await db('send_requests').where({ sender, request_id: requestId }).first('message_id')) as { message_id: number } | undefined;
-  if (!earlier) return undefined;
-  const row = (await db('messages').where({ id: earlier.message_id }).first()) as MessageRow | undefined;
-  if (!row) return new NotFound(`requestId ${requestId} already sent message ${earlier.message_id}, which has since been deleted`);
-  return { ok: true, message: toMessage(row) };
-}
-
 async function applyMarkRead(trx: Knex.Transaction, cmd: CommandOf<'markRead'>): Promise<ApplyResult> {
   // One statement: mark read only if the session is live and `with` exists; the messages_after_read
   // trigger (schema v3) takes each newly read message the reader still sees off its unread count.
@@ -278,8 +270,4 @@ async function sessionAt(trx: Knex.Transaction, cmd: { tokenHash: string; userna
   if (session instanceof Unauthorized) return session;
   if (session.username !== cmd.username) return new Unauthorized('the session belongs to another account');
   return undefined;
-}
-
-export async function accountExists(db: Knex | Knex.Transaction, username: string): Promise<boolean> {
-  return (await db('accounts').where({ username }).first('username')) !== undefined;
 }

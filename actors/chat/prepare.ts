@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import type { ChatCommand } from './commands.ts';
 import { BadRequest, Conflict, NotFound, Unauthorized, type OkReply, type ProtocolError } from './errors.ts';
-import { accountExists, earlierSend } from './apply.ts';
+import { accountExists, earlierSend } from './queries.ts';
 import { planDeletion } from './deletion.ts';
 import { SESSION_TTL_MS } from './limits.ts';
 import { hashPassword, PASSWORD_COST, verifyAgainstNothing, verifyPassword, type ScryptCost } from './passwords.ts';

@@ -9,7 +9,7 @@ import { CONVERSATIONS_MAX_REPLY } from './limits.ts';
 import { toMessage, visibleTo, type ChatMessage, type MessageRow } from './model.ts';
 import type { ReadRequest, RequestOf } from './requests.ts';
 import { resolveSession } from './sessions.ts';
-import { accountExists } from './apply.ts';
+import { accountExists } from './queries.ts';
 
 export type AccountsReply = OkReply<{ accounts: string[]; next?: string }>;
 export type HistoryReply = OkReply<{ messages: ChatMessage[]; hasMore: boolean }>;
