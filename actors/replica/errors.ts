@@ -46,6 +46,17 @@ export class WipedReplicaError extends Error {
   }
 }
 
+/** Another running replica already answers under this id: two processes must never share one id (double votes). */
+export class DuplicateReplicaError extends Error {
+  constructor(id: string, pid: unknown) {
+    super(
+      `refusing to start replica ${id}: a replica with this id is already running (it answered its status subject${typeof pid === 'number' ? `, pid ${pid}` : ''}). ` +
+        'Stop it first, or give this replica another id.',
+    );
+    this.name = 'DuplicateReplicaError';
+  }
+}
+
 /** The replica is shutting down and takes no new work. */
 export class StoppingError extends Error {
   constructor() {

@@ -12,7 +12,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { statusSubject } from '../client/subjects.ts';
-import { WipedReplicaError } from './errors.ts';
+import { DuplicateReplicaError, WipedReplicaError } from './errors.ts';
 
 /** How long to wait for each peer's status at start: a live peer answers in milliseconds. */
 export const WIPE_CHECK_TIMEOUT_MS = 1_500;
@@ -56,4 +56,23 @@ export async function checkNotWiped({ nc, prefix, id, peers, log }: WipeCheckArg
     }
   }
   log.info({ asked: others.length, answered: answers.filter(Boolean).length }, 'empty data directory: no peer shows this replica held a log; starting as a new member');
+}
+
+/** How long to wait for an answer on our own status subject: a live replica answers in milliseconds. */
+export const DUPLICATE_CHECK_TIMEOUT_MS = 1_000;
+
+/**
+ * Throws DuplicateReplicaError when another process already answers on this
+ * id's status subject (the same id started twice, on this host or another).
+ */
+export async function checkIdUnused({ nc, prefix, id }: Pick<WipeCheckArgs, 'nc' | 'prefix' | 'id'>): Promise<void> {
+  let reply: unknown;
+  try {
+    const msg = await nc.request(statusSubject(prefix, id), '{}', { timeout: DUPLICATE_CHECK_TIMEOUT_MS });
+    reply = JSON.parse(msg.string());
+  } catch {
+    return; // no responders or no answer: nobody runs under this id
+  }
+  const pid = typeof reply === 'object' && reply !== null ? (reply as { pid?: unknown }).pid : undefined;
+  throw new DuplicateReplicaError(id, pid);
 }

@@ -2,7 +2,7 @@
 export { startReplica, type Replica, type StartOptions, type TransportFactory } from './replica.ts';
 export type { ReplicaStatus, Health, PeerProgress } from './status.ts';
 export { CATCHING_UP_LAG } from './status.ts';
-export { WipedReplicaError, UnavailableError, NotLeaderError, ProposalLostError, StoppingError } from './errors.ts';
+export { DuplicateReplicaError, WipedReplicaError, UnavailableError, NotLeaderError, ProposalLostError, StoppingError } from './errors.ts';
 export { forwardSubject } from './requests.ts';
 export { inspectSubject } from './inspect.ts';
 export { createPipeline, mergePersists } from './pipeline.ts';

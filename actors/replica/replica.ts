@@ -24,7 +24,7 @@ import { applyCommitted, type CommandReply } from './apply.ts';
 import { forwardSubject, RequestHandler } from './requests.ts';
 import { buildClusterBody, buildStatus, type ReplicaStatus } from './status.ts';
 import { createInspectionPublisher, inspectSubject, type InspectionPublisher } from './inspect.ts';
-import { checkNotWiped } from './guard.ts';
+import { checkIdUnused, checkNotWiped } from './guard.ts';
 import { adminQueueGroup } from './admin.ts';
 import { apiQueueGroup, liveSubject, statusSubject } from '../client/subjects.ts';
 
@@ -69,6 +69,8 @@ export async function startReplica(config: ReplicaConfig, options: StartOptions)
   const nc = link.nc;
   let store: ReplicaStore | null = null;
   try {
+    // Before touching the data directory: a second process under a running id must not even open the store.
+    await checkIdUnused({ nc, prefix, id });
     store = await openReplicaStore({ dataDir: config.dataDir, replicaId: id, migrations: CHAT_MIGRATIONS, logger: log, initialConfig });
     const loaded = await store.load();
     const empty = loaded.hardState.term === 0 && loaded.entries.length === 0 && loaded.snapshot === null && loaded.applied.index === 0;

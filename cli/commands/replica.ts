@@ -12,7 +12,7 @@
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { loadReplicaConfig, type ReplicaConfig } from '../../config/index.ts';
-import { startReplica, WipedReplicaError, type Replica } from '../../actors/replica/index.ts';
+import { DuplicateReplicaError, startReplica, WipedReplicaError, type Replica } from '../../actors/replica/index.ts';
 import { natsPeerTransport } from '../../actors/replica/nats-transport.ts';
 import { CorruptStoreError, StoreConfigError } from '../../storage/index.ts';
 import { CliError, ExitCode } from '../errors.ts';
@@ -41,7 +41,7 @@ export function registerReplicaCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nExit codes: 0 after a clean stop, 2 for a bad flag or configuration, 3 when the data directory cannot be used' +
-        ' (wiped with an old id, corrupt), 1 when the replica failed while running.' +
+        ' (wiped with an old id, corrupt, or the id already runs), 1 when the replica failed while running.' +
         '\n\nExample:\n  quorumchat replica --id r1 --peers r1,r2,r3,r4,r5 --nats nats://127.0.0.1:4222 --data ./data/r1',
     )
     .action(async (flags: ReplicaFlags) => {
@@ -67,7 +67,7 @@ export async function runReplica(config: ReplicaConfig): Promise<void> {
   try {
     replica = await startReplica(config, { logger, createTransport: natsPeerTransport });
   } catch (error) {
-    if (error instanceof WipedReplicaError || error instanceof CorruptStoreError || error instanceof StoreConfigError) {
+    if (error instanceof WipedReplicaError || error instanceof DuplicateReplicaError || error instanceof CorruptStoreError || error instanceof StoreConfigError) {
       throw new CliError(error.message, ExitCode.environment);
     }
     throw error;

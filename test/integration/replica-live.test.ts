@@ -7,7 +7,7 @@ import test from 'ava';
 import { sessionKeyOf, liveSubject } from '../../actors/client/subjects.ts';
 import { account, ReplicaCluster } from './support/replica-cluster.ts';
 
-test('live frames, inspection records, status, cluster, and a clean SIGTERM stop', async (t) => {
+test('live frames, inspection records, status, cluster, a duplicate id refused, and a clean SIGTERM stop', async (t) => {
   t.timeout(180_000);
   const cluster = await ReplicaCluster.start(t, { size: 3 });
   const leader = await cluster.waitForLeader();
@@ -60,6 +60,12 @@ test('live frames, inspection records, status, cluster, and a clean SIGTERM stop
     t.true(members.every((m) => m.voter && m.reachable && m.matchIndex >= id));
     t.is(members.find((m) => m.id === leader)?.role, 'leader');
   }
+
+  // The same id started a second time (another data directory, as on another host) is refused.
+  const duplicate = await cluster.runDuplicate(leader);
+  t.is(duplicate.code, 3, duplicate.output);
+  t.regex(duplicate.output, /a replica with this id is already running/);
+  t.is((await cluster.status(leader))?.role, 'leader');
 
   // SIGTERM: a clean stop, exit code 0, and the others carry on.
   const follower = cluster.ids.find((r) => r !== leader) ?? '';

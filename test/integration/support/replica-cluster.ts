@@ -120,6 +120,23 @@ export class ReplicaCluster {
     return exit;
   }
 
+  /** Runs a second process under a running replica's id (own data directory) to completion: it must refuse. */
+  async runDuplicate(id: string): Promise<{ code: number | null; output: string }> {
+    const dataDir = join(this.root, `${id}-duplicate`);
+    const child = spawn(
+      process.execPath,
+      [QUORUMCHAT_BIN, 'replica', '--id', id, '--peers', this.ids.join(','), '--nats', this.nats.url, '--data', dataDir, '--prefix', this.prefix, '--config', this.configFile],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_TIMEOUT_MS);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+    clearTimeout(timer);
+    return { code, output };
+  }
+
   running(): string[] {
     return [...this.processes.keys()];
   }
