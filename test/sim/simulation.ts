@@ -8,30 +8,17 @@
  * steps every fault heals and the cluster must recover within a bound.
  */
 import { DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/limits.ts';
-import type {
-  CoreView,
-  Entry,
-  Index,
-  Message,
-  RaftInput,
-  RaftLimits,
-  RaftTiming,
-  Ready,
-  ReplicaId,
-  SnapshotMeta,
-  Term,
-  UnsafeVariants,
-} from '../../actors/raft/types.ts';
-import { EventQueue, SimulatedClock, type ScheduledEvent } from '../../actors/transport/sim-clock.ts';
+import type { CoreView, Index, RaftLimits, RaftTiming, ReplicaId, UnsafeVariants } from '../../actors/raft/types.ts';
+import { EventQueue } from '../../actors/transport/sim-clock.ts';
 import { SeededRandom } from '../../actors/transport/sim-random.ts';
 import { CALM_NETWORK, SimulatedNetwork } from '../../actors/transport/simulated.ts';
 import { SimulatedClients } from './client.ts';
-import { startCore, type SimCore } from './core.ts';
-import { ReadChecker, type ReadMode } from './reads.ts';
-import { SimulatedDisk, StorageContractError, type DiskMode, type StoredSnapshot } from './disk.ts';
+import { SimulatedDisk, type DiskMode } from './disk.ts';
 import { drawMix, type FaultKind, type FaultMix, type MixName, FAULT_KINDS } from './faults.ts';
 import { InvariantChecker, InvariantViolation, type InvariantName } from './invariants.ts';
-import { hash53, type AppliedState } from './state-machine.ts';
+import { ReadChecker, type ReadMode } from './reads.ts';
+import { describeWire, SimulatedReplica, type ReplicaEnvironment, type Wire } from './replica.ts';
+import { hash53 } from './state-machine.ts';
 
 export type VariantName = keyof UnsafeVariants;
 export const VARIANT_NAMES: readonly VariantName[] = ['quorumOverReachable', 'commitEarlierTermByCount', 'voteWithoutLogCheck'];
@@ -101,10 +88,6 @@ const TRACE_TAIL_LINES = 60;
 const CLIENT_TIMEOUT_ELECTION_TIMEOUTS = 2;
 /** Proposals in flight at once (a modest, bounded client population). */
 const MAX_OUTSTANDING_PROPOSALS = 24;
-/** How long a leader's runtime waits before it notices a snapshot stream failed. */
-const SNAPSHOT_STREAM_FAILURE_MS = 100;
-/** Received snapshots a replica keeps staged until its core installs one. */
-const MAX_STAGED_SNAPSHOTS = 4;
 /** Membership changes never shrink the voters below this: a 3-voter cluster still survives one fault. */
 const MIN_VOTERS = 3;
 /** Share of client operations that are reads rather than proposals. */
@@ -125,37 +108,6 @@ export function replayCommand(options: SimOptions): string {
   return parts.join(' ');
 }
 
-type Wire =
-  | { readonly kind: 'raft'; readonly message: Message }
-  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot; readonly term: Term };
-
-/** The core's log as its Readies describe it (persisted or about to be). */
-interface LogMirror {
-  snapshot: SnapshotMeta;
-  entries: Entry[];
-}
-
-interface SimReplica {
-  readonly id: ReplicaId;
-  readonly disk: SimulatedDisk;
-  incarnation: number;
-  core: SimCore | null;
-  clock: SimulatedClock | null;
-  /** Readies the core emitted during the current step, not yet taken in. */
-  emitted: Ready[];
-  /** Readies taken in, waiting for their persist (strictly in order). */
-  persistQueue: Ready[];
-  persisting: ScheduledEvent | null;
-  log: LogMirror;
-  lastSeq: number;
-  /** Highest index handed over for apply in this incarnation. */
-  lastCommitted: Index;
-  commitIndex: Index;
-  applied: AppliedState;
-  staged: Map<string, StoredSnapshot>;
-  view: CoreView | null;
-}
-
 class Simulation {
   readonly #options: SimOptions;
   readonly #queue = new EventQueue();
@@ -169,7 +121,7 @@ class Simulation {
   readonly #checker = new InvariantChecker();
   readonly #clients: SimulatedClients;
   readonly #reads: ReadChecker;
-  readonly #replicas = new Map<ReplicaId, SimReplica>();
+  readonly #replicas = new Map<ReplicaId, SimulatedReplica>();
   readonly #ids: ReplicaId[];
   readonly #touched = new Set<ReplicaId>();
   readonly #tail: string[] = [];
@@ -179,10 +131,7 @@ class Simulation {
   #healSteps = 0;
   #phase: 'faults' | 'heal' = 'faults';
   readonly #faultCounts: Partial<Record<FaultKind, number>> = {};
-  #crashes = 0;
-  #snapshotsTaken = 0;
-  #snapshotsInstalled = 0;
-  readonly #configsCommitted = new Set<Index>();
+  readonly #counters: ReplicaEnvironment['counters'] = { crashes: 0, snapshotsTaken: 0, snapshotsInstalled: 0, configsCommitted: new Set<Index>() };
 
   constructor(options: SimOptions) {
     if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new RangeError(`seed must be a non-negative safe integer, got ${options.seed}`);
@@ -211,25 +160,24 @@ class Simulation {
       { attemptTimeoutMs: CLIENT_TIMEOUT_ELECTION_TIMEOUTS * this.#timing.electionMaxMs, retryBackoffMs: [5, 50] },
     );
     const config = { voters: this.#ids, learners: [] };
-    for (const id of this.#ids) {
-      this.#replicas.set(id, {
-        id,
-        disk: new SimulatedDisk(config, options.disk ?? 'honest', this.#diskRandom.fork()),
-        incarnation: 0,
-        core: null,
-        clock: null,
-        emitted: [],
-        persistQueue: [],
-        persisting: null,
-        log: { snapshot: { index: 0, term: 0, config }, entries: [] },
-        lastSeq: -1,
-        lastCommitted: 0,
-        commitIndex: 0,
-        applied: { appliedIndex: 0, appliedTerm: 0, hash: '0', config, commands: 0 },
-        staged: new Map(),
-        view: null,
-      });
-    }
+    const env: ReplicaEnvironment = {
+      queue: this.#queue,
+      network: this.#network,
+      checker: this.#checker,
+      clients: this.#clients,
+      reads: this.#reads,
+      diskRandom: this.#diskRandom,
+      mix: this.#mix,
+      timing: this.#timing,
+      limits: this.#limits,
+      unsafe: options.variant === undefined ? undefined : { [options.variant]: true },
+      counters: this.#counters,
+      nextCoreSeed: () => this.#random.nextUint32(),
+      touch: (id) => this.#touched.add(id),
+      record: (line) => this.#record(line),
+      retryRead: (hint) => this.#queue.schedule(this.#faultRandom.int(1, 5), `client read at ${hint}`, () => this.#issueRead(hint)),
+    };
+    for (const id of this.#ids) this.#replicas.set(id, new SimulatedReplica(id, new SimulatedDisk(config, options.disk ?? 'honest', this.#diskRandom.fork()), env));
   }
 
   run(): SimResult {
@@ -238,7 +186,7 @@ class Simulation {
     let catchUpMs: number | null = null;
     try {
       this.#record(`start seed=${this.#options.seed} nodes=${this.#options.nodes} mix=${this.#mix.name} limits=${JSON.stringify(this.#limits)}`);
-      for (const replica of this.#replicas.values()) this.#start(replica);
+      for (const replica of this.#replicas.values()) replica.start();
       this.#afterStep();
       this.#scheduleFault();
       this.#scheduleProposal();
@@ -288,11 +236,11 @@ class Simulation {
         proposed: this.#clients.stats.proposed,
         acknowledged: this.#clients.stats.acknowledged,
         leaderTerms: this.#checker.leaderTerms,
-        crashes: this.#crashes,
-        snapshotsTaken: this.#snapshotsTaken,
-        snapshotsInstalled: this.#snapshotsInstalled,
+        crashes: this.#counters.crashes,
+        snapshotsTaken: this.#counters.snapshotsTaken,
+        snapshotsInstalled: this.#counters.snapshotsInstalled,
         readsServed: this.#reads.stats.served,
-        configsCommitted: this.#configsCommitted.size,
+        configsCommitted: this.#counters.configsCommitted.size,
         faults: this.#faultCounts,
         messagesSent: network.sent,
         messagesLost: network.dropped + network.partitioned + network.undeliverable,
@@ -323,181 +271,18 @@ class Simulation {
         const text = failure instanceof Error ? `${failure.name}: ${failure.message}\n${failure.stack?.split('\n').slice(1, 6).join('\n') ?? ''}` : String(failure);
         throw new InvariantViolation('core crashed', `${id}'s machine threw: ${text}`);
       }
-      this.#takeIn(replica);
+      replica.takeIn();
       const view = core.view();
       const before = replica.view;
       replica.view = view;
       this.#reactiveFaults(replica, before, view);
-      this.#checkView(replica, view);
+      replica.checkView(view);
       this.#record(`  ${id} ${view.role} t${view.term} lead=${view.leader ?? '-'} commit=${view.commitIndex} last=${view.lastIndex} snap=${view.snapshot.index}`);
     }
     this.#touched.clear();
   }
 
-  #checkView(replica: SimReplica, view: CoreView): void {
-    const log = replica.log;
-    const mirrorLast = log.entries.at(-1)?.index ?? log.snapshot.index;
-    if (view.lastIndex !== mirrorLast || view.snapshot.index !== log.snapshot.index) {
-      throw new InvariantViolation(
-        'core contract',
-        `${replica.id}'s view has log (snapshot ${view.snapshot.index}, last ${view.lastIndex}) but its Readies and compactions give (snapshot ${log.snapshot.index}, last ${mirrorLast})`,
-      );
-    }
-    if (view.commitIndex < replica.commitIndex) {
-      throw new InvariantViolation('core contract', `${replica.id}'s commitIndex went back from ${replica.commitIndex} to ${view.commitIndex}`);
-    }
-    replica.commitIndex = view.commitIndex;
-    const commitTerm = termAt(log, view.commitIndex);
-    if (commitTerm === null || commitTerm === undefined) {
-      throw new InvariantViolation('core contract', `${replica.id}'s commitIndex ${view.commitIndex} is outside its log (snapshot ${log.snapshot.index}, last ${mirrorLast})`);
-    }
-    this.#checker.observeCommit(view, commitTerm);
-    this.#checker.observeView(view, (index) => termAt(log, index));
-  }
-
   // ---- a replica's runtime: take in Readies, persist, send, apply ----
-
-  /** Readies just emitted: check them against the core's contract, mirror the log, queue their persist. */
-  #takeIn(replica: SimReplica): void {
-    if (replica.emitted.length === 0) return;
-    const emitted = replica.emitted;
-    replica.emitted = [];
-    for (const ready of emitted) {
-      if (ready.seq <= replica.lastSeq) throw new InvariantViolation('core contract', `${replica.id} emitted Ready #${ready.seq} after #${replica.lastSeq}`);
-      replica.lastSeq = ready.seq;
-      const log = replica.log;
-      if (ready.installSnapshot !== undefined) {
-        log.snapshot = ready.installSnapshot;
-        log.entries = [];
-        replica.lastCommitted = Math.max(replica.lastCommitted, ready.installSnapshot.index);
-      }
-      if (ready.truncateFrom !== undefined) {
-        const from = ready.truncateFrom;
-        if (from <= log.snapshot.index) throw new InvariantViolation('core contract', `${replica.id} truncates from ${from}, inside its snapshot at ${log.snapshot.index}`);
-        if (from <= replica.lastCommitted) {
-          throw new InvariantViolation('state machine safety', `${replica.id} truncates its log from ${from} though it already committed through ${replica.lastCommitted}`);
-        }
-        log.entries = log.entries.filter((entry) => entry.index < from);
-      }
-      for (const entry of ready.entries) {
-        const expected = (log.entries.at(-1)?.index ?? log.snapshot.index) + 1;
-        if (entry.index !== expected) throw new InvariantViolation('core contract', `${replica.id} appends index ${entry.index} where ${expected} comes next`);
-        const prevTerm = termAt(log, entry.index - 1);
-        this.#checker.observeAppend(replica.id, entry, prevTerm === undefined ? null : prevTerm);
-        log.entries.push(entry);
-      }
-      for (const entry of ready.committed) {
-        if (entry.index !== replica.lastCommitted + 1) {
-          throw new InvariantViolation('state machine safety', `${replica.id} hands index ${entry.index} to apply right after ${replica.lastCommitted}`);
-        }
-        if (termAt(log, entry.index) !== entry.term) {
-          throw new InvariantViolation('core contract', `${replica.id} commits (${entry.index}, t${entry.term}) which its log does not hold`);
-        }
-        replica.lastCommitted = entry.index;
-      }
-      if (ready.committed.length > 0 && ready.commitIndex < replica.lastCommitted) {
-        throw new InvariantViolation('core contract', `${replica.id}'s Ready commits through ${replica.lastCommitted} but says commitIndex ${ready.commitIndex}`);
-      }
-      replica.persistQueue.push(ready);
-    }
-    if (replica.persisting === null) this.#schedulePersist(replica);
-  }
-
-  #schedulePersist(replica: SimReplica): void {
-    const ready = replica.persistQueue[0];
-    if (ready === undefined) return;
-    const writes = ready.hardState !== undefined || ready.installSnapshot !== undefined || ready.truncateFrom !== undefined || ready.entries.length > 0;
-    const [low, high] = this.#mix.diskLatencyMs;
-    const latency = writes ? this.#diskRandom.int(low, high) : 0;
-    replica.persisting = this.#queue.schedule(latency, `persist ${replica.id} #${ready.seq}`, () => {
-      replica.persisting = null;
-      replica.persistQueue.shift();
-      this.#touched.add(replica.id);
-      this.#carryOut(replica, ready);
-      if (replica.persisting === null) this.#schedulePersist(replica);
-    });
-  }
-
-  /** Durability order: persist, then send, then apply, then answer. */
-  #carryOut(replica: SimReplica, ready: Ready): void {
-    const { id, disk } = replica;
-    try {
-      disk.persist(ready, (meta) => replica.staged.get(snapshotKey(meta)));
-    } catch (error) {
-      if (error instanceof StorageContractError) throw new InvariantViolation('storage contract', `${id}: ${error.message}`);
-      throw error;
-    }
-    if (ready.hardState !== undefined) this.#checker.observeHardState(id, ready.hardState);
-    if (ready.installSnapshot !== undefined) {
-      replica.applied = disk.applied;
-      this.#checker.observeState(id, replica.applied, 'snapshot install');
-      this.#clients.onSkipped(id, ready.installSnapshot.index);
-      this.#reads.onApplied(id, replica.applied.appliedIndex);
-      this.#snapshotsInstalled++;
-    }
-    for (const message of ready.messages) {
-      if (message.from !== id) throw new InvariantViolation('core contract', `${id} sends a ${message.type} signed from ${message.from}`);
-      this.#network.send(id, message.to, { kind: 'raft', message });
-    }
-    for (const { to } of ready.snapshotsToSend) {
-      // Send what storage holds: the latest durable snapshot, with the term this replica had when it asked.
-      const incarnation = replica.incarnation;
-      this.#network.send(id, to, { kind: 'snapshot', snapshot: disk.snapshot, term: disk.hardState.term }, () => {
-        this.#queue.schedule(SNAPSHOT_STREAM_FAILURE_MS, `stream failed ${id}->${to}`, () => {
-          if (replica.incarnation !== incarnation || replica.core === null) return;
-          this.#touched.add(id);
-          replica.core.send({ type: 'unreachable', peer: to });
-        });
-      });
-    }
-    for (const entry of ready.committed) {
-      const logged = disk.entryAt(entry.index);
-      if (logged === undefined || logged.term !== entry.term) {
-        throw new InvariantViolation('core contract', `${id} applies (${entry.index}, t${entry.term}) which is not on its disk`);
-      }
-      replica.applied = this.#checker.observeApply(id, replica.applied, entry);
-      if (entry.kind === 'config') this.#configsCommitted.add(entry.index);
-      disk.setApplied(replica.applied);
-      this.#clients.onApplied(id, entry);
-    }
-    if (ready.committed.length > 0) this.#reads.onApplied(id, replica.applied.appliedIndex);
-    for (const outcome of ready.proposals) this.#clients.onOutcome(id, outcome);
-    for (const outcome of ready.reads) {
-      const hint = this.#reads.onOutcome(id, outcome, replica.applied.appliedIndex);
-      if (hint !== null) this.#queue.schedule(this.#faultRandom.int(1, 5), `client read at ${hint}`, () => this.#issueRead(hint));
-    }
-    this.#maybeCompact(replica);
-  }
-
-  #maybeCompact(replica: SimReplica): void {
-    const every = this.#mix.compactEvery;
-    const applied = replica.applied;
-    if (every === null || replica.core === null || applied.appliedIndex - replica.disk.snapshot.meta.index < every) return;
-    // A received snapshot already newer than what we applied is on its way to disk: nothing to compact.
-    if (applied.appliedIndex <= replica.log.snapshot.index) return;
-    const meta: SnapshotMeta = { index: applied.appliedIndex, term: applied.appliedTerm, config: applied.config };
-    replica.disk.saveSnapshot({ meta, state: applied });
-    replica.log.entries = replica.log.entries.filter((entry) => entry.index > meta.index);
-    replica.log.snapshot = meta;
-    this.#snapshotsTaken++;
-    this.#record(`  ${replica.id} compacted through ${meta.index}`);
-    replica.core.send({ type: 'compacted', meta });
-  }
-
-  #receive(replica: SimReplica, wire: Wire, from: ReplicaId): void {
-    const core = replica.core;
-    if (core === null) return;
-    this.#touched.add(replica.id);
-    if (wire.kind === 'raft') {
-      if (wire.message.to !== replica.id) throw new InvariantViolation('harness error', `message for ${wire.message.to} reached ${replica.id}`);
-      core.send({ type: 'message', message: wire.message });
-      return;
-    }
-    const meta = wire.snapshot.meta;
-    replica.staged.set(snapshotKey(meta), wire.snapshot);
-    if (replica.staged.size > MAX_STAGED_SNAPSHOTS) replica.staged.delete(replica.staged.keys().next().value!);
-    core.send({ type: 'message', message: { type: 'InstallSnapshot', from, to: replica.id, term: wire.term, snapshot: meta } });
-  }
 
   #propose(id: ReplicaId, attemptId: string, data: Uint8Array): boolean {
     const replica = this.#replica(id);
@@ -507,57 +292,12 @@ class Simulation {
     return true;
   }
 
-  // ---- crash and restart ----
+  // ---- faults and workload ----
 
-  #start(replica: SimReplica): void {
-    const recovered = replica.disk.recover();
-    this.#checker.observeState(replica.id, recovered.applied, 'recovery');
-    replica.incarnation++;
-    replica.applied = recovered.applied;
-    replica.log = { snapshot: recovered.snapshot.meta, entries: [...recovered.entries] };
-    replica.lastSeq = -1;
-    replica.lastCommitted = recovered.applied.appliedIndex;
-    replica.commitIndex = recovered.applied.appliedIndex;
-    replica.emitted = [];
-    const clock = new SimulatedClock(this.#queue, replica.id, () => this.#touched.add(replica.id));
-    const input: RaftInput = {
-      id: replica.id,
-      hardState: recovered.hardState,
-      snapshot: recovered.snapshot.meta,
-      entries: recovered.entries,
-      commitIndex: recovered.applied.appliedIndex,
-      timing: this.#timing,
-      limits: this.#limits,
-      seed: this.#random.nextUint32(),
-      ...(this.#options.variant === undefined ? {} : { unsafe: { [this.#options.variant]: true } }),
-    };
-    replica.clock = clock;
-    replica.core = startCore(input, clock, (ready) => replica.emitted.push(ready));
-    this.#network.attach(replica.id, (wire, from) => this.#receive(replica, wire, from));
-    this.#touched.add(replica.id);
-    this.#record(`  ${replica.id} up (incarnation ${replica.incarnation}, term ${recovered.hardState.term}, applied ${recovered.applied.appliedIndex}, last ${replica.log.entries.at(-1)?.index ?? replica.log.snapshot.index})`);
-  }
-
-  #crash(replica: SimReplica): void {
-    replica.core?.stop();
-    replica.clock?.stop();
-    replica.core = null;
-    replica.clock = null;
-    replica.view = null;
-    this.#network.detach(replica.id);
-    if (replica.persisting !== null) this.#queue.cancel(replica.persisting);
-    replica.persisting = null;
-    replica.persistQueue = [];
-    replica.emitted = [];
-    replica.staged.clear();
-    replica.disk.crash();
-    this.#clients.onCrash(replica.id);
-    this.#reads.onCrash(replica.id);
-    this.#crashes++;
+  #crash(replica: SimulatedReplica): void {
+    replica.crash();
     this.#touched.delete(replica.id);
   }
-
-  // ---- faults and workload ----
 
   #scheduleFault(): void {
     const [low, high] = this.#mix.faultIntervalMs;
@@ -622,7 +362,7 @@ class Simulation {
       case 'restart': {
         if (down.length === 0) return null;
         const back = random.pick(down);
-        this.#start(back);
+        back.start();
         return back.id;
       }
       case 'partition': {
@@ -692,7 +432,7 @@ class Simulation {
   }
 
   /** Crash a leader a moment after it took office or advanced its commit (see FaultMix.crashNewLeader). */
-  #reactiveFaults(replica: SimReplica, before: CoreView | null, view: CoreView): void {
+  #reactiveFaults(replica: SimulatedReplica, before: CoreView | null, view: CoreView): void {
     if (this.#phase !== 'faults' || view.role !== 'leader') return;
     const newLeader = before === null || before.role !== 'leader' || before.term !== view.term;
     const committed = !newLeader && before !== null && view.commitIndex > before.commitIndex;
@@ -761,7 +501,7 @@ class Simulation {
     this.#network.setConditions(CALM_NETWORK);
     for (const replica of this.#replicas.values()) {
       if (replica.clock !== null) replica.clock.rate = 1;
-      if (replica.core === null) this.#start(replica);
+      if (replica.core === null) replica.start();
     }
     this.#clients.onHeal();
     this.#record(`${this.#queue.now.toFixed(2)} heal: network healed, every replica up, no new proposals`);
@@ -805,9 +545,9 @@ class Simulation {
   }
 
   /** The up replica that leads in the highest term any up replica has, if any. */
-  #leader(): SimReplica | null {
+  #leader(): SimulatedReplica | null {
     let highest = -1;
-    let leader: SimReplica | null = null;
+    let leader: SimulatedReplica | null = null;
     for (const replica of this.#replicas.values()) {
       const view = replica.view;
       if (view === null || replica.core === null) continue;
@@ -836,22 +576,11 @@ class Simulation {
     return { ...base, invariant: 'harness error', detail: text };
   }
 
-  #replica(id: ReplicaId): SimReplica {
+  #replica(id: ReplicaId): SimulatedReplica {
     const replica = this.#replicas.get(id);
     if (replica === undefined) throw new Error(`unknown replica ${id}`);
     return replica;
   }
-}
-
-/** The term at `index` in a log: null if it does not hold it, undefined if its snapshot hides it. */
-function termAt(log: LogMirror, index: Index): Term | null | undefined {
-  if (index === log.snapshot.index) return log.snapshot.term;
-  if (index < log.snapshot.index) return undefined;
-  return log.entries[index - log.snapshot.index - 1]?.term ?? null;
-}
-
-function snapshotKey(meta: SnapshotMeta): string {
-  return `${meta.index}:${meta.term}`;
 }
 
 /** Flow-control limits vary per seed, small ones included, so batching and back-pressure paths run too. */
@@ -864,23 +593,3 @@ function drawLimits(random: SeededRandom): RaftLimits {
   };
 }
 
-function describeWire(wire: Wire): string {
-  if (wire.kind === 'snapshot') return `snapshot(${wire.snapshot.meta.index},t${wire.snapshot.meta.term}) t${wire.term}`;
-  const m = wire.message;
-  switch (m.type) {
-    case 'AppendEntries':
-      return `AE t${m.term} prev=${m.prevLogIndex}/${m.prevLogTerm} n=${m.entries.length} commit=${m.leaderCommit}`;
-    case 'AppendEntriesResponse':
-      return `AER t${m.term} ${m.success ? 'ok' : 'no'} match=${m.matchIndex}${m.success ? '' : ` conflict=${m.conflictIndex}/${m.conflictTerm}`}`;
-    case 'RequestVote':
-      return `${m.preVote ? 'PreVote' : 'Vote'} t${m.term} last=${m.lastLogIndex}/${m.lastLogTerm}`;
-    case 'RequestVoteResponse':
-      return `${m.preVote ? 'PreVoteR' : 'VoteR'} t${m.term} ${m.granted ? 'yes' : 'no'}`;
-    case 'InstallSnapshot':
-      return `IS t${m.term} (${m.snapshot.index},t${m.snapshot.term})`;
-    case 'InstallSnapshotResponse':
-      return `ISR t${m.term} match=${m.matchIndex}`;
-    case 'TimeoutNow':
-      return `TimeoutNow t${m.term}`;
-  }
-}
