@@ -270,7 +270,12 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
       log.info({ role, term, leader }, 'role');
     }
   });
-  const unsubscribeMessages = transport.onMessage((message) => send({ type: 'message', message }));
+  // For the status reply: when a leader (anyone sending appends) last reached this replica.
+  let lastAppendAt: number | null = null;
+  const unsubscribeMessages = transport.onMessage((message) => {
+    if (message.type === 'AppendEntries') lastAppendAt = Date.now();
+    send({ type: 'message', message });
+  });
   const unsubscribeSnapshots = transport.onSnapshot(onSnapshotReceived);
   core.start();
 
@@ -316,6 +321,7 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
       electionMaxMs: config.timing.electionMaxMs,
       transport: transport.stats(),
       inspectionDropped: inspection.dropped(),
+      lastLeaderContactMs: core.getSnapshot().context.role === 'leader' ? 0 : lastAppendAt === null ? null : Date.now() - lastAppendAt,
     });
 
   const subscriptions: Subscription[] = [];

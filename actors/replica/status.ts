@@ -3,8 +3,8 @@
  * op, from the core's snapshot and the store's position.
  *
  * Status extras (a compatible extension, docs/replica.md): pid, lastIndex,
- * snapshotIndex, lag, health, nats, uptimeMs, progress (leader only),
- * pipeline and transport counters.
+ * snapshotIndex, lag, health, nats, uptimeMs, lastLeaderContactMs,
+ * progress (leader only), pipeline and transport counters.
  */
 import type { SnapshotFrom } from 'xstate';
 import { viewOf, type raftMachine } from '../raft/index.ts';
@@ -50,6 +50,8 @@ export interface ReplicaStatus {
   readonly pipeline: PipelineStats;
   readonly transport: TransportStats;
   readonly inspectionDropped: number;
+  /** Milliseconds since this replica last received an append from a leader; 0 on the leader, null if never. */
+  readonly lastLeaderContactMs: number | null;
 }
 
 export interface StatusInput {
@@ -62,6 +64,7 @@ export interface StatusInput {
   readonly electionMaxMs: number;
   readonly transport: TransportStats;
   readonly inspectionDropped: number;
+  readonly lastLeaderContactMs: number | null;
 }
 
 export function buildStatus(input: StatusInput): ReplicaStatus {
@@ -91,6 +94,7 @@ export function buildStatus(input: StatusInput): ReplicaStatus {
     pipeline: { ...input.pipeline },
     transport: input.transport,
     inspectionDropped: input.inspectionDropped,
+    lastLeaderContactMs: input.lastLeaderContactMs,
   };
 }
 

@@ -50,6 +50,9 @@ test('live frames, inspection records, status, cluster, a duplicate id refused, 
   t.is(status?.role, 'leader');
   t.is(status?.health, 'ok');
   t.is(status?.lag, 0);
+  t.is(status?.lastLeaderContactMs, 0);
+  const followerStatus = await cluster.status(cluster.ids.find((r) => r !== leader) ?? '');
+  t.is(typeof followerStatus?.lastLeaderContactMs, 'number');
   t.deepEqual(Object.keys((status?.progress as object) ?? {}).sort(), cluster.ids.filter((r) => r !== leader).sort());
   const described = await cluster.request('cluster', {});
   t.true(described.ok);
