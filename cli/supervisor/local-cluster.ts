@@ -92,6 +92,7 @@ export class LocalCluster {
     let nats: NatsServerProcess | null = null;
     let supervisor: ClusterSupervisor | null = null;
     let nc: NatsConnection | null = null;
+    let started = false;
     // If this process exits mid-start (a second Ctrl-C, an uncaught error), leave nothing running.
     const killOnExit = (): void => {
       supervisor?.killAllNow();
@@ -112,8 +113,13 @@ export class LocalCluster {
         ...(options.launcher !== undefined ? { launcher: options.launcher } : {}),
       });
       progress(`starting ${options.replicaIds.length} replicas under ${dataRoot}`);
-      await supervisor.startAll();
       const sup = supervisor;
+      sup.on('exit', (e) => {
+        if (!e.requested && !started) {
+          progress(`replica ${e.id} exited during start-up (${e.signal ?? `code ${e.code}`}); see ${sup.logPathOf(e.id)}`);
+        }
+      });
+      await supervisor.startAll();
       await waitForLeader(nc, options.prefix, options.replicaIds, {
         timeoutMs: options.leaderTimeoutMs ?? LEADER_WAIT_TIMEOUT_MS,
         check: () => assertSomeAlive(sup),
@@ -121,6 +127,7 @@ export class LocalCluster {
       });
       options.signal?.throwIfAborted();
       const status = await waitForSettled(nc, options.prefix, options.replicaIds);
+      started = true;
       return { cluster: new LocalCluster(dataRoot, nats, supervisor, nc), status };
     } catch (err) {
       await supervisor?.stopAll();

@@ -29,8 +29,12 @@ async function startUp(t: ExecutionContext, data: string, port: number, config: 
     up.process.kill('SIGKILL');
     for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   });
-  await up.waitFor(/quorumchat is up: 5 replicas, leader r\d/, UP_TIMEOUT_MS);
-  await up.waitFor(/Press Ctrl-C to stop\./, UP_TIMEOUT_MS);
+  try {
+    await up.waitFor(/Press Ctrl-C to stop\./, UP_TIMEOUT_MS);
+  } catch (err) {
+    throw new Error(`${String(err)}\n${replicaLogTails(data)}`, { cause: err });
+  }
+  t.regex(up.stdout(), /quorumchat is up: 5 replicas, leader r\d/);
   const line = /^\s+pids\s+(.*)$/m.exec(up.stdout())?.[1] ?? '';
   pids.push(...[...line.matchAll(/ (\d+)/g)].map((m) => Number(m[1])));
   t.is(pids.length, 6, `nats-server and five replica pids in: ${line}\n${up.stderr()}\n${replicaLogTails(data)}`);
@@ -83,12 +87,19 @@ test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
     await client.close();
   }
 
-  // bench against this live cluster: it sends, but cannot kill the leader of a cluster it did not start.
-  const bench = await runCli(['bench', '--nats', url, '--senders', '2', '--duration', '1s', '--kills', '1', '--users', '2']);
+  // bench against this live cluster (as JSON): it sends, but cannot kill the leader of a cluster it did not start.
+  const bench = await runCli(['bench', '--nats', url, '--senders', '2', '--duration', '1s', '--kills', '1', '--users', '2', '--json']);
   t.is(bench.code, 0, bench.stderr);
-  t.regex(bench.stdout, /^cluster: live cluster at nats:\/\/127\.0\.0\.1:\d+/m);
-  t.regex(bench.stdout, /^\s+2\s+[1-9]\d*\s+0\s/m, 'two senders completed sends without errors');
-  t.regex(bench.stdout, /failover: not measured: bench can kill the leader only in a cluster it started itself/);
+  const report = JSON.parse(bench.stdout) as {
+    cluster: { natsUrl: string; startedByBench: boolean };
+    levels: { senders: number; completed: number; errors: number; p50Ms: number; p99Ms: number }[];
+    failover: { measured: boolean; reason?: string };
+  };
+  t.deepEqual(report.cluster, { natsUrl: url, startedByBench: false, replicas: null });
+  t.deepEqual(report.levels.map((l) => [l.senders, l.errors]), [[2, 0]]);
+  t.true((report.levels[0]?.completed ?? 0) > 0 && (report.levels[0]?.p50Ms ?? 0) > 0);
+  t.false(report.failover.measured);
+  t.regex(report.failover.reason ?? '', /bench can kill the leader only in a cluster it started itself/);
 
   await stopWithCtrlC(t, first.up, first.pids, data);
 
