@@ -22,7 +22,8 @@ const FAST_TIMING = { heartbeatMs: 50, electionMinMs: 400, electionMaxMs: 800 };
 
 /** Starts `up --headless`, waits until it reports the cluster up, and returns its child and printed pids. */
 async function startUp(t: ExecutionContext, data: string, port: number, config: string): Promise<{ up: CliChild; pids: number[] }> {
-  const up = spawnCli(['up', '--headless', '--data', data, '--port', String(port), '--config', config]);
+  // A leader timeout near the test's own: the whole suite shares 2 cores, and replicas boot through tsx.
+  const up = spawnCli(['up', '--headless', '--data', data, '--port', String(port), '--config', config, '--leader-timeout', '140s']);
   const pids: number[] = [];
   t.teardown(async () => {
     // Whatever happened, leave nothing running: up itself, then every pid it printed.
