@@ -8,13 +8,14 @@
  * steps every fault heals and the cluster must recover within a bound.
  */
 import { DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/limits.ts';
-import type { CoreView, Index, RaftLimits, RaftTiming, ReplicaId, UnsafeVariants } from '../../actors/raft/types.ts';
+import type { Index, RaftLimits, RaftTiming, ReplicaId, UnsafeVariants } from '../../actors/raft/types.ts';
 import { EventQueue } from '../../actors/transport/sim-clock.ts';
 import { SeededRandom } from '../../actors/transport/sim-random.ts';
 import { CALM_NETWORK, SimulatedNetwork } from '../../actors/transport/simulated.ts';
 import { SimulatedClients } from './client.ts';
 import { SimulatedDisk, type DiskMode } from './disk.ts';
-import { drawMix, type FaultKind, type FaultMix, type MixName, FAULT_KINDS } from './faults.ts';
+import { FaultInjector } from './fault-injector.ts';
+import { drawMix, type FaultKind, type FaultMix, type MixName } from './faults.ts';
 import { InvariantChecker, InvariantViolation, type InvariantName } from './invariants.ts';
 import { ReadChecker, type ReadMode } from './reads.ts';
 import { describeWire, SimulatedReplica, type ReplicaEnvironment, type Wire } from './replica.ts';
@@ -88,8 +89,6 @@ const TRACE_TAIL_LINES = 60;
 const CLIENT_TIMEOUT_ELECTION_TIMEOUTS = 2;
 /** Proposals in flight at once (a modest, bounded client population). */
 const MAX_OUTSTANDING_PROPOSALS = 24;
-/** Membership changes never shrink the voters below this: a 3-voter cluster still survives one fault. */
-const MIN_VOTERS = 3;
 /** Share of client operations that are reads rather than proposals. */
 const READ_SHARE = 0.3;
 /** Heal-phase steps cap: far beyond any honest recovery, a guard against a livelocked harness. */
@@ -130,7 +129,7 @@ class Simulation {
   #steps = 0;
   #healSteps = 0;
   #phase: 'faults' | 'heal' = 'faults';
-  readonly #faultCounts: Partial<Record<FaultKind, number>> = {};
+  readonly #faults: FaultInjector;
   readonly #counters: ReplicaEnvironment['counters'] = { crashes: 0, snapshotsTaken: 0, snapshotsInstalled: 0, configsCommitted: new Set<Index>() };
 
   constructor(options: SimOptions) {
@@ -178,6 +177,21 @@ class Simulation {
       retryRead: (hint) => this.#queue.schedule(this.#faultRandom.int(1, 5), `client read at ${hint}`, () => this.#issueRead(hint)),
     };
     for (const id of this.#ids) this.#replicas.set(id, new SimulatedReplica(id, new SimulatedDisk(config, options.disk ?? 'honest', this.#diskRandom.fork()), env));
+    this.#faults = new FaultInjector({
+      ids: this.#ids,
+      replicas: [...this.#replicas.values()],
+      network: this.#network,
+      queue: this.#queue,
+      random: this.#faultRandom,
+      mix: this.#mix,
+      timing: this.#timing,
+      leader: () => this.#leader(),
+      crash: (replica) => this.#crash(replica),
+      touch: (id) => this.#touched.add(id),
+      inFaultPhase: () => this.#phase === 'faults',
+      nextConfigId: () => `config${this.#steps}`,
+      record: (line) => this.#record(line),
+    });
   }
 
   run(): SimResult {
@@ -241,7 +255,7 @@ class Simulation {
         snapshotsInstalled: this.#counters.snapshotsInstalled,
         readsServed: this.#reads.stats.served,
         configsCommitted: this.#counters.configsCommitted.size,
-        faults: this.#faultCounts,
+        faults: this.#faults.counts,
         messagesSent: network.sent,
         messagesLost: network.dropped + network.partitioned + network.undeliverable,
       },
@@ -275,7 +289,7 @@ class Simulation {
       const view = core.view();
       const before = replica.view;
       replica.view = view;
-      this.#reactiveFaults(replica, before, view);
+      this.#faults.react(replica, before, view);
       replica.checkView(view);
       this.#record(`  ${id} ${view.role} t${view.term} lead=${view.leader ?? '-'} commit=${view.commitIndex} last=${view.lastIndex} snap=${view.snapshot.index}`);
     }
@@ -303,7 +317,7 @@ class Simulation {
     const [low, high] = this.#mix.faultIntervalMs;
     this.#queue.schedule(this.#faultRandom.int(low, high), 'fault', () => {
       if (this.#phase !== 'faults') return;
-      this.#injectFault();
+      this.#faults.inject();
       this.#scheduleFault();
     });
   }
@@ -331,167 +345,6 @@ class Simulation {
     }
     this.#touched.add(replica.id);
     replica.core.send({ type: 'readIndex', id });
-  }
-
-  #injectFault(): void {
-    const weights = FAULT_KINDS.map((kind) => this.#mix.weights[kind]);
-    if (weights.every((w) => w <= 0)) return;
-    const kind = FAULT_KINDS[this.#faultRandom.weighted(weights)]!;
-    const done = this.#applyFault(kind);
-    if (done !== null) {
-      this.#faultCounts[kind] = (this.#faultCounts[kind] ?? 0) + 1;
-      this.#record(`  fault ${kind}: ${done}`);
-    }
-  }
-
-  /** Carry out one fault; returns what it did, or null when it did not apply right now. */
-  #applyFault(kind: FaultKind): string | null {
-    const random = this.#faultRandom;
-    const up = [...this.#replicas.values()].filter((r) => r.core !== null);
-    const down = [...this.#replicas.values()].filter((r) => r.core === null);
-    const leader = this.#leader();
-    const maxDown = this.#maxDown();
-    switch (kind) {
-      case 'crash':
-      case 'crashLeader': {
-        if (down.length >= maxDown || up.length === 0) return null;
-        const victim = kind === 'crashLeader' && leader !== null ? leader : random.pick(up);
-        this.#crash(victim);
-        return victim.id;
-      }
-      case 'restart': {
-        if (down.length === 0) return null;
-        const back = random.pick(down);
-        back.start();
-        return back.id;
-      }
-      case 'partition': {
-        const shuffled = random.shuffled(this.#ids);
-        const cut = random.int(1, Math.max(1, this.#ids.length - 1));
-        const groups = [shuffled.slice(0, cut), shuffled.slice(cut)];
-        this.#network.partition(groups);
-        return groups.map((g) => g.join(',')).join(' | ');
-      }
-      case 'isolateLeader': {
-        if (leader === null) return null;
-        this.#network.isolate(leader.id, this.#ids);
-        return leader.id;
-      }
-      case 'oneWay': {
-        const cuts: string[] = [];
-        for (let n = random.int(1, this.#ids.length); n > 0; n--) {
-          const from = random.pick(this.#ids);
-          const to = random.pick(this.#ids.filter((id) => id !== from));
-          if (to === undefined) break;
-          this.#network.cutLink(from, to);
-          cuts.push(`${from}>${to}`);
-        }
-        return cuts.join(' ');
-      }
-      case 'heal':
-        this.#network.heal();
-        return 'network';
-      case 'clockJump': {
-        const target = up.length > 0 ? random.pick(up) : null;
-        if (target?.clock == null) return null;
-        const ms = random.int(-this.#timing.electionMaxMs, this.#timing.electionMaxMs);
-        target.clock.jump(ms);
-        return `${target.id} ${ms}ms`;
-      }
-      case 'clockRate': {
-        const target = up.length > 0 ? random.pick(up) : null;
-        if (target?.clock == null) return null;
-        target.clock.rate = random.pick([0.25, 0.5, 0.8, 1, 1.25, 2, 4]);
-        return `${target.id} x${target.clock.rate}`;
-      }
-      case 'weather': {
-        const mix = this.#mix;
-        const minDelayMs = random.int(0, 5);
-        const weather = {
-          dropRate: random.chance(0.5) ? 0 : random.next() * mix.maxDropRate,
-          duplicateRate: random.chance(0.5) ? 0 : random.next() * mix.maxDuplicateRate,
-          minDelayMs,
-          maxDelayMs: minDelayMs + random.int(0, mix.maxDelayMs),
-          reorderRate: random.chance(0.5) ? 0 : random.next() * 0.3,
-          reorderDelayMs: random.int(0, 4 * mix.maxDelayMs),
-        };
-        this.#network.setConditions(weather);
-        return `drop=${weather.dropRate.toFixed(2)} dup=${weather.duplicateRate.toFixed(2)} delay=${weather.minDelayMs}-${weather.maxDelayMs} reorder=${weather.reorderRate.toFixed(2)}`;
-      }
-      case 'membership':
-        return this.#changeMembership();
-      case 'transfer': {
-        if (leader?.core == null) return null;
-        const to = random.pick(this.#ids.filter((id) => id !== leader.id));
-        if (to === undefined) return null;
-        this.#touched.add(leader.id);
-        leader.core.send({ type: 'transferLeadership', to });
-        return `${leader.id} -> ${to}`;
-      }
-    }
-  }
-
-  /** Crash a leader a moment after it took office or advanced its commit (see FaultMix.crashNewLeader). */
-  #reactiveFaults(replica: SimulatedReplica, before: CoreView | null, view: CoreView): void {
-    if (this.#phase !== 'faults' || view.role !== 'leader') return;
-    const newLeader = before === null || before.role !== 'leader' || before.term !== view.term;
-    const committed = !newLeader && before !== null && view.commitIndex > before.commitIndex;
-    const chance = newLeader ? this.#mix.crashNewLeader : committed ? this.#mix.crashAfterCommit : 0;
-    if (!this.#faultRandom.chance(chance)) return;
-    const incarnation = replica.incarnation;
-    const why = newLeader ? `new leader in t${view.term}` : `leader committed ${view.commitIndex}`;
-    // Isolation also loses the messages already in flight, which a crash does not.
-    const isolate = this.#faultRandom.chance(this.#mix.reactiveIsolate);
-    this.#queue.schedule(this.#faultRandom.int(0, 3), `fault ${isolate ? 'isolate' : 'crash'} ${replica.id} (${why})`, () => {
-      if (this.#phase !== 'faults' || replica.incarnation !== incarnation || replica.core === null) return;
-      if (isolate) {
-        this.#network.isolate(replica.id, this.#ids);
-        this.#faultCounts.isolateLeader = (this.#faultCounts.isolateLeader ?? 0) + 1;
-        return;
-      }
-      const down = [...this.#replicas.values()].filter((r) => r.core === null).length;
-      if (down >= this.#maxDown()) return;
-      this.#crash(replica);
-      this.#faultCounts.crashLeader = (this.#faultCounts.crashLeader ?? 0) + 1;
-    });
-  }
-
-  #maxDown(): number {
-    const minority = Math.floor((this.#ids.length - 1) / 2);
-    return this.#mix.maxDown === 'minority' ? minority : Math.min(this.#ids.length - 1, minority + 1);
-  }
-
-  /**
-   * Single-server membership change (thesis §4.1) proposed to the leader:
-   * bring a non-member back as a learner, promote a learner, or remove a voter
-   * (never below MIN_VOTERS). The outcome is not awaited: refusals are normal.
-   */
-  #changeMembership(): string | null {
-    const leader = this.#leader();
-    if (leader?.core == null || leader.view === null) return null;
-    const { voters, learners } = leader.view.config;
-    const outsiders = this.#ids.filter((id) => !voters.includes(id) && !learners.includes(id));
-    const random = this.#faultRandom;
-    let config: { voters: string[]; learners: string[] };
-    let what: string;
-    if (outsiders.length > 0 && random.chance(0.5)) {
-      const id = random.pick(outsiders);
-      config = { voters: [...voters], learners: [...learners, id] };
-      what = `add learner ${id}`;
-    } else if (learners.length > 0 && random.chance(0.7)) {
-      const id = random.pick(learners);
-      config = { voters: [...voters, id], learners: learners.filter((l) => l !== id) };
-      what = `promote ${id}`;
-    } else if (voters.length > MIN_VOTERS) {
-      const id = random.pick(voters);
-      config = { voters: voters.filter((v) => v !== id), learners: [...learners] };
-      what = `remove voter ${id}`;
-    } else {
-      return null;
-    }
-    this.#touched.add(leader.id);
-    leader.core.send({ type: 'proposeConfig', id: `config${this.#steps}`, config });
-    return `${what} via ${leader.id}`;
   }
 
   /** End of the fault phase: heal the network, calm the weather, fix clocks, restart everyone. */
