@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, runCli, spawnCli, tempDir } from './support/cli.ts';
+import { isAlive, printedPids, runCli, spawnCli, stopClusterCommandInTeardown, tempDir } from './support/cli.ts';
 
 test('bench --senders 1,4 --duration 2s --kills 1 prints the throughput and failover tables', async (t) => {
   const config = join(tempDir(t, 'bench-config'), 'cluster.json');
@@ -15,7 +15,7 @@ test('bench --senders 1,4 --duration 2s --kills 1 prints the throughput and fail
   const result = await runCli(['bench', '--senders', '1,4', '--duration', '2s', '--kills', '1', '--users', '2', '--config', config], {
     timeoutMs: 240_000,
   });
-  const pids = [...(/bench: pids (.*)$/m.exec(result.stderr)?.[1] ?? '').matchAll(/ (\d+)/g)].map((m) => Number(m[1]));
+  const pids = printedPids(result.stderr);
   t.teardown(() => pids.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL')));
   t.is(result.code, 0, result.stderr);
 
@@ -50,10 +50,9 @@ test('bench refuses --config with --nats, a non-loopback --nats, and a bad --sen
 
 test('Ctrl-C during bench stops its cluster and removes its temp directory', async (t) => {
   const bench = spawnCli(['bench', '--senders', '1', '--duration', '60s', '--kills', '0', '--users', '2']);
-  t.teardown(() => bench.process.kill('SIGKILL'));
+  stopClusterCommandInTeardown(t, bench);
   await bench.waitFor(/bench: 1 sender for 60 s/, 240_000);
-  const pids = [...(/bench: pids (.*)$/m.exec(bench.stderr())?.[1] ?? '').matchAll(/ (\d+)/g)].map((m) => Number(m[1]));
-  t.teardown(() => pids.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL')));
+  const pids = printedPids(bench.stderr());
   t.is(pids.length, 6);
   bench.process.kill('SIGINT');
   const result = await bench.done;

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { ChatClient } from '../../actors/client/index.ts';
 import { assertPortFree, logTail } from '../../cli/supervisor/nats-server.ts';
 import { freePort } from './support/nats-server.ts';
-import { isAlive, runCli, spawnCli, tempDir, type CliChild } from './support/cli.ts';
+import { isAlive, printedPids, runCli, spawnCli, stopClusterCommandInTeardown, tempDir, type CliChild } from './support/cli.ts';
 
 /** Replicas start through tsx on a shared 2-core machine: allow minutes, not seconds. */
 const UP_TIMEOUT_MS = 150_000;
@@ -24,21 +24,16 @@ const FAST_TIMING = { heartbeatMs: 50, electionMinMs: 400, electionMaxMs: 800 };
 async function startUp(t: ExecutionContext, data: string, port: number, config: string): Promise<{ up: CliChild; pids: number[] }> {
   // A leader timeout near the test's own: the whole suite shares 2 cores, and replicas boot through tsx.
   const up = spawnCli(['up', '--headless', '--data', data, '--port', String(port), '--config', config, '--leader-timeout', '140s']);
-  const pids: number[] = [];
-  t.teardown(async () => {
-    // Whatever happened, leave nothing running: up itself, then every pid it printed.
-    up.process.kill('SIGKILL');
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  });
+  // Whatever happens, leave nothing running: up stops its children on SIGTERM, else everything it printed is killed.
+  stopClusterCommandInTeardown(t, up);
   try {
     await up.waitFor(/Press Ctrl-C to stop\./, UP_TIMEOUT_MS);
   } catch (err) {
     throw new Error(`${String(err)}\n${replicaLogTails(data)}`, { cause: err });
   }
   t.regex(up.stdout(), /quorumchat is up: 5 replicas, leader r\d/);
-  const line = /^\s+pids\s+(.*)$/m.exec(up.stdout())?.[1] ?? '';
-  pids.push(...[...line.matchAll(/ (\d+)/g)].map((m) => Number(m[1])));
-  t.is(pids.length, 6, `nats-server and five replica pids in: ${line}\n${up.stderr()}\n${replicaLogTails(data)}`);
+  const pids = printedPids(up.stdout());
+  t.is(pids.length, 6, `nats-server and five replica pids in:\n${up.stdout()}\n${up.stderr()}\n${replicaLogTails(data)}`);
   return { up, pids };
 }
 
@@ -120,7 +115,7 @@ test('Ctrl-C while up is still starting stops what it started', async (t) => {
   const data = tempDir(t, 'up-early');
   const port = await freePort();
   const up = spawnCli(['up', '--headless', '--data', data, '--port', String(port)]);
-  t.teardown(() => up.process.kill('SIGKILL'));
+  stopClusterCommandInTeardown(t, up);
   await up.waitFor(/starting 5 replicas under/, UP_TIMEOUT_MS);
   up.process.kill('SIGINT');
   const result = await up.done;
@@ -137,7 +132,7 @@ test('a second Ctrl-C while up is starting kills everything at once (exit 130)',
   const data = tempDir(t, 'up-twice');
   const port = await freePort();
   const up = spawnCli(['up', '--headless', '--data', data, '--port', String(port)]);
-  t.teardown(() => up.process.kill('SIGKILL'));
+  stopClusterCommandInTeardown(t, up);
   await up.waitFor(/starting 5 replicas under/, UP_TIMEOUT_MS);
   up.process.kill('SIGINT');
   await up.waitFor(/SIGINT: stopping/, 30_000);

@@ -22,18 +22,23 @@ export interface CliResult {
 export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd?: string;
-  /** Kill the command (SIGKILL) after this long; the result then has signal SIGKILL. */
+  /** Stop the command after this long: SIGTERM (so `up`/`bench` stop their children), SIGKILL if it lingers. */
   readonly timeoutMs?: number;
 }
 
 /** A one-shot command to completion. */
 export async function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
   const child = spawnCli(args, options);
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  let killTimer: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    child.process.kill('SIGTERM');
+    killTimer = setTimeout(() => child.process.kill('SIGKILL'), TEARDOWN_GRACE_MS);
+  }, options.timeoutMs ?? 120_000);
   try {
     return await child.done;
   } finally {
     clearTimeout(timer);
+    clearTimeout(killTimer);
   }
 }
 
@@ -108,4 +113,33 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** How long a teardown lets `up` or `bench` stop their own children before it kills everything. */
+const TEARDOWN_GRACE_MS = 30_000;
+
+/**
+ * Teardown for a command that runs a cluster (`up`, `bench`): SIGTERM first,
+ * so it stops its replicas and nats-server itself (a SIGKILL would orphan
+ * them); if it has not exited within the grace period, SIGKILL it and every
+ * pid it printed on a "pids" line.
+ */
+export function stopClusterCommandInTeardown(t: ExecutionContext, child: CliChild): void {
+  t.teardown(async () => {
+    let exited = child.process.exitCode !== null || child.process.signalCode !== null;
+    if (!exited) {
+      child.process.kill('SIGTERM');
+      exited = await Promise.race([
+        child.done.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), TEARDOWN_GRACE_MS)),
+      ]);
+    }
+    if (!exited) child.process.kill('SIGKILL');
+    for (const pid of printedPids(child.stdout() + child.stderr())) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  });
+}
+
+/** Every pid on the "pids ..." lines that `up` and `bench` print. */
+export function printedPids(output: string): number[] {
+  return [...output.matchAll(/pids\s+(.*)$/gm)].flatMap((line) => [...(line[1] ?? '').matchAll(/ (\d+)/g)].map((m) => Number(m[1])));
 }
