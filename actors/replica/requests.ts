@@ -111,14 +111,17 @@ export class RequestHandler {
     return this.inFlight;
   }
 
-  /** A client request on `<prefix>.api.<op>`: always resolves to a reply body, never throws. */
+  /**
+   * A client request on `<prefix>.api.<op>`: always resolves to a reply body, never throws.
+   * Every reply, success or error, names this replica (docs/protocol.md §1.3).
+   */
   async handleClient(op: string, data: Uint8Array): Promise<object> {
-    if (this.inFlight >= MAX_REQUESTS_IN_FLIGHT) return new Unavailable(`replica ${this.ctx.id} has ${this.inFlight} requests in flight; retry`).toReply();
+    if (this.inFlight >= MAX_REQUESTS_IN_FLIGHT) return this.answered(new Unavailable(`replica ${this.ctx.id} has ${this.inFlight} requests in flight; retry`).toReply());
     this.inFlight += 1;
     try {
-      return await this.clientRequest(op, data);
+      return this.answered(await this.clientRequest(op, data));
     } catch (error) {
-      return this.failure(error, op);
+      return this.answered(this.failure(error, op));
     } finally {
       this.inFlight -= 1;
     }
@@ -142,8 +145,12 @@ export class RequestHandler {
     }
   }
 
-  /** An operator request on `<prefix>.admin.<op>` (admin.ts): always resolves to a reply body. */
+  /** An operator request on `<prefix>.admin.<op>` (admin.ts): always resolves to a reply body, naming this replica like a client reply. */
   async handleAdmin(op: string, data: Uint8Array): Promise<object> {
+    return this.answered(await this.adminRequest(op, data));
+  }
+
+  private async adminRequest(op: string, data: Uint8Array): Promise<object> {
     try {
       if (this.ctx.stopping()) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
       if (data.byteLength > this.ctx.maxRequestBytes) return new TooLarge(`request body is ${data.byteLength} bytes, over the limit of ${this.ctx.maxRequestBytes}`).toReply();
@@ -410,6 +417,17 @@ export class RequestHandler {
     await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
   }
 
+  /** Stamps a reply with who answered it; never throws, so the handlers' "always a reply" holds. */
+  private answered(body: object): object {
+    let leader: string | null = null;
+    try {
+      leader = this.ctx.role().leaderId;
+    } catch (error) {
+      this.ctx.log.error({ err: error }, 'could not read the role to stamp a reply');
+    }
+    return stampReply(body, this.ctx.id, leader);
+  }
+
   private failure(error: unknown, op: string): object {
     if (error instanceof UnavailableError) return new Unavailable(error.message).toReply();
     if (error instanceof StoppingError) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
@@ -417,6 +435,18 @@ export class RequestHandler {
     this.ctx.log.error({ err: error, op }, 'request failed with a bug');
     return new Internal(`replica ${this.ctx.id} failed to handle ${op}: ${error instanceof Error ? error.message : String(error)}`).toReply();
   }
+}
+
+/**
+ * docs/protocol.md §1.3, a compatible extension of PROTOCOL.md: `replica` is
+ * the replica that answered (the one that received the client's request, also
+ * when it forwarded the work to the leader, since it is the one replying);
+ * `leader` is the leader that replica knew of when it replied, unless the body
+ * already has its own `leader` (`cluster`, `transfer`), which is kept. A
+ * `replica` in the body (a relayed leader's reply) is overwritten.
+ */
+export function stampReply(body: object, replica: string, leader: string | null): object {
+  return { leader, ...body, replica };
 }
 
 function parseJsonObject(data: Uint8Array): Record<string, unknown> | BadRequest {

@@ -1,9 +1,10 @@
 /**
  * Malformed, oversized and ill-typed requests on every op get a clear error,
- * commit nothing, and leave every replica running.
+ * commit nothing, and leave every replica running. Every reply, error or
+ * success, names the replica that answered (docs/protocol.md §1.3).
  */
 import test from 'ava';
-import { account, ReplicaCluster } from './support/replica-cluster.ts';
+import { account, ReplicaCluster, type Reply } from './support/replica-cluster.ts';
 
 const OPS = ['register', 'login', 'logout', 'accounts', 'send', 'history', 'conversations', 'markRead', 'deleteMessages', 'deleteAccount', 'cluster'] as const;
 
@@ -31,6 +32,14 @@ test('bad requests on every op get a clear error, commit nothing, and no replica
   const before = await cluster.waitForConvergence();
   const pids = before.map((s) => s.pid);
 
+  const answeredBy = new Set<string>();
+  /** docs/protocol.md §1.3: `replica` is one of the cluster's replicas, `leader` the one it knows. */
+  const answeredByAReplica = (reply: Reply, what: string): void => {
+    const replica = (reply as { replica?: unknown }).replica;
+    t.true(typeof replica === 'string' && cluster.ids.includes(replica), `${what}: replica ${String(replica)}`);
+    t.is((reply as { leader?: unknown }).leader, leader, `${what}: leader`);
+    if (typeof replica === 'string') answeredBy.add(replica);
+  };
   const oversized = JSON.stringify({ token, to: 'bob', text: 'x'.repeat(70_000), requestId: 'big' });
   for (const op of OPS) {
     const cases: [string, unknown, string[]][] = [
@@ -45,6 +54,7 @@ test('bad requests on every op get a clear error, commit nothing, and no replica
     for (const [what, body, codes] of cases) {
       const reply = await cluster.request(op, body);
       t.false(reply.ok, `${op} with ${what} must fail`);
+      answeredByAReplica(reply, `${op} with ${what}`);
       if (reply.ok) continue;
       t.true(codes.includes(reply.error.code), `${op} with ${what}: got ${reply.error.code} (${reply.error.message})`);
       t.true(reply.error.message.length > 5, `${op} with ${what} has a message`);
@@ -52,6 +62,7 @@ test('bad requests on every op get a clear error, commit nothing, and no replica
   }
   const unknown = await cluster.request('noSuchOp', '{}');
   t.is(unknown.ok ? 'ok' : unknown.error.code, 'bad_request');
+  answeredByAReplica(unknown, 'an unknown op');
   // A wrong token is not a bad request but it commits nothing either.
   const unauthorized = await cluster.request('send', { token: 'not-a-token', to: 'bob', text: 'hi', requestId: 'u1' });
   t.is(unauthorized.ok ? 'ok' : unauthorized.error.code, 'unauthorized');
@@ -64,5 +75,9 @@ test('bad requests on every op get a clear error, commit nothing, and no replica
   const after = await cluster.waitForConvergence();
   t.deepEqual(after.map((s) => s.pid), pids);
   t.is(after[0]?.appliedIndex, before[0]?.appliedIndex);
-  t.true((await cluster.request('send', { token, to: 'bob', text: 'still here', requestId: 'ok-1' })).ok);
+  const sent = await cluster.request('send', { token, to: 'bob', text: 'still here', requestId: 'ok-1' });
+  t.true(sent.ok);
+  answeredByAReplica(sent, 'a send');
+  // The queue group spreads ~70 requests over 3 replicas: each names itself, not one fixed id.
+  t.true(answeredBy.size > 1, `answered by ${[...answeredBy].join(',')}`);
 });
