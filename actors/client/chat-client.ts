@@ -10,7 +10,7 @@ import { DEFAULT_PREFIX } from '../../config/defaults.ts';
 import { NatsLink, type LinkStatus } from '../transport/nats-connection.ts';
 import { errorFromCode, InternalError, UnavailableError } from './errors.ts';
 import { LiveSession, type LiveHandler, type LiveOptions } from './live.ts';
-import { ErrorReplySchema, OPS, StatusReply, type Op, type ReplyOf, type RequestOf } from './protocol.ts';
+import { AnsweredBySchema, ErrorReplySchema, OPS, StatusReply, type Op, type ReplyOf, type RequestOf } from './protocol.ts';
 import { apiSubject, statusSubject } from './subjects.ts';
 
 /** Longer than the replicas' default request deadline (5 s), so a held request returns `unavailable` with a reason, not a NATS timeout. */
@@ -39,6 +39,31 @@ export interface ChatClientOptions {
 
 export type SendInput = Omit<RequestOf<'send'>, 'requestId'> & { readonly requestId?: string };
 
+export interface SendOptions {
+  /** How long to keep retrying; default the client's `sendDeadlineMs`. */
+  readonly deadlineMs?: number;
+  /**
+   * Told each time `send` decides to retry, before its back-off pause:
+   * `attempt` counts retries from 1 (the request itself is attempt 0) and
+   * `cause` is the `unavailable` that made it retry. Every retry carries the
+   * same requestId, so the message still commits once. A throwing callback
+   * does not stop the send.
+   */
+  readonly onRetry?: (attempt: number, cause: UnavailableError) => void;
+}
+
+/** docs/protocol.md §1.3: who answered one reply. */
+export interface Answer {
+  /** The subject's last token: the op (`send`, `history`, ...), or `status`. */
+  readonly op: string;
+  /** Whether the reply was `ok: true`. */
+  readonly ok: boolean;
+  /** The replica that answered (for a forwarded request, the one that received it). */
+  readonly replica: string;
+  /** The leader that replica knew of when it answered; null when it knew none or did not say. */
+  readonly leader: string | null;
+}
+
 export class ChatClient {
   readonly prefix: string;
   readonly #link: NatsLink;
@@ -47,6 +72,8 @@ export class ChatClient {
   readonly #sendDeadlineMs: number;
   readonly #usernames = new Map<string, string>();
   readonly #lives = new Set<LiveSession>();
+  readonly #answerListeners = new Set<(answer: Answer) => void>();
+  #lastAnswer: Answer | null = null;
 
   private constructor(link: NatsLink, ownsLink: boolean, options: Omit<ChatClientOptions, 'servers'>) {
     this.#link = link;
@@ -74,6 +101,21 @@ export class ChatClient {
 
   onStatus(listener: (status: LinkStatus) => void): () => void {
     return this.#link.onStatus(listener);
+  }
+
+  /** Who answered the latest reply that said so (docs/protocol.md §1.3); null before any. */
+  get lastAnswer(): Answer | null {
+    return this.#lastAnswer;
+  }
+
+  /**
+   * Told who answered each reply that names its replica, success or error,
+   * before the call returns or throws. Returns an unsubscribe function; a
+   * throwing listener does not affect the call.
+   */
+  onAnswer(listener: (answer: Answer) => void): () => void {
+    this.#answerListeners.add(listener);
+    return () => this.#answerListeners.delete(listener);
   }
 
   /** The underlying connection (e.g. for the benchmark's own measurements). */
@@ -106,18 +148,19 @@ export class ChatClient {
    * Sends a message exactly once: on `unavailable` (including NATS timeouts and
    * disconnections) it retries with the same requestId, with back-off, until
    * the deadline; then the last `UnavailableError` is thrown. Any other error
-   * is thrown at once.
+   * is thrown at once. `options.onRetry` is told of each retry.
    */
-  async send(input: SendInput, options: { readonly deadlineMs?: number } = {}): Promise<ReplyOf<'send'>> {
+  async send(input: SendInput, options: SendOptions = {}): Promise<ReplyOf<'send'>> {
     const request: RequestOf<'send'> = { ...input, requestId: input.requestId ?? randomUUID() };
     const deadline = Date.now() + (options.deadlineMs ?? this.#sendDeadlineMs);
     let wait = SEND_RETRY_MIN_MS;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const remaining = deadline - Date.now();
       try {
         return await this.request('send', request, Math.max(1, Math.min(this.#timeoutMs, remaining)));
       } catch (err) {
         if (!(err instanceof UnavailableError) || deadline - Date.now() <= wait) throw err;
+        tell(options.onRetry, attempt, err);
       }
       await sleep(wait);
       wait = Math.min(wait * 2, SEND_RETRY_MAX_MS);
@@ -180,6 +223,19 @@ export class ChatClient {
     if (this.#ownsLink) await this.#link.close();
   }
 
+  #noteAnswer(subject: string, reply: unknown): void {
+    const named = AnsweredBySchema.safeParse(reply);
+    if (!named.success) return;
+    const answer: Answer = {
+      op: subject.slice(subject.lastIndexOf('.') + 1),
+      ok: (reply as { ok?: unknown }).ok === true,
+      replica: named.data.replica,
+      leader: named.data.leader ?? null,
+    };
+    this.#lastAnswer = answer;
+    for (const listener of this.#answerListeners) tell(listener, answer);
+  }
+
   async #call<T>(subject: string, body: object, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
     let data: Uint8Array;
     try {
@@ -194,6 +250,7 @@ export class ChatClient {
     } catch (err) {
       throw new InternalError(`${subject}: the reply is not JSON`, { cause: err });
     }
+    this.#noteAnswer(subject, reply);
     if (typeof reply === 'object' && reply !== null && (reply as { ok?: unknown }).ok === false) {
       const parsed = ErrorReplySchema.safeParse(reply);
       if (!parsed.success) throw new InternalError(`${subject}: an error reply that does not follow the protocol: ${z.prettifyError(parsed.error)}`);
@@ -205,6 +262,16 @@ export class ChatClient {
     const parsed = schema.safeParse(reply);
     if (!parsed.success) throw new InternalError(`${subject}: the reply does not follow the protocol: ${z.prettifyError(parsed.error)}`);
     return parsed.data;
+  }
+}
+
+/** Calls a caller's callback; its bug must not change the outcome of the call that reports to it. */
+function tell<A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A): void {
+  if (callback === undefined) return;
+  try {
+    callback(...args);
+  } catch {
+    // Deliberately ignored: see SendOptions.onRetry and onAnswer.
   }
 }
 

@@ -153,6 +153,16 @@ export type { ErrorCode, ErrorReply, OkReply } from '../chat/errors.ts';
 
 export type Reply<T extends object> = OkReply<T> | ErrorReply;
 
+/**
+ * docs/protocol.md §1.3, a compatible extension: every reply (success and
+ * error) names the replica that answered and the leader it knew of. Optional
+ * here, so replies from replicas that predate it still parse.
+ */
+export const AnsweredBySchema = z.object({
+  replica: z.string().min(1),
+  leader: z.string().nullable().optional(),
+});
+
 export const ErrorReplySchema = z.object({
   ok: z.literal(false),
   error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }),

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import {
   BadRequestError, ChatClient, ConflictError, ERROR_CODES, ForbiddenError, InternalError, NotFoundError,
-  ProtocolError, TooLargeError, UnauthorizedError, UnavailableError, errorFromCode,
+  ProtocolError, TooLargeError, UnauthorizedError, UnavailableError, errorFromCode, type Answer,
 } from '../../actors/client/index.ts';
 import { TestNatsServer } from '../transport/nats-server.ts';
 import { FakeCluster } from './client-fake-cluster.ts';
@@ -126,6 +126,77 @@ test('send gives up at its deadline with UnavailableError, and never retries oth
   fake.handlers.set('send', () => ({ ok: false, error: { code: 'forbidden', message: 'no' } }));
   await t.throwsAsync(client.send({ token: 't', to: 'bob', text: 'x' }), { instanceOf: ForbiddenError });
   t.is(fake.count('send'), attempts + 1);
+});
+
+test('send tells onRetry of each retry, numbered from 1 with its cause, under one requestId', async (t) => {
+  const { fake, client } = await setup(t, { timeoutMs: 300 });
+  let calls = 0;
+  fake.handlers.set('send', () => {
+    calls++;
+    if (calls === 1) return { ok: false, error: { code: 'unavailable', message: 'no leader' } };
+    if (calls === 2) return 'silence';
+    return { ok: true, message };
+  });
+  const retries: [number, UnavailableError][] = [];
+  await client.send({ token: 't', to: 'bob', text: 'hi' }, { onRetry: (attempt, cause) => retries.push([attempt, cause]) });
+  t.deepEqual(retries.map(([attempt]) => attempt), [1, 2]);
+  t.is(retries[0]?.[1].message, 'no leader');
+  t.true(retries[1]?.[1] instanceof UnavailableError);
+  t.truthy(retries[1]?.[1].cause, 'a NATS timeout carries the NATS error');
+  t.is(fake.count('send'), retries.length + 1, 'one callback per repeated request');
+  t.is(new Set(fake.requests.get('send')?.map((b) => b.requestId)).size, 1);
+
+  // A send that succeeds at once never calls it; a throwing callback does not stop the retries.
+  const none: number[] = [];
+  await client.send({ token: 't', to: 'bob', text: 'hi' }, { onRetry: (attempt) => none.push(attempt) });
+  t.deepEqual(none, []);
+  calls = 0;
+  const reply = await client.send({ token: 't', to: 'bob', text: 'hi' }, { onRetry: () => { throw new Error('a UI bug'); } });
+  t.is(reply.message.id, message.id);
+  t.is(calls, 3);
+});
+
+test('send that gives up has told onRetry of every retry it made, and of none for other errors', async (t) => {
+  const { fake, client } = await setup(t, { timeoutMs: 200 });
+  fake.handlers.set('send', () => ({ ok: false, error: { code: 'unavailable', message: 'no quorum' } }));
+  const retries: number[] = [];
+  await t.throwsAsync(client.send({ token: 't', to: 'bob', text: 'x' }, { deadlineMs: 800, onRetry: (attempt) => retries.push(attempt) }), { instanceOf: UnavailableError });
+  t.true(retries.length >= 1);
+  t.deepEqual(retries, Array.from({ length: fake.count('send') - 1 }, (_, i) => i + 1));
+  fake.handlers.set('send', () => ({ ok: false, error: { code: 'forbidden', message: 'no' } }));
+  const after: number[] = [];
+  await t.throwsAsync(client.send({ token: 't', to: 'bob', text: 'x' }, { onRetry: (attempt) => after.push(attempt) }), { instanceOf: ForbiddenError });
+  t.deepEqual(after, []);
+});
+
+test('lastAnswer and onAnswer name the replica of each reply, success and error; typed replies are unchanged', async (t) => {
+  const { fake, client } = await setup(t);
+  t.is(client.lastAnswer, null);
+  const answers: Answer[] = [];
+  const stop = client.onAnswer((a) => answers.push(a));
+  client.onAnswer(() => {
+    throw new Error('a listener bug');
+  });
+  fake.handlers.set('conversations', () => ({ ok: true, conversations: [], replica: 'r2', leader: 'r1' }));
+  t.deepEqual(await client.conversations({ token: 't' }), { conversations: [] }, 'the extension fields are not part of the typed reply');
+  t.deepEqual(client.lastAnswer, { op: 'conversations', ok: true, replica: 'r2', leader: 'r1' });
+
+  fake.handlers.set('markRead', () => ({ ok: false, error: { code: 'forbidden', message: 'no' }, replica: 'r3', leader: null }));
+  await t.throwsAsync(client.markRead({ token: 't', with: 'bob', upToId: 1 }), { instanceOf: ForbiddenError });
+  t.deepEqual(client.lastAnswer, { op: 'markRead', ok: false, replica: 'r3', leader: null });
+
+  // A reply that does not name its replica (an older replica) leaves the last answer as it was.
+  fake.handlers.set('history', () => ({ ok: true, messages: [], hasMore: false }));
+  await client.history({ token: 't', with: 'bob' });
+  fake.handlers.set('accounts', () => ({ ok: true, accounts: [], replica: 7 }));
+  await client.accounts({ token: 't' });
+  t.is(client.lastAnswer?.replica, 'r3');
+
+  stop();
+  fake.handlers.set('logout', () => ({ ok: true, replica: 'r4' }));
+  await client.logout({ token: 't' });
+  t.deepEqual(client.lastAnswer, { op: 'logout', ok: true, replica: 'r4', leader: null });
+  t.deepEqual(answers.map((a) => `${a.op}:${a.replica}`), ['conversations:r2', 'markRead:r3']);
 });
 
 test('connect fails at once without a server, or waits for one with waitOnFirstConnect', async (t) => {
