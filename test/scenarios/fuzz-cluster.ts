@@ -1,7 +1,7 @@
 /**
  * A randomized small cluster for property tests of the core: a list of
  * operations (advance time, deliver/drop/duplicate a message in flight,
- * propose, read, crash, restart, transfer, compact) run against real cores,
+ * propose, read, crash, restart, transfer, compact, reconfigure) run against real cores,
  * checking Raft's safety properties after every step.
  */
 import fc from 'fast-check';
@@ -20,7 +20,8 @@ interface Node {
   seq: number;
 }
 
-const fingerprint = (e: Entry) => `${e.term}:${e.kind}:${e.kind === 'command' ? Array.from(e.data).join(',') : ''}`;
+const fingerprint = (e: Entry) =>
+  `${e.term}:${e.kind}:${e.kind === 'command' ? Array.from(e.data).join(',') : e.kind === 'config' ? JSON.stringify(e.config) : ''}`;
 
 export type Op =
   | { kind: 'advance'; ms: number }
@@ -35,10 +36,11 @@ export type Op =
   | { kind: 'crash'; node: number }
   | { kind: 'restart'; node: number }
   | { kind: 'transfer'; node: number; to: number }
-  | { kind: 'compact'; node: number };
+  | { kind: 'compact'; node: number }
+  | { kind: 'reconfigure'; node: number; who: number; change: 'voter' | 'learner' | 'remove' };
 
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 40 }) }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 80 }) }) },
   { weight: 24, arbitrary: fc.record({ kind: fc.constant('deliver' as const), pick: fc.nat() }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('flush' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('isolate' as const), node: fc.nat(4) }) },
@@ -53,16 +55,32 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const), node: fc.nat(4) }) },
 );
 
+/** opArb plus single-server membership changes (proposed at a random replica). */
+export const membershipOpArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 12, arbitrary: opArb },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('reconfigure' as const), node: fc.nat(6), who: fc.nat(6), change: fc.constantFrom('voter' as const, 'learner' as const, 'remove' as const) }),
+  },
+);
+
 export interface RunResult {
   readonly failure: string | null;
   /** The highest index any replica applied: shows the run got somewhere. */
   readonly maxApplied: number;
   readonly leaderTerms: number;
+  /** How many configuration entries were applied (distinct indices). */
+  readonly configsApplied: number;
 }
 
-export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVariants = {}): RunResult {
-  const ids = Array.from({ length: size }, (_, i) => `r${i + 1}`);
-  const config = { voters: ids, learners: [] };
+/**
+ * Run `ops` on `size` voters plus `spares` replicas that start outside the
+ * configuration (they sit as learners until a reconfigure adds them).
+ */
+export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVariants = {}, spares = 0): RunResult {
+  const voters = Array.from({ length: size }, (_, i) => `r${i + 1}`);
+  const ids = [...voters, ...Array.from({ length: spares }, (_, i) => `r${size + i + 1}`)];
+  const config = { voters, learners: [] };
   let inFlight: Message[] = [];
   /** Replicas cut off from everyone: what they send and what is sent to them is lost. */
   const isolated = new Set<string>();
@@ -138,7 +156,7 @@ export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVaria
     }
   };
   for (const op of ops) {
-    const node = 'node' in op ? nodes[op.node % size]! : null;
+    const node = 'node' in op ? nodes[op.node % nodes.length]! : null;
     switch (op.kind) {
       case 'advance':
         for (let t = 0; t < op.ms; t += 1) for (const n of nodes) if (n.actor !== null) n.clock.increment(1);
@@ -183,8 +201,22 @@ export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVaria
         if (node!.actor === null) start(node!, 100 + (restarts += 1));
         break;
       case 'transfer':
-        node!.actor?.send({ type: 'transferLeadership', to: ids[op.to % size]! });
+        node!.actor?.send({ type: 'transferLeadership', to: ids[op.to % ids.length]! });
         break;
+      case 'reconfigure': {
+        const actor = node!.actor;
+        if (actor === null) break;
+        const current = viewOf(actor.getSnapshot()).config;
+        const who = ids[op.who % ids.length]!;
+        const next = {
+          voters: current.voters.filter((v) => v !== who),
+          learners: current.learners.filter((v) => v !== who),
+        };
+        if (op.change === 'voter') next.voters.push(who);
+        if (op.change === 'learner') next.learners.push(who);
+        actor.send({ type: 'proposeConfig', id: `cfg-${op.change}-${who}`, config: next });
+        break;
+      }
       case 'compact': {
         const actor = node!.actor;
         if (actor === null) break;
@@ -202,5 +234,6 @@ export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVaria
     checkLeaders();
     if (failure !== null) break;
   }
-  return { failure, maxApplied: Math.max(0, ...applied.keys()), leaderTerms: leaders.size };
+  const configsApplied = [...applied.values()].filter((f) => f.includes(':config:')).length;
+  return { failure, maxApplied: Math.max(0, ...applied.keys()), leaderTerms: leaders.size, configsApplied };
 }
