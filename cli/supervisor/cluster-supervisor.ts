@@ -19,6 +19,9 @@ export const REPLICA_STOP_TIMEOUT_MS = 10_000;
 /** The `quorumchat` bin: replicas are started through it so they run exactly what an operator would. */
 export const QUORUMCHAT_BIN = fileURLToPath(new URL('../quorumchat.mjs', import.meta.url));
 
+/** Preloaded into replicas: they stop themselves if this process dies without stopping them. */
+export const EXIT_WITH_PARENT_PRELOAD = new URL('./exit-with-parent.mjs', import.meta.url).href;
+
 /**
  * - `stopped`:  never started, or stopped on request
  * - `running`:  the process is alive (it may still be starting up or electing)
@@ -68,7 +71,10 @@ export interface ClusterSupervisorOptions {
   readonly prefix: string;
   /** Passed to every replica as `--config FILE` (timing, limits). */
   readonly replicaConfigFile?: string;
-  /** The program and leading arguments that run `quorumchat`; default: this node running QUORUMCHAT_BIN. */
+  /**
+   * The program and leading arguments that run `quorumchat`; default: this
+   * node, preloading EXIT_WITH_PARENT_PRELOAD, running QUORUMCHAT_BIN.
+   */
   readonly launcher?: { readonly command: string; readonly args: readonly string[] };
   readonly stopTimeoutMs?: number;
   /** Extra environment for the replica processes. */
@@ -155,13 +161,13 @@ export class ClusterSupervisor extends EventEmitter<ClusterSupervisorEvents> {
     const logFd = openSync(this.logPathOf(id), 'a');
     let child: ChildProcess;
     try {
-      const launcher = this.options.launcher ?? { command: process.execPath, args: [QUORUMCHAT_BIN] };
+      const launcher = this.options.launcher ?? { command: process.execPath, args: ['--import', EXIT_WITH_PARENT_PRELOAD, QUORUMCHAT_BIN] };
       child = spawn(launcher.command, [...launcher.args, ...this.replicaArgs(id)], {
         stdio: ['ignore', logFd, logFd],
         // Own process group: a terminal's Ctrl-C reaches only the supervising
         // command, which then stops replicas before the NATS server.
         detached: true,
-        env: { ...process.env, ...this.options.env },
+        env: { ...process.env, QUORUMCHAT_SUPERVISOR_PID: String(process.pid), ...this.options.env },
       });
     } finally {
       closeSync(logFd);

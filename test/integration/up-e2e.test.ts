@@ -144,3 +144,18 @@ test('a second Ctrl-C while up is starting kills everything at once (exit 130)',
   t.is(left, '', 'no replica of this data directory is running');
   await t.notThrowsAsync(() => assertPortFree('127.0.0.1', port), 'nats-server released the port');
 });
+
+test('replicas stop themselves when up is SIGKILLed (only the NATS server is left to clean up)', async (t) => {
+  const data = tempDir(t, 'up-killed');
+  const config = join(tempDir(t, 'up-killed-config'), 'cluster.json');
+  writeFileSync(config, JSON.stringify({ timing: FAST_TIMING }));
+  const { up, pids } = await startUp(t, data, await freePort(), config);
+  const [natsPid, ...replicaPids] = pids;
+  up.process.kill('SIGKILL');
+  await up.done;
+  // Each replica notices within a second that it was re-parented, and stops cleanly.
+  for (let i = 0; i < 600 && replicaPids.some(isAlive); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.deepEqual(replicaPids.filter(isAlive), [], 'no replica outlives a SIGKILLed up');
+  t.true(natsPid !== undefined && isAlive(natsPid), 'nats-server cannot notice; the teardown kills it');
+  for (const id of ['r1', 'r2', 'r3', 'r4', 'r5']) t.regex(logTail(join(data, id, 'replica.log'), 5), /"signal":"SIGTERM"/, `${id} stopped on SIGTERM`);
+});
