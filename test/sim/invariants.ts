@@ -11,6 +11,8 @@ export type InvariantName =
   | 'vote safety'
   | 'log matching'
   | 'leader completeness'
+  /** Raft §5.3: an entry is committed only once a majority of the configuration's voters store it. */
+  | 'commit without quorum'
   | 'state machine safety'
   | 'acknowledged write lost'
   | 'linearizability'

@@ -301,7 +301,7 @@ export class SimulatedReplica {
 }
 
 /** The term at `index` in a log: null if it does not hold it, undefined if its snapshot hides it. */
-function termAt(log: LogMirror, index: Index): Term | null | undefined {
+export function termAt(log: LogMirror, index: Index): Term | null | undefined {
   if (index === log.snapshot.index) return log.snapshot.term;
   if (index < log.snapshot.index) return undefined;
   return log.entries[index - log.snapshot.index - 1]?.term ?? null;

@@ -8,7 +8,7 @@
  * steps every fault heals and the cluster must recover within a bound.
  */
 import { DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/limits.ts';
-import type { Index, RaftLimits, RaftTiming, ReplicaId, UnsafeVariants } from '../../actors/raft/types.ts';
+import type { CoreView, Index, RaftLimits, RaftTiming, ReplicaId, UnsafeVariants } from '../../actors/raft/types.ts';
 import { EventQueue } from '../../actors/transport/sim-clock.ts';
 import { SeededRandom } from '../../actors/transport/sim-random.ts';
 import { CALM_NETWORK, SimulatedNetwork } from '../../actors/transport/simulated.ts';
@@ -18,7 +18,7 @@ import { FaultInjector } from './fault-injector.ts';
 import { drawMix, type FaultKind, type FaultMix, type MixName } from './faults.ts';
 import { InvariantChecker, InvariantViolation, type InvariantName } from './invariants.ts';
 import { ReadChecker, type ReadMode } from './reads.ts';
-import { describeWire, SimulatedReplica, type ReplicaEnvironment, type Wire } from './replica.ts';
+import { describeWire, SimulatedReplica, termAt, type ReplicaEnvironment, type Wire } from './replica.ts';
 import { hash53 } from './state-machine.ts';
 
 export type VariantName = keyof UnsafeVariants;
@@ -291,6 +291,7 @@ class Simulation {
       replica.view = view;
       this.#faults.react(replica, before, view);
       replica.checkView(view);
+      if (view.role === 'leader' && view.commitIndex > (before?.commitIndex ?? 0)) this.#checkCommitQuorum(replica, view);
       this.#record(`  ${id} ${view.role} t${view.term} lead=${view.leader ?? '-'} commit=${view.commitIndex} last=${view.lastIndex} snap=${view.snapshot.index}`);
     }
     this.#touched.clear();
@@ -304,6 +305,28 @@ class Simulation {
     this.#touched.add(id);
     replica.core.send({ type: 'propose', id: attemptId, data });
     return true;
+  }
+
+  /**
+   * Raft §5.3: a leader commits an entry only once a majority of the voters
+   * of its configuration store it. Followers count if their disk holds it (they
+   * acknowledge only after persisting); the leader by its own log, since its
+   * followers cannot have an entry before the leader's own persist of it.
+   */
+  #checkCommitQuorum(leader: SimulatedReplica, view: CoreView): void {
+    const index = view.commitIndex;
+    const term = termAt(leader.log, index);
+    const holders = view.config.voters.filter((id) => {
+      if (id === leader.id) return true;
+      const disk = this.#replicas.get(id)?.disk;
+      return disk !== undefined && (disk.snapshot.meta.index >= index || disk.entryAt(index)?.term === term);
+    });
+    if (holders.length * 2 <= view.config.voters.length) {
+      throw new InvariantViolation(
+        'commit without quorum',
+        `${leader.id} (leader, t${view.term}) committed index ${index} (t${term}) but only ${holders.join(', ')} of voters ${view.config.voters.join(', ')} hold it durably`,
+      );
+    }
   }
 
   // ---- faults and workload ----
