@@ -23,7 +23,7 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export const MIX_NAMES = ['swarm', 'calm', 'partitions', 'crashes', 'elections'] as const;
+export const MIX_NAMES = ['swarm', 'calm', 'partitions', 'crashes', 'elections', 'membership'] as const;
 export type MixName = (typeof MIX_NAMES)[number];
 
 /** One seed's fault plan, drawn from a named mix. */
@@ -121,6 +121,16 @@ export function drawMix(name: MixName, random: SeededRandom): FaultMix {
         timing: CHURN_TIMING,
         compactEvery: null,
         maxEntriesPerAppend: 1,
+      };
+    case 'membership':
+      // Voters removed, re-added as learners and promoted while replicas lag behind partitions and crashes.
+      return {
+        ...base,
+        weights: { ...NONE, membership: 6, partition: 2, isolateLeader: 1, crash: 2, restart: 3, heal: 3 },
+        faultIntervalMs: [50, 300],
+        proposalIntervalMs: [20, 80],
+        maxDown: 'minority',
+        timing: CHURN_TIMING,
       };
     case 'elections':
       // Lagging replicas that time out and campaign: what voteWithoutLogCheck gets wrong.
