@@ -1,19 +1,13 @@
 /**
  * The chat view's `ChatPort` on actors/client's `ChatClient`: the protocol
- * ops, `send` retried by the client under one requestId through failovers,
- * live delivery with de-duplication and gap repair, and the NATS link's
- * status as the view's connection state.
+ * ops, `send` retried by the client under one requestId through failovers
+ * (each retry reported as it happens), live delivery with de-duplication and
+ * gap repair, the NATS link's status as the view's connection state, and the
+ * replica named by each reply.
  */
 import type { ChatClient } from '../../actors/client/chat-client.ts';
 import type { ChatMessage, Connection } from './chat-model.ts';
 import type { ChatPort, ClusterInfo, LiveEvent } from './chat-port.ts';
-
-/**
- * A send not acknowledged within this is shown as "waiting for the cluster":
- * a healthy cluster commits in milliseconds, so this long means the client is
- * retrying through an election (it keeps the same requestId, so it commits once).
- */
-export const SEND_SLOW_MS = 1_000;
 
 export function chatPortOf(client: ChatClient): ChatPort {
   return {
@@ -31,14 +25,7 @@ export function chatPortOf(client: ChatClient): ChatPort {
       const voters = reply.members.filter((m) => m.voter);
       return { leader: reply.leader, term: reply.term, voters: voters.length, reachableVoters: voters.filter((m) => m.reachable).length };
     },
-    send: async (req, onRetry): Promise<{ message: ChatMessage }> => {
-      const slow = setTimeout(onRetry, SEND_SLOW_MS);
-      try {
-        return await client.send(req);
-      } finally {
-        clearTimeout(slow);
-      }
-    },
+    send: (req, onRetry): Promise<{ message: ChatMessage }> => client.send(req, { onRetry: (attempt) => onRetry(attempt) }),
     live: (session, handler) => {
       const live = client.live(session.token, (event) => {
         const mapped = liveEventOf(event);
@@ -47,8 +34,7 @@ export function chatPortOf(client: ChatClient): ChatPort {
       return { close: () => live.close() };
     },
     onConnection: (handler) => client.onStatus((status) => handler(connectionOf(status))),
-    // Replies do not name the replica that served them (yet); the view shows the leader from `cluster`.
-    onAnswered: () => () => undefined,
+    onAnswered: (handler) => client.onAnswer((answer) => handler(answer.replica)),
   };
 }
 

@@ -122,8 +122,8 @@ export class ChatController {
     const requestId = randomUUID();
     this.dispatch({ type: 'sendStarted', requestId, to: open.with, text });
     try {
-      const { message } = await this.port.send({ token: this.token(), to: open.with, text, requestId }, () =>
-        this.dispatch({ type: 'sendRetrying', requestId }),
+      const { message } = await this.port.send({ token: this.token(), to: open.with, text, requestId }, (attempt) =>
+        this.dispatch({ type: 'sendRetrying', requestId, attempt }),
       );
       this.dispatch({ type: 'sendSucceeded', requestId, message });
     } catch (err) {

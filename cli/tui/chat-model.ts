@@ -30,6 +30,8 @@ export interface PendingSend {
   readonly text: string;
   /** `retrying` while the client repeats it (same requestId) through a failover. */
   readonly status: 'sending' | 'retrying' | 'failed';
+  /** How many times the client has repeated it so far (its latest retry's number); 0 before any retry. */
+  readonly retries: number;
   readonly error?: string;
 }
 
@@ -74,7 +76,8 @@ export type ChatAction =
   | { readonly type: 'newerLoaded'; readonly with: string; readonly messages: readonly ChatMessage[] }
   | { readonly type: 'messageReceived'; readonly message: ChatMessage }
   | { readonly type: 'sendStarted'; readonly requestId: string; readonly to: string; readonly text: string }
-  | { readonly type: 'sendRetrying'; readonly requestId: string }
+  /** The client repeats the send (same requestId); `attempt` is the retry's number, from 1. */
+  | { readonly type: 'sendRetrying'; readonly requestId: string; readonly attempt: number }
   | { readonly type: 'sendSucceeded'; readonly requestId: string; readonly message: ChatMessage }
   | { readonly type: 'sendFailed'; readonly requestId: string; readonly error: string }
   | { readonly type: 'sendDismissed'; readonly requestId: string }
@@ -125,9 +128,15 @@ export function reduceChat(state: ChatState, action: ChatAction): ChatState {
       return receive(state, action.message);
     case 'sendStarted':
       if (state.pending.some((p) => p.requestId === action.requestId)) return state;
-      return { ...state, pending: [...state.pending, { requestId: action.requestId, to: action.to, text: action.text, status: 'sending' }] };
+      return { ...state, pending: [...state.pending, { requestId: action.requestId, to: action.to, text: action.text, status: 'sending', retries: 0 }] };
     case 'sendRetrying':
-      return { ...state, pending: state.pending.map((p) => (p.requestId === action.requestId ? { ...p, status: 'retrying' } : p)) };
+      return {
+        ...state,
+        pending: state.pending.map((p) =>
+          // A late callback never turns a failed send back into a retrying one, nor lowers the count.
+          p.requestId === action.requestId && p.status !== 'failed' ? { ...p, status: 'retrying', retries: Math.max(p.retries, action.attempt) } : p,
+        ),
+      };
     case 'sendSucceeded': {
       const pending = state.pending.filter((p) => p.requestId !== action.requestId);
       return receive({ ...state, pending }, action.message);
@@ -169,6 +178,17 @@ export function reduceChat(state: ChatState, action: ChatAction): ChatState {
     case 'notice':
       return { ...state, notice: action.notice };
   }
+}
+
+/**
+ * The status bar's "reconnecting… (retry N, same request)": the highest
+ * retry number among sends being retried now, or null when none is (no retry
+ * yet, or every retried send was acknowledged or failed).
+ */
+export function sendRetry(state: ChatState): number | null {
+  let highest: number | null = null;
+  for (const p of state.pending) if (p.status === 'retrying') highest = Math.max(highest ?? 0, p.retries);
+  return highest;
 }
 
 /** What the message pane shows: confirmed messages, then this conversation's pending sends. */

@@ -27,8 +27,8 @@ export interface ChatPort {
   login(req: { username: string; password: string }): Promise<{ token: string; username: string }>;
   logout(req: { token: string }): Promise<unknown>;
   accounts(req: { token: string; pattern?: string; limit?: number; after?: string }): Promise<{ accounts: readonly string[]; next?: string | undefined }>;
-  /** Retries with the same requestId through failovers; `onRetry` is told each time it does. */
-  send(req: { token: string; to: string; text: string; requestId: string }, onRetry: () => void): Promise<{ message: ChatMessage }>;
+  /** Retries with the same requestId through failovers; `onRetry` is told each time it does, with the retry's number (from 1). */
+  send(req: { token: string; to: string; text: string; requestId: string }, onRetry: (attempt: number) => void): Promise<{ message: ChatMessage }>;
   history(req: { token: string; with: string; beforeId?: number; afterId?: number; limit?: number }): Promise<{ messages: readonly ChatMessage[]; hasMore: boolean }>;
   conversations(req: { token: string }): Promise<{ conversations: readonly ConversationSummary[] }>;
   markRead(req: { token: string; with: string; upToId: number }): Promise<unknown>;
@@ -39,6 +39,6 @@ export interface ChatPort {
   live(session: { token: string; username: string }, handler: (event: LiveEvent) => void): { close(): Promise<void> | void };
   /** Reports connection changes; returns an unsubscribe function. */
   onConnection(handler: (connection: Connection) => void): () => void;
-  /** Reports which replica answered a request, when replies say so; returns an unsubscribe function. */
+  /** Reports which replica answered each request (the reply's `replica`, docs/protocol.md §1.3); returns an unsubscribe function. */
   onAnswered(handler: (replica: string) => void): () => void;
 }

@@ -6,7 +6,7 @@
  * view-local state (focus, the selected message, the login form's fields).
  */
 import blessed from 'blessed';
-import { messageRows, totalUnread, type ChatState, type MessageRow } from './chat-model.ts';
+import { messageRows, sendRetry, totalUnread, type ChatState, type MessageRow } from './chat-model.ts';
 import { messageOf, type ChatController } from './chat-controller.ts';
 import { choose, keyHints, LineInput, pickFromList, prompt, showHelp } from './widgets.ts';
 import { PASSWORD_MIN_CHARS, USERNAME_PATTERN } from '../../actors/client/protocol.ts';
@@ -26,9 +26,10 @@ export const CHAT_HELP = `Chat keys
   F1 or ?           this help          Ctrl-C  quit
 
 Login form: Tab between fields, Enter to go on, Ctrl-R switches log in / register.
-The status bar shows the replica that answered, the leader, and "reconnecting…"
-while the cluster fails over; a message sent meanwhile shows "retrying" and is
-delivered once when a new leader is elected.`;
+The status bar shows the replica that answered ("answered by r2"), the leader,
+and "reconnecting…" while the connection is lost; while a send is repeated
+through a failover it shows "reconnecting… (retry N, same request)", and the
+message is delivered once when a new leader commits it.`;
 
 type Focus = 'list' | 'messages' | 'input';
 
@@ -456,16 +457,23 @@ export class ChatView {
 
 // ---- helpers ----
 
-function statusLine(state: ChatState): string {
+/**
+ * The status bar (blessed tags): who I am, the connection, which replica
+ * answered, the leader, a notice. A send being retried shows its retry
+ * number, from the client's own onRetry, until it is acknowledged or fails.
+ */
+export function statusLine(state: ChatState): string {
   const parts: string[] = ['{bold} quorumchat{/bold}'];
   if (state.session) parts.push(blessed.escape(state.session.username));
-  const retrying = state.pending.some((p) => p.status === 'retrying');
+  const retry = sendRetry(state);
   const conn =
-    state.connection === 'connected' && !retrying
-      ? '{green-fg}● connected{/green-fg}'
-      : state.connection === 'disconnected'
-        ? '{red-fg}● disconnected{/red-fg}'
-        : '{yellow-fg}● reconnecting…{/yellow-fg}';
+    retry !== null
+      ? `{yellow-fg}● reconnecting… (retry ${retry}, same request){/yellow-fg}`
+      : state.connection === 'connected'
+        ? '{green-fg}● connected{/green-fg}'
+        : state.connection === 'disconnected'
+          ? '{red-fg}● disconnected{/red-fg}'
+          : '{yellow-fg}● reconnecting…{/yellow-fg}';
   parts.push(conn);
   const via = state.replica ? `answered by ${blessed.escape(state.replica)}` : null;
   const reach = state.reachable ? ` · ${state.reachable.up}/${state.reachable.of} voters reachable` : '';
@@ -489,7 +497,7 @@ function formatRow(row: MessageRow, selected: boolean): string {
   } else {
     const p = row.pending;
     const status =
-      p.status === 'sending' ? 'sending…' : p.status === 'retrying' ? 'waiting for the cluster, retrying…' : `not sent: ${p.error ?? 'failed'} (d dismisses)`;
+      p.status === 'sending' ? 'sending…' : p.status === 'retrying' ? `waiting for the cluster, retry ${p.retries}…` : `not sent: ${p.error ?? 'failed'} (d dismisses)`;
     line = `{gray-fg}--:-- me: ${blessed.escape(p.text)}  (${blessed.escape(status)}){/gray-fg}`;
   }
   return selected ? `{inverse}${line}{/inverse}` : line;

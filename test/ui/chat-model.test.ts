@@ -6,6 +6,7 @@ import {
   olderCursor,
   readMarkNeeded,
   reduceChat,
+  sendRetry,
   totalUnread,
   type ChatAction,
   type ChatMessage,
@@ -58,7 +59,7 @@ test('messages for someone else are ignored', (t) => {
 
 test('a pending send shows greyed, survives a retry, and is replaced once by the acknowledged message', (t) => {
   const opened = run([{ type: 'conversationOpened', with: 'bob', messages: [], hasOlder: false }], asAlice);
-  const sending = run([{ type: 'sendStarted', requestId: 'r1', to: 'bob', text: 'hello' }, { type: 'sendRetrying', requestId: 'r1' }], opened);
+  const sending = run([{ type: 'sendStarted', requestId: 'r1', to: 'bob', text: 'hello' }, { type: 'sendRetrying', requestId: 'r1', attempt: 1 }], opened);
   t.deepEqual(messageRows(sending).map((r) => (r.kind === 'pending' ? `pending:${r.pending.status}` : 'message')), ['pending:retrying']);
   // Live delivery of the sender's own message may race the reply; either order shows it once.
   const raced = run([{ type: 'messageReceived', message: msg(11, 'alice', 'bob', 'hello') }, { type: 'sendSucceeded', requestId: 'r1', message: msg(11, 'alice', 'bob', 'hello') }], sending);
@@ -67,6 +68,31 @@ test('a pending send shows greyed, survives a retry, and is replaced once by the
   t.like(rows[0], { kind: 'message', mine: true });
   t.is(raced.conversations[0]?.unread, 0);
   t.is(newestId(raced), 11);
+});
+
+test('the retry number follows the client: the highest retry of sends being retried, cleared once acknowledged', (t) => {
+  const opened = run([{ type: 'conversationOpened', with: 'bob', messages: [], hasOlder: false }], asAlice);
+  const started = run([{ type: 'sendStarted', requestId: 'a', to: 'bob', text: 'one' }, { type: 'sendStarted', requestId: 'b', to: 'bob', text: 'two' }], opened);
+  t.is(sendRetry(started), null, 'no retry before the client reports one');
+  const retried = run(
+    [
+      { type: 'sendRetrying', requestId: 'a', attempt: 1 },
+      { type: 'sendRetrying', requestId: 'a', attempt: 2 },
+      { type: 'sendRetrying', requestId: 'b', attempt: 1 },
+    ],
+    started,
+  );
+  t.is(sendRetry(retried), 2);
+  t.deepEqual(retried.pending.map((p) => [p.requestId, p.status, p.retries]), [['a', 'retrying', 2], ['b', 'retrying', 1]]);
+  const oneAcked = reduceChat(retried, { type: 'sendSucceeded', requestId: 'a', message: msg(5, 'alice', 'bob', 'one') });
+  t.is(sendRetry(oneAcked), 1);
+  const bothAcked = reduceChat(oneAcked, { type: 'sendSucceeded', requestId: 'b', message: msg(6, 'alice', 'bob', 'two') });
+  t.is(sendRetry(bothAcked), null);
+  t.deepEqual(messageRows(bothAcked).map((r) => (r.kind === 'message' ? r.message.text : 'pending')), ['one', 'two'], 'each shown once');
+  // A failed send is not "retrying", and a late callback does not revive it.
+  const failed = run([{ type: 'sendFailed', requestId: 'b', error: 'unavailable' }, { type: 'sendRetrying', requestId: 'b', attempt: 3 }], retried);
+  t.like(failed.pending.find((p) => p.requestId === 'b'), { status: 'failed', retries: 1 });
+  t.is(sendRetry(failed), 2);
 });
 
 test('a failed send stays visible with its error until dismissed', (t) => {
