@@ -10,7 +10,6 @@ import { registerReplicaCommand } from './commands/replica.ts';
 import { registerChatCommand } from './commands/chat.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
-import { openUpUi } from './tui/app.ts';
 import { ExitCode, describeError, exitCodeOf } from './errors.ts';
 
 const program = new Command('quorumchat')
@@ -20,7 +19,8 @@ const program = new Command('quorumchat')
   // Throw instead of exiting so usage errors get their own exit code; subcommands inherit this.
   .exitOverride();
 
-registerUpCommand(program, { openUi: openUpUi });
+// The terminal UI (blessed) loads only when `up` opens it, not in every replica process.
+registerUpCommand(program, { openUi: async (session) => (await import('./tui/app.ts')).openUpUi(session) });
 registerStatusCommand(program);
 registerBenchCommand(program);
 registerReplicaCommand(program);

@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { DEFAULT_PREFIX, DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
 import { CliError, ExitCode } from '../errors.ts';
 import { NatsUrlSchema, PrefixSchema, parseFlag, replicaIdsFor } from '../options.ts';
-import { runTui } from '../tui/app.ts';
 import { DEFAULT_NATS_URL } from './status.ts';
 
 export function registerChatCommand(program: Command): void {
@@ -20,6 +19,7 @@ export function registerChatCommand(program: Command): void {
       const natsUrl = parseFlag('nats', NatsUrlSchema, raw['nats']);
       const prefix = parseFlag('prefix', PrefixSchema, raw['prefix']);
       requireTty('chat');
+      const { runTui } = await import('../tui/app.ts');
       await runTui({ natsUrl, prefix, tabs: ['chat'], replicaIds: replicaIdsFor(DEFAULT_REPLICA_COUNT), supervisor: null });
     });
 }

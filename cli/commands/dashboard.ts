@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_PREFIX, DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
 import { NatsUrlSchema, PrefixSchema, ReplicaListSchema, parseFlag, replicaIdsFor } from '../options.ts';
-import { runTui } from '../tui/app.ts';
 import { requireTty } from './chat.ts';
 import { DEFAULT_NATS_URL } from './status.ts';
 
@@ -24,6 +23,7 @@ export function registerDashboardCommand(program: Command): void {
       const prefix = parseFlag('prefix', PrefixSchema, raw['prefix']);
       const replicaIds = parseFlag('replicas', ReplicaListSchema, raw['replicas']);
       requireTty('dashboard');
+      const { runTui } = await import('../tui/app.ts');
       await runTui({ natsUrl, prefix, tabs: ['dashboard'], replicaIds, supervisor: null });
     });
 }
