@@ -1,6 +1,8 @@
 // Core bugs the simulation found that are not fixed yet, as ava `failing`
 // tests: each passes while the bug is there, and ava flags it the moment the
 // core is fixed (then drop `.failing`, keep the seed as a regression test).
+// A seed replays one build of the harness: a change to how faults are drawn
+// reshuffles every seed, so such a change must re-find a seed for each bug here.
 import test from 'ava';
 import { runSimulation } from './simulation.ts';
 
