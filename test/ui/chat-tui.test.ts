@@ -83,7 +83,10 @@ test('two people chat through the terminal UI, and the chat goes on after the le
   await chat.waitFor(/alice: hi bob, all good here/);
   // Bob's message is marked read once alice has it open (✓✓).
   await chat.waitFor(/me: hello alice ✓✓/);
-  save('chat-bob-conversation', await chat.screen());
+  const conversation = await chat.screen();
+  // docs/protocol.md §1.1: every reply names its replica, and the status bar shows it.
+  t.regex(conversation, /answered by r[1-5] · leader r[1-5]/);
+  save('chat-bob-conversation', conversation);
 
   // The operator stops the leader from the dashboard tab.
   await up.keys('F3');
