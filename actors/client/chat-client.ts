@@ -52,7 +52,7 @@ export interface SendOptions {
   readonly onRetry?: (attempt: number, cause: UnavailableError) => void;
 }
 
-/** docs/protocol.md §1.3: who answered one reply. */
+/** docs/protocol.md §1.1: who answered one reply. */
 export interface Answer {
   /** The subject's last token: the op (`send`, `history`, ...), or `status`. */
   readonly op: string;
@@ -103,7 +103,7 @@ export class ChatClient {
     return this.#link.onStatus(listener);
   }
 
-  /** Who answered the latest reply that said so (docs/protocol.md §1.3); null before any. */
+  /** Who answered the latest reply that said so (docs/protocol.md §1.1); null before any. */
   get lastAnswer(): Answer | null {
     return this.#lastAnswer;
   }

@@ -154,7 +154,7 @@ export type { ErrorCode, ErrorReply, OkReply } from '../chat/errors.ts';
 export type Reply<T extends object> = OkReply<T> | ErrorReply;
 
 /**
- * docs/protocol.md §1.3, a compatible extension: every reply (success and
+ * docs/protocol.md §1.1, a compatible extension: every reply (success and
  * error) names the replica that answered and the leader it knew of. Optional
  * here, so replies from replicas that predate it still parse.
  */

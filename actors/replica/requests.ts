@@ -113,7 +113,7 @@ export class RequestHandler {
 
   /**
    * A client request on `<prefix>.api.<op>`: always resolves to a reply body, never throws.
-   * Every reply, success or error, names this replica (docs/protocol.md §1.3).
+   * Every reply, success or error, names this replica (docs/protocol.md §1.1).
    */
   async handleClient(op: string, data: Uint8Array): Promise<object> {
     if (this.inFlight >= MAX_REQUESTS_IN_FLIGHT) return this.answered(new Unavailable(`replica ${this.ctx.id} has ${this.inFlight} requests in flight; retry`).toReply());
@@ -438,7 +438,7 @@ export class RequestHandler {
 }
 
 /**
- * docs/protocol.md §1.3, a compatible extension of PROTOCOL.md: `replica` is
+ * docs/protocol.md §1.1, a compatible extension of PROTOCOL.md: `replica` is
  * the replica that answered (the one that received the client's request, also
  * when it forwarded the work to the leader, since it is the one replying);
  * `leader` is the leader that replica knew of when it replied, unless the body

@@ -39,6 +39,6 @@ export interface ChatPort {
   live(session: { token: string; username: string }, handler: (event: LiveEvent) => void): { close(): Promise<void> | void };
   /** Reports connection changes; returns an unsubscribe function. */
   onConnection(handler: (connection: Connection) => void): () => void;
-  /** Reports which replica answered each request (the reply's `replica`, docs/protocol.md §1.3); returns an unsubscribe function. */
+  /** Reports which replica answered each request (the reply's `replica`, docs/protocol.md §1.1); returns an unsubscribe function. */
   onAnswered(handler: (replica: string) => void): () => void;
 }

@@ -1,7 +1,7 @@
 /**
  * Malformed, oversized and ill-typed requests on every op get a clear error,
  * commit nothing, and leave every replica running. Every reply, error or
- * success, names the replica that answered (docs/protocol.md §1.3).
+ * success, names the replica that answered (docs/protocol.md §1.1).
  */
 import test from 'ava';
 import { account, ReplicaCluster, type Reply } from './support/replica-cluster.ts';
@@ -33,7 +33,7 @@ test('bad requests on every op get a clear error, commit nothing, and no replica
   const pids = before.map((s) => s.pid);
 
   const answeredBy = new Set<string>();
-  /** docs/protocol.md §1.3: `replica` is one of the cluster's replicas, `leader` the one it knows. */
+  /** docs/protocol.md §1.1: `replica` is one of the cluster's replicas, `leader` the one it knows. */
   const answeredByAReplica = (reply: Reply, what: string): void => {
     const replica = (reply as { replica?: unknown }).replica;
     t.true(typeof replica === 'string' && cluster.ids.includes(replica), `${what}: replica ${String(replica)}`);

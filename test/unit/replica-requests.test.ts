@@ -1,6 +1,6 @@
 /**
  * The request layer names the replica that answered on every client reply
- * (docs/protocol.md §1.3): success and error, served locally or forwarded to
+ * (docs/protocol.md §1.1): success and error, served locally or forwarded to
  * the leader. The context is a small in-memory double; the real replicas are
  * covered by test/integration/replica-bad-requests.test.ts.
  */
