@@ -11,7 +11,7 @@ import type { SeededRandom } from '../../actors/transport/sim-random.ts';
 import type { SimulatedNetwork } from '../../actors/transport/simulated.ts';
 import type { SimulatedClients } from './client.ts';
 import { startCore, type SimCore } from './core.ts';
-import { SimulatedDisk, StorageContractError, type StoredSnapshot } from './disk.ts';
+import { describeMeta, SimulatedDisk, StorageContractError, type StoredSnapshot } from './disk.ts';
 import type { FaultMix } from './faults.ts';
 import { InvariantViolation, type InvariantChecker } from './invariants.ts';
 import type { ReadChecker } from './reads.ts';
@@ -19,7 +19,7 @@ import type { AppliedState } from './state-machine.ts';
 
 /** How long a leader's runtime waits before it notices a snapshot stream failed. */
 const SNAPSHOT_STREAM_FAILURE_MS = 100;
-/** Received snapshots a replica keeps staged until its core installs one. */
+/** Received snapshots a replica keeps staged until its core asks to install one (older ones are dropped). */
 const MAX_STAGED_SNAPSHOTS = 4;
 
 /** What crosses the simulated network between simulated replicas. */
@@ -77,6 +77,11 @@ export class SimulatedReplica {
   commitIndex: Index = 0;
   applied: AppliedState;
   readonly staged = new Map<string, StoredSnapshot>();
+  /**
+   * Snapshots a taken-in Ready will install, by Ready seq: pinned when the core
+   * asks, so newer arrivals cannot evict them while the persist is queued.
+   */
+  readonly #installs = new Map<number, StoredSnapshot>();
 
   constructor(id: ReplicaId, disk: SimulatedDisk, env: ReplicaEnvironment) {
     this.id = id;
@@ -118,6 +123,11 @@ export class SimulatedReplica {
       this.lastSeq = ready.seq;
       const log = this.log;
       if (ready.installSnapshot !== undefined) {
+        const snapshot = this.staged.get(snapshotKey(ready.installSnapshot));
+        if (snapshot === undefined) {
+          throw new InvariantViolation('core contract', `${this.id} installs snapshot ${describeMeta(ready.installSnapshot)}, which its runtime never received`);
+        }
+        this.#installs.set(ready.seq, snapshot);
         log.snapshot = ready.installSnapshot;
         log.entries = [];
         this.lastCommitted = Math.max(this.lastCommitted, ready.installSnapshot.index);
@@ -173,7 +183,11 @@ export class SimulatedReplica {
   #carryOut(ready: Ready): void {
     const { id, disk } = this;
     try {
-      disk.persist(ready, (meta) => this.staged.get(snapshotKey(meta)));
+      disk.persist(ready, (meta) => {
+        const pinned = this.#installs.get(ready.seq);
+        return pinned !== undefined && snapshotKey(pinned.meta) === snapshotKey(meta) ? pinned : undefined;
+      });
+      this.#installs.delete(ready.seq);
     } catch (error) {
       if (error instanceof StorageContractError) throw new InvariantViolation('storage contract', `${id}: ${error.message}`);
       throw error;
@@ -293,6 +307,7 @@ export class SimulatedReplica {
     this.persistQueue = [];
     this.emitted = [];
     this.staged.clear();
+    this.#installs.clear();
     this.disk.crash();
     this.#env.clients.onCrash(this.id);
     this.#env.reads.onCrash(this.id);
