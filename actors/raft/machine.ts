@@ -2,8 +2,9 @@
  * The consensus core as an XState v5 machine. The states are the Raft
  * roles; every event runs the pure `step` (step.ts) over the context and
  * emits that step's Ready, if any, exactly once. Role changes then happen
- * by guarded eventless transitions, re-entering a state to restart its
- * timers. Timers are `after` delays read from context, so they run on
+ * by guarded eventless transitions that follow, one at a time, the roles the
+ * step went through (only the changes in transitions.ts exist, so the chart
+ * is the Raft role diagram); a state re-enters itself to restart its timers. Timers are `after` delays read from context, so they run on
  * whatever clock the actor was given.
  *
  *   follower, pre-candidate, candidate: the randomized election timeout
@@ -17,6 +18,7 @@ import type { CoreState } from './state.ts';
 import { initialState } from './state.ts';
 import type { TimerEvent } from './step.ts';
 import { step } from './step.ts';
+import { LEGAL_ROLE_CHANGES } from './transitions.ts';
 
 /** What the actor emits: one per step that has anything to do. */
 export interface ReadyEmitted {
@@ -24,16 +26,22 @@ export interface ReadyEmitted {
   readonly ready: Ready;
 }
 
-const ROLES: readonly Role[] = ['follower', 'pre-candidate', 'candidate', 'leader', 'learner'];
-
-/** Routing shared by every role state: go to the role the core is in, re-entering to restart timers. */
-const route = ROLES.map((role) => ({
-  guard: { type: 'shouldEnter' as const, params: { role } },
-  target: `#raft.${role}`,
-  reenter: true,
-  actions: { type: 'entered' as const, params: { role } },
-}));
-
+/**
+ * A role state's eventless routes: to each role Raft allows next
+ * (transitions.ts), when that is the next role the step recorded; else back
+ * into itself when the step asked for its timers to restart.
+ */
+function routesFrom(role: Role) {
+  const changes = LEGAL_ROLE_CHANGES[role].map((to) => ({
+    guard: { type: 'nextRoleIs' as const, params: { role: to } },
+    target: `#raft.${to}`,
+    actions: { type: 'entered' as const, params: { role: to } },
+  }));
+  // A learner has no timers (step never asks it to restart them).
+  if (role === 'learner') return changes;
+  const restart = { guard: { type: 'timerReset' as const }, target: `#raft.${role}`, reenter: true, actions: { type: 'restarted' as const } };
+  return [...changes, restart];
+}
 export const raftMachine = setup({
   types: {
     context: {} as CoreState,
@@ -48,13 +56,16 @@ export const raftMachine = setup({
       enqueue.assign(() => state);
       if (ready !== null) enqueue.emit({ type: 'ready', ready });
     }),
-    entered: enqueueActions(({ enqueue }, params: { role: Role }) => {
-      enqueue.assign({ enteredRole: params.role, timerReset: false });
+    entered: enqueueActions(({ context, enqueue }, params: { role: Role }) => {
+      enqueue.assign({ enteredRole: params.role, rolePath: context.rolePath.slice(1), timerReset: false });
+    }),
+    restarted: enqueueActions(({ enqueue }) => {
+      enqueue.assign({ timerReset: false });
     }),
   },
   guards: {
-    shouldEnter: ({ context }, params: { role: Role }) =>
-      context.role === params.role && (context.enteredRole !== params.role || context.timerReset),
+    nextRoleIs: ({ context }, params: { role: Role }) => context.rolePath[0] === params.role,
+    timerReset: ({ context }) => context.rolePath.length === 0 && context.timerReset,
   },
   delays: {
     electionTimeout: ({ context }) => context.electionTimeoutMs,
@@ -76,26 +87,26 @@ export const raftMachine = setup({
   },
   states: {
     follower: {
-      always: route,
+      always: routesFrom('follower'),
       after: {
         leaderLease: { actions: { type: 'step', params: { timer: 'leaseExpired' } } },
         electionTimeout: { actions: { type: 'step', params: { timer: 'electionTimeout' } } },
       },
     },
     'pre-candidate': {
-      always: route,
+      always: routesFrom('pre-candidate'),
       after: { electionTimeout: { actions: { type: 'step', params: { timer: 'electionTimeout' } } } },
     },
     candidate: {
-      always: route,
+      always: routesFrom('candidate'),
       after: { electionTimeout: { actions: { type: 'step', params: { timer: 'electionTimeout' } } } },
     },
     leader: {
-      always: route,
+      always: routesFrom('leader'),
       after: { heartbeat: { target: 'leader', reenter: true, actions: { type: 'step', params: { timer: 'heartbeat' } } } },
     },
     learner: {
-      always: route,
+      always: routesFrom('learner'),
     },
   },
 });

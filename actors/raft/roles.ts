@@ -4,7 +4,7 @@
  */
 import type { Entry, ReplicaId, Role, Term } from './types.ts';
 import type { Draft, Out } from './state.ts';
-import { resetElectionTimer, setHardState } from './state.ts';
+import { changeRole, resetElectionTimer, setHardState } from './state.ts';
 import { appendEntries, lastIndex, lastTerm, latestConfig } from './log.ts';
 import { isVoter, peersOf, voteResult } from './quorum.ts';
 import { newProgress } from './progress.ts';
@@ -22,7 +22,7 @@ export function becomeFollower(s: Draft, out: Out, term: Term, leader: ReplicaId
   if (term > s.term) setHardState(s, out, term, null);
   if (s.role === 'leader') failAllReads(s, out, leader);
   s.leaderState = null;
-  s.role = restingRole(s);
+  changeRole(s, restingRole(s));
   s.leader = leader;
   s.leaseFresh = false;
   s.votes = {};
@@ -38,10 +38,10 @@ export function becomeFollower(s: Draft, out: Out, term: Term, leader: ReplicaId
 export function campaign(s: Draft, out: Out, kind: 'pre-vote' | 'election', transfer: boolean): void {
   if (!isVoter(s.config, s.id)) return;
   if (kind === 'pre-vote') {
-    s.role = 'pre-candidate';
+    changeRole(s, 'pre-candidate');
   } else {
     setHardState(s, out, s.term + 1, s.id);
-    s.role = 'candidate';
+    changeRole(s, 'candidate');
   }
   s.leader = null;
   s.leaseFresh = false;
@@ -79,7 +79,7 @@ export function tallyVotes(s: Draft, out: Out): void {
 
 /** Take office: fresh progress for every peer, a no-op entry of this term (thesis §6.4), and the first appends. */
 export function becomeLeader(s: Draft, out: Out): void {
-  s.role = 'leader';
+  changeRole(s, 'leader');
   s.leader = s.id;
   s.leaseFresh = false;
   s.votes = {};
@@ -127,7 +127,7 @@ export function syncConfig(s: Draft, out: Out): void {
   }
   const resting = restingRole(s);
   if (s.role === 'learner' && resting === 'follower') {
-    s.role = 'follower';
+    changeRole(s, 'follower');
     resetElectionTimer(s);
   } else if (s.role !== 'learner' && resting === 'learner') {
     becomeFollower(s, out, s.term, s.leader);

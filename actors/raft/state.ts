@@ -93,6 +93,8 @@ export interface CoreState {
   readonly timerReset: boolean;
   /** Which role state the machine last entered (so routing knows when to move). */
   readonly enteredRole: Role;
+  /** Roles the core changed to that the machine has not entered yet, in order; the machine enters each and drops it. */
+  readonly rolePath: readonly Role[];
   /** Seq of the last emitted Ready. */
   readonly seq: number;
 }
@@ -160,6 +162,7 @@ export function initialState(input: RaftInput): CoreState {
   const { config, index: configIndex } = latestConfig(log);
   const commitIndex = Math.min(Math.max(input.commitIndex, input.snapshot.index), lastIndex(log));
   const draw = drawBetween(input.seed | 0, input.timing.electionMinMs, input.timing.electionMaxMs);
+  const role: Role = isVoter(config, input.id) ? 'follower' : 'learner';
   return {
     id: input.id,
     timing: input.timing,
@@ -171,7 +174,7 @@ export function initialState(input: RaftInput): CoreState {
     commitIndex,
     config,
     configIndex,
-    role: isVoter(config, input.id) ? 'follower' : 'learner',
+    role,
     leader: null,
     leaseFresh: false,
     votes: {},
@@ -180,6 +183,8 @@ export function initialState(input: RaftInput): CoreState {
     electionTimeoutMs: draw.value,
     timerReset: false,
     enteredRole: 'follower',
+    // The machine starts in follower; a non-voter moves on to learner at once.
+    rolePath: role === 'follower' ? [] : [role],
     seq: 0,
   };
 }
@@ -192,6 +197,13 @@ export function resetElectionTimer(s: Draft): void {
   s.rng = draw.state;
   s.electionTimeoutMs = draw.value;
   s.timerReset = true;
+}
+
+/** Change role, recording it for the machine to follow; a change to the same role is no change. */
+export function changeRole(s: Draft, to: Role): void {
+  if (s.role === to) return;
+  s.role = to;
+  s.rolePath = [...s.rolePath, to];
 }
 
 /** Record new durable state; the Ready carries it before any message. */

@@ -17,6 +17,7 @@ import { onTransferLeadership } from './transfer.ts';
 import { onPropose, onProposeConfig } from './proposals.ts';
 import { SNAPSHOT_ANSWER_TIMEOUT_MS } from './limits.ts';
 import { isWellFormedEvent } from './validate.ts';
+import { assertRolePath } from './transitions.ts';
 
 /** Timer expiries, raised by the machine's delayed transitions. */
 export type TimerEvent =
@@ -31,12 +32,17 @@ export interface StepResult {
   readonly ready: Ready | null;
 }
 
+/**
+ * Throws IllegalRoleChangeError if the step changed role in a way Raft does
+ * not allow (transitions.ts): a bug in the core, so it must fail loudly.
+ */
 export function step(state: CoreState, event: CoreEvent): StepResult {
-  const s: Draft = { ...state };
+  // The machine enters every recorded role before the next event; a bare step caller need not.
+  const s: Draft = { ...state, rolePath: [] };
   const out = newOut();
   if (event.type !== 'electionTimeout' && event.type !== 'leaseExpired' && event.type !== 'heartbeat' && !isWellFormedEvent(event)) {
     refuseMalformed(out, event);
-    return finish(s, out);
+    return finish(state, s, out, event);
   }
   switch (event.type) {
     case 'message':
@@ -70,13 +76,27 @@ export function step(state: CoreState, event: CoreEvent): StepResult {
       onHeartbeat(s, out);
       break;
   }
-  return finish(s, out);
+  return finish(state, s, out, event);
 }
 
-function finish(s: Draft, out: Out): StepResult {
+function finish(before: CoreState, s: Draft, out: Out, event: CoreEvent): StepResult {
+  assertRolePath(before.role, s.rolePath, s.role, eventName(event));
+  // A step starts a fresh path, so keep what the machine has not entered yet in front of it.
+  if (before.rolePath.length > 0) s.rolePath = [...before.rolePath, ...s.rolePath];
+  // A learner has no timers to restart.
+  if (s.role === 'learner') s.timerReset = false;
   const ready = toReady(out, s, s.seq + 1);
   if (ready !== null) s.seq = ready.seq;
   return { state: s, ready };
+}
+
+/** The event as an error message names it: `message AppendEntries from r2`, `electionTimeout`. */
+function eventName(event: CoreEvent): string {
+  if (event.type !== 'message') return event.type;
+  const m: unknown = event.message;
+  if (typeof m !== 'object' || m === null) return 'message';
+  const { type, from } = m as { type?: unknown; from?: unknown };
+  return `message ${String(type)} from ${String(from)}`;
 }
 
 /** A malformed proposal with a usable id still gets an answer, so its caller is not left waiting. */

@@ -1,0 +1,84 @@
+// The machine definition is the Raft role diagram: only the role changes in
+// transitions.ts exist, the inspector's chart (xstate/graph) shows exactly
+// those, and a step that computes any other change throws.
+import test from 'ava';
+import { SimulatedClock } from 'xstate';
+import { createRaftActor, raftMachine, DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/index.ts';
+import type { RaftInput, Role } from '../../actors/raft/index.ts';
+import { IllegalRoleChangeError, LEGAL_ROLE_CHANGES, assertRolePath } from '../../actors/raft/transitions.ts';
+import { initialState } from '../../actors/raft/state.ts';
+import { step } from '../../actors/raft/step.ts';
+import { stateGraphOf } from '../../cli/inspector/graph.ts';
+
+const ROLES: readonly Role[] = ['follower', 'pre-candidate', 'candidate', 'leader', 'learner'];
+
+const input = (id: string, voters: string[], learners: string[] = []): RaftInput => ({
+  id,
+  hardState: { term: 0, votedFor: null },
+  snapshot: { index: 0, term: 0, config: { voters, learners } },
+  entries: [],
+  commitIndex: 0,
+  timing: DEFAULT_TIMING,
+  limits: DEFAULT_LIMITS,
+  seed: 1,
+});
+
+test('the chart drawn with xstate/graph has exactly the legal role changes, thirteen edges', (t) => {
+  const g = stateGraphOf(raftMachine);
+  const drawn = g.edges.map((e) => `${e.source} -> ${e.target}`).sort();
+  const legal = ROLES.flatMap((from) => LEGAL_ROLE_CHANGES[from].map((to) => `${from} -> ${to}`)).sort();
+  t.deepEqual(drawn, legal);
+  t.is(drawn.length, 13);
+  for (const illegal of ['leader -> pre-candidate', 'leader -> candidate', 'learner -> leader', 'learner -> candidate', 'follower -> leader']) {
+    t.false(drawn.includes(illegal), illegal);
+  }
+});
+
+test('every role except learner restarts its timers by re-entering itself; the leader also on its heartbeat', (t) => {
+  const g = stateGraphOf(raftMachine);
+  for (const role of ['follower', 'pre-candidate', 'candidate', 'leader']) t.true(g.handled[role]?.includes('always [timerReset]'), role);
+  t.true(g.handled.leader?.includes('after heartbeat'));
+  t.is(g.handled.learner, undefined, 'a learner has no timers');
+});
+
+test('a sole voter passes through pre-candidate and candidate to leader, each a legal step of the chart', (t) => {
+  const clock = new SimulatedClock();
+  const seen: string[] = [];
+  const actor = createRaftActor(input('r1', ['r1']), {
+    clock,
+    inspect: (e) => {
+      if (e.type === '@xstate.microstep') for (const tr of e._transitions) for (const target of tr.target ?? []) seen.push(target.key);
+    },
+  });
+  actor.start();
+  clock.increment(DEFAULT_TIMING.electionMaxMs);
+  t.is(actor.getSnapshot().value, 'leader');
+  t.deepEqual(actor.getSnapshot().context.rolePath, []);
+  // The heartbeat re-enters leader, so only the first three moves are the election.
+  t.deepEqual(seen.slice(0, 3), ['pre-candidate', 'candidate', 'leader']);
+  actor.stop();
+});
+
+test('a replica outside the voters starts as follower and moves to learner at once', (t) => {
+  const actor = createRaftActor(input('r4', ['r1', 'r2', 'r3'], ['r4']), { clock: new SimulatedClock() });
+  actor.start();
+  t.is(actor.getSnapshot().value, 'learner');
+  t.is(actor.getSnapshot().context.role, 'learner');
+  actor.stop();
+});
+
+test('a step that computes an illegal role change throws, naming from, to and the event', (t) => {
+  // A corrupted state: role learner although the configuration makes it a voter, so TimeoutNow makes it campaign.
+  const state = { ...initialState(input('r2', ['r1', 'r2', 'r3'])), role: 'learner' as const };
+  const timeoutNow = { type: 'TimeoutNow' as const, from: 'r1', to: 'r2', term: 0 };
+  const error = t.throws(() => step(state, { type: 'message', message: timeoutNow }), { instanceOf: IllegalRoleChangeError });
+  t.like(error, { from: 'learner', to: 'candidate', event: 'message TimeoutNow from r1' });
+  t.regex(error?.message ?? '', /learner -> candidate on message TimeoutNow from r1/);
+});
+
+test('assertRolePath accepts legal paths and refuses an illegal one or a role set without being recorded', (t) => {
+  t.notThrows(() => assertRolePath('follower', ['pre-candidate', 'candidate', 'leader'], 'leader', 'electionTimeout'));
+  t.notThrows(() => assertRolePath('leader', [], 'leader', 'heartbeat'));
+  t.throws(() => assertRolePath('leader', ['pre-candidate'], 'pre-candidate', 'x'), { instanceOf: IllegalRoleChangeError, message: /leader -> pre-candidate on x/ });
+  t.throws(() => assertRolePath('follower', [], 'candidate', 'x'), { instanceOf: IllegalRoleChangeError, message: /without changeRole/ });
+});
