@@ -15,7 +15,10 @@ export function onRequestVote(s: Draft, out: Out, m: RequestVote): void {
   const couldVote = m.preVote ? m.term > s.term || free : free;
   // UNSAFE (test only): voteWithoutLogCheck skips Raft §5.4.1's up-to-date check.
   const upToDate = s.unsafe.voteWithoutLogCheck === true || isUpToDate(s.log, m.lastLogTerm, m.lastLogIndex);
-  const granted = isVoter(s.config, s.id) && couldVote && upToDate;
+  // Thesis §4.2.1: a server answers vote requests whatever its own configuration says. A replica may
+  // not yet have received the entry that made it a voter, and refusing would leave the candidate's
+  // configuration without a quorum (etcd-io/etcd#10998); the candidate counts only its own voters.
+  const granted = couldVote && upToDate;
   if (granted && !m.preVote) {
     setHardState(s, out, s.term, m.from);
     resetElectionTimer(s);
