@@ -6,7 +6,6 @@ import type { RequestVote, RequestVoteResponse } from './types.ts';
 import type { Draft, Out } from './state.ts';
 import { resetElectionTimer, setHardState } from './state.ts';
 import { isUpToDate } from './log.ts';
-import { isVoter } from './quorum.ts';
 import { tallyVotes } from './roles.ts';
 
 /** Raft §5.2, §5.4.1; thesis §9.6 for pre-votes. */
