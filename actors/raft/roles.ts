@@ -93,6 +93,7 @@ export function becomeLeader(s: Draft, out: Out): void {
     round: 0,
     committedOwnTerm: false,
     reads: [],
+    readsNextRound: [],
     readsAwaitingCommit: [],
     transfer: null,
     snapshotSinceMs: {},

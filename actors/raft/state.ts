@@ -31,8 +31,15 @@ import { isVoter } from './quorum.ts';
 /** A read waiting for its heartbeat round to be acknowledged by a quorum (thesis §6.4). */
 export interface PendingRead {
   readonly id: string;
+  /** The leader's commit index when the read arrived (thesis §6.4 step 1). */
   readonly index: Index;
   readonly round: number;
+}
+
+/** A read that arrived while a confirmation round was in flight: it goes with the next round (batching). */
+export interface QueuedRead {
+  readonly id: string;
+  readonly index: Index;
 }
 
 /** A leadership transfer in progress (thesis §3.10). */
@@ -53,7 +60,10 @@ export interface LeaderState {
   readonly round: number;
   /** Whether an entry of this leader's term is committed (reads must wait for it, thesis §6.4). */
   readonly committedOwnTerm: boolean;
+  /** Reads whose confirmation round is in flight; non-empty means a round is in flight. */
   readonly reads: readonly PendingRead[];
+  /** Reads waiting for the next round to be sent (one round answers them all). */
+  readonly readsNextRound: readonly QueuedRead[];
   /** Read requests that arrived before committedOwnTerm. */
   readonly readsAwaitingCommit: readonly string[];
   readonly transfer: Transfer | null;

@@ -12,7 +12,7 @@ import { broadcastHeartbeat, onAppendResponse, onSnapshotResponse, replicateTo, 
 import { onAppendEntries, onInstallSnapshot, rejectStale } from './follower.ts';
 import { onRequestVote, onVoteResponse } from './election.ts';
 import { becomeProbe } from './progress.ts';
-import { onReadIndex } from './reads.ts';
+import { onReadIndex, readsJoinRound } from './reads.ts';
 import { onTransferLeadership } from './transfer.ts';
 import { onPropose, onProposeConfig } from './proposals.ts';
 import { SNAPSHOT_ANSWER_TIMEOUT_MS } from './limits.ts';
@@ -190,7 +190,7 @@ function onHeartbeat(s: Draft, out: Out): void {
     const p = s.leaderState.progress[peer];
     if (p?.state === 'snapshot' && nowMs - since >= SNAPSHOT_ANSWER_TIMEOUT_MS) setProgress(s, peer, becomeProbe(p));
   }
-  broadcastHeartbeat(s, out);
+  readsJoinRound(s, broadcastHeartbeat(s, out));
 }
 
 // --------------------------------------------------------------- local events
