@@ -1,50 +1,14 @@
 // A small in-process cluster over a FIFO queue: elections, replication,
 // commit, proposals and reads end to end through createRaftActor.
 import test from 'ava';
-import { SimulatedClock } from 'xstate';
 import { createRaftActor, viewOf, DEFAULT_LIMITS, DEFAULT_TIMING, InvalidRaftInputError } from '../../actors/raft/index.ts';
-import type { Message, RaftActor, Ready } from '../../actors/raft/index.ts';
+import type { RaftActor, Ready } from '../../actors/raft/index.ts';
+import { memCluster } from '../scenarios/mem-cluster.ts';
 
 function cluster(ids: string[]) {
-  const clock = new SimulatedClock();
-  const queue: Message[] = [];
   const readies = new Map<string, Ready[]>(ids.map((id) => [id, []]));
-  const actors = new Map<string, RaftActor>();
-  ids.forEach((id, i) => {
-    const actor = createRaftActor(
-      {
-        id,
-        hardState: { term: 0, votedFor: null },
-        snapshot: { index: 0, term: 0, config: { voters: ids, learners: [] } },
-        entries: [],
-        commitIndex: 0,
-        timing: DEFAULT_TIMING,
-        limits: DEFAULT_LIMITS,
-        seed: i + 1,
-      },
-      { clock },
-    );
-    actor.on('ready', (e) => {
-      readies.get(id)!.push(e.ready);
-      queue.push(...e.ready.messages);
-    });
-    actor.start();
-    actors.set(id, actor);
-  });
-  const pump = () => {
-    while (queue.length > 0) {
-      const m = queue.shift()!;
-      actors.get(m.to)?.send({ type: 'message', message: m });
-    }
-  };
-  const run = (ms: number) => {
-    for (let t = 0; t < ms; t += 10) {
-      clock.increment(10);
-      pump();
-    }
-  };
-  const views = () => [...actors.values()].map((a) => viewOf(a.getSnapshot()));
-  return { actors, readies, run, pump, views };
+  const c = memCluster(ids, (id, ready) => readies.get(id)!.push(ready));
+  return { actors: c.actors, readies, run: c.run, pump: c.pump, views: c.views };
 }
 
 test('three replicas elect exactly one leader, commit its no-op, and commit a proposal everywhere', (t) => {

@@ -2,42 +2,18 @@
 // round is in flight start no round; the next round answers them all, each
 // at the commit index it found on arrival.
 import test from 'ava';
-import { SimulatedClock } from 'xstate';
-import { createRaftActor, viewOf, DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/index.ts';
-import type { Message, RaftActor, ReadOutcome } from '../../actors/raft/index.ts';
+import { viewOf } from '../../actors/raft/index.ts';
+import type { Message, ReadOutcome } from '../../actors/raft/index.ts';
+import { memCluster } from '../scenarios/mem-cluster.ts';
 
 function cluster(size: number) {
-  const ids = Array.from({ length: size }, (_, i) => `r${i + 1}`);
-  const clock = new SimulatedClock();
-  const queue: Message[] = [];
   const reads: ReadOutcome[] = [];
-  const actors = new Map<string, RaftActor>();
-  ids.forEach((id, i) => {
-    const actor = createRaftActor(
-      { id, hardState: { term: 0, votedFor: null }, snapshot: { index: 0, term: 0, config: { voters: ids, learners: [] } }, entries: [], commitIndex: 0, timing: DEFAULT_TIMING, limits: DEFAULT_LIMITS, seed: i + 1 },
-      { clock },
-    );
-    actor.on('ready', (e) => {
-      queue.push(...e.ready.messages);
-      reads.push(...e.ready.reads);
-    });
-    actor.start();
-    actors.set(id, actor);
-  });
-  const pump = () => {
-    while (queue.length > 0) {
-      const m = queue.shift()!;
-      actors.get(m.to)!.send({ type: 'message', message: m });
-    }
-  };
-  for (let t = 0; t < 5000 && ![...actors.values()].some((a) => viewOf(a.getSnapshot()).role === 'leader'); t += 10) {
-    clock.increment(10);
-    pump();
-  }
-  pump();
-  const leader = [...actors.values()].find((a) => viewOf(a.getSnapshot()).role === 'leader');
-  if (leader === undefined) throw new Error('no leader elected');
-  return { leader, queue, reads, pump };
+  const c = memCluster(
+    Array.from({ length: size }, (_, i) => `r${i + 1}`),
+    (_, ready) => reads.push(...ready.reads),
+  );
+  const leader = c.electLeader();
+  return { leader, queue: c.queue, reads, pump: c.pump };
 }
 
 const roundsIn = (messages: readonly Message[]) => new Set(messages.flatMap((m) => (m.type === 'AppendEntries' && m.round > 0 ? [m.round] : [])));
