@@ -2,7 +2,7 @@
 // transitions.ts exist, the inspector's chart (xstate/graph) shows exactly
 // those, and a step that computes any other change throws.
 import test from 'ava';
-import { SimulatedClock } from 'xstate';
+import { createActor, SimulatedClock } from 'xstate';
 import { createRaftActor, raftMachine, DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/index.ts';
 import type { RaftInput, Role } from '../../actors/raft/index.ts';
 import { IllegalRoleChangeError, LEGAL_ROLE_CHANGES, assertRolePath } from '../../actors/raft/transitions.ts';
@@ -81,4 +81,17 @@ test('assertRolePath accepts legal paths and refuses an illegal one or a role se
   t.notThrows(() => assertRolePath('leader', [], 'leader', 'heartbeat'));
   t.throws(() => assertRolePath('leader', ['pre-candidate'], 'pre-candidate', 'x'), { instanceOf: IllegalRoleChangeError, message: /leader -> pre-candidate on x/ });
   t.throws(() => assertRolePath('follower', [], 'candidate', 'x'), { instanceOf: IllegalRoleChangeError, message: /without changeRole/ });
+});
+
+test('in a running actor the illegal change stops the core with the error, for its error observers (the replica, the simulator)', (t) => {
+  const start = input('r2', ['r1', 'r2', 'r3']);
+  const context = { ...initialState(start), role: 'learner' as const, enteredRole: 'learner' as const };
+  const actor = createActor(raftMachine, { snapshot: raftMachine.resolveState({ value: 'learner', context }), input: start, clock: new SimulatedClock() });
+  let failure: unknown = null;
+  actor.subscribe({ error: (error) => (failure = error) });
+  actor.start();
+  actor.send({ type: 'message', message: { type: 'TimeoutNow', from: 'r1', to: 'r2', term: 0 } });
+  t.is(actor.getSnapshot().status, 'error');
+  t.true(failure instanceof IllegalRoleChangeError);
+  t.like(failure, { from: 'learner', to: 'candidate' });
 });
