@@ -18,7 +18,7 @@ import type { CoreState } from './state.ts';
 import { initialState } from './state.ts';
 import type { TimerEvent } from './step.ts';
 import { step } from './step.ts';
-import { LEGAL_ROLE_CHANGES } from './transitions.ts';
+import { ROLE_CHANGES, legalNextRoles } from './transitions.ts';
 
 /** What the actor emits: one per step that has anything to do. */
 export interface ReadyEmitted {
@@ -32,7 +32,8 @@ export interface ReadyEmitted {
  * into itself when the step asked for its timers to restart.
  */
 function routesFrom(role: Role) {
-  const changes = LEGAL_ROLE_CHANGES[role].map((to) => ({
+  const changes = legalNextRoles(role).map((to) => ({
+    description: (ROLE_CHANGES[role] as Partial<Record<Role, string>>)[to],
     guard: { type: 'nextRoleIs' as const, params: { role: to } },
     target: `#raft.${to}`,
     actions: { type: 'entered' as const, params: { role: to } },

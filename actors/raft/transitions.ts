@@ -6,25 +6,44 @@
 import type { Role } from './types.ts';
 
 /**
- * Legal role changes (Raft §5.2 Figure 4, thesis §9.6 pre-vote, §3.10
- * transfer, §4 membership). A change to the same role is not listed: it is
- * a timer restart, which the machine does by re-entering the state.
+ * Legal role changes and why each happens (Raft §5.2 Figure 4, thesis §9.6
+ * pre-vote, §3.10 transfer, §4 membership). A change to the same role is
+ * not listed: it is a timer restart, which the machine does by re-entering
+ * the state. The reasons become the transitions' descriptions.
  */
-export const LEGAL_ROLE_CHANGES = {
-  // Election timeout: pre-vote; TimeoutNow: campaign at once; a configuration drops it from the voters.
-  follower: ['pre-candidate', 'candidate', 'learner'],
-  // Pre-votes won; refused, or a leader / higher term heard; dropped from the voters.
-  'pre-candidate': ['candidate', 'follower', 'learner'],
-  // Votes won; refused, or a leader / higher term heard; election timeout (pre-vote again); dropped from the voters.
-  candidate: ['leader', 'follower', 'pre-candidate', 'learner'],
-  // Higher term, check-quorum failed, transfer done; its own removal committed (thesis §4.2.2).
-  leader: ['follower', 'learner'],
-  // A configuration makes it a voter; it never campaigns, so it can only follow.
-  learner: ['follower'],
-} as const satisfies Record<Role, readonly Role[]>;
+export const ROLE_CHANGES = {
+  follower: {
+    'pre-candidate': 'election timeout: pre-vote',
+    candidate: 'TimeoutNow: campaign at once (transfer)',
+    learner: 'a configuration makes it a non-voter',
+  },
+  'pre-candidate': {
+    candidate: 'pre-votes won',
+    follower: 'pre-votes refused, or a leader or higher term heard',
+    learner: 'a configuration makes it a non-voter',
+  },
+  candidate: {
+    leader: 'votes won',
+    follower: 'votes refused, or a leader or higher term heard',
+    'pre-candidate': 'election timeout: pre-vote again',
+    learner: 'a configuration makes it a non-voter',
+  },
+  leader: {
+    follower: 'higher term, check-quorum failed, or transfer done',
+    learner: 'its own removal committed (thesis §4.2.2)',
+  },
+  learner: {
+    follower: 'a configuration makes it a voter',
+  },
+} as const satisfies Record<Role, Partial<Record<Role, string>>>;
+
+/** The roles Raft allows `from` to change to. */
+export function legalNextRoles(from: Role): Role[] {
+  return Object.keys(ROLE_CHANGES[from]) as Role[];
+}
 
 export function isLegalRoleChange(from: Role, to: Role): boolean {
-  return (LEGAL_ROLE_CHANGES[from] as readonly Role[]).includes(to);
+  return Object.hasOwn(ROLE_CHANGES[from], to);
 }
 
 /** A step computed a role change Raft does not allow: a bug in the core, never a peer's or client's fault. */

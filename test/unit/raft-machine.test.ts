@@ -5,7 +5,7 @@ import test from 'ava';
 import { createActor, SimulatedClock } from 'xstate';
 import { createRaftActor, raftMachine, DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/index.ts';
 import type { RaftInput, Role } from '../../actors/raft/index.ts';
-import { IllegalRoleChangeError, LEGAL_ROLE_CHANGES, assertRolePath } from '../../actors/raft/transitions.ts';
+import { IllegalRoleChangeError, assertRolePath, legalNextRoles } from '../../actors/raft/transitions.ts';
 import { initialState } from '../../actors/raft/state.ts';
 import { step } from '../../actors/raft/step.ts';
 import { stateGraphOf } from '../../cli/inspector/graph.ts';
@@ -26,9 +26,14 @@ const input = (id: string, voters: string[], learners: string[] = []): RaftInput
 test('the chart drawn with xstate/graph has exactly the legal role changes, thirteen edges', (t) => {
   const g = stateGraphOf(raftMachine);
   const drawn = g.edges.map((e) => `${e.source} -> ${e.target}`).sort();
-  const legal = ROLES.flatMap((from) => LEGAL_ROLE_CHANGES[from].map((to) => `${from} -> ${to}`)).sort();
+  const legal = ROLES.flatMap((from) => legalNextRoles(from).map((to) => `${from} -> ${to}`)).sort();
   t.deepEqual(drawn, legal);
   t.is(drawn.length, 13);
+  for (const role of ROLES) {
+    for (const tr of raftMachine.states[role]!.always ?? []) {
+      if (tr.target?.[0]?.key !== role) t.truthy(tr.description, `${role} -> ${tr.target?.[0]?.key} says why`);
+    }
+  }
   for (const illegal of ['leader -> pre-candidate', 'leader -> candidate', 'learner -> leader', 'learner -> candidate', 'follower -> leader']) {
     t.false(drawn.includes(illegal), illegal);
   }
