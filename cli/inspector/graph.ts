@@ -111,10 +111,16 @@ export function formatStateValue(value: StateValue): string {
 interface AlwaysTransition {
   readonly target?: readonly { readonly id: string }[] | undefined;
   readonly guard?: unknown;
+  readonly description?: string | undefined;
 }
 
-/** "always" plus the guard's name, e.g. "always [shouldEnter]". */
+/**
+ * The transition's own description when the machine gives one (the raft machine
+ * states why each role change happens, e.g. "votes from a majority"), else
+ * "always" plus the guard's name, e.g. "always [nextRoleIs]".
+ */
 function alwaysLabel(t: AlwaysTransition): string {
+  if (typeof t.description === 'string' && t.description !== '') return t.description;
   const g = t.guard;
   const name = typeof g === 'string' ? g : typeof g === 'object' && g !== null && 'type' in g && typeof g.type === 'string' ? g.type : null;
   return name === null ? 'always' : `always [${name}]`;
