@@ -103,9 +103,10 @@ export class DashboardView {
       const cells = [
         r.id,
         proc ? proc.state : managed ? '?' : '-',
-        s ? s.role : '?',
+        // A replica that stopped answering shows no role: its last answer may say "leader".
+        s && r.error === null ? s.role : '-',
         s ? String(s.term) : '-',
-        s?.leader ?? '-',
+        s && r.error === null ? (s.leader ?? '-') : '-',
         s ? String(s.commitIndex) : '-',
         s ? String(s.appliedIndex) : '-',
         lag === null ? '-' : String(lag),
