@@ -6,15 +6,10 @@
  * turn keys and client replies into actions.
  */
 
-/** A message as the protocol carries it (PROTOCOL.md, "message"). */
-export interface ChatMessage {
-  readonly id: number;
-  readonly from: string;
-  readonly to: string;
-  readonly text: string;
-  readonly ts: number;
-  readonly read: boolean;
-}
+import type { ChatMessage } from '../../actors/client/index.ts';
+
+/** A message as the protocol carries it (PROTOCOL.md, "message"): the client library's type. */
+export type { ChatMessage };
 
 /** One row of the conversation list (PROTOCOL.md, `conversations`). */
 export interface ConversationSummary {
