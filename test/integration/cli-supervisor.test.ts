@@ -9,11 +9,15 @@ import { join } from 'node:path';
 import { ClusterSupervisor, UnknownReplicaError, type ReplicaExitEvent } from '../../cli/supervisor/cluster-supervisor.ts';
 import { isAlive, tempDir } from './support/cli.ts';
 
-/** Prints its arguments, then runs until signalled; SIGTERM exits 0 unless IGNORE_TERM is set. */
+/**
+ * Prints its arguments, then runs until signalled; SIGTERM exits 0 unless IGNORE_TERM is set.
+ * The handler is installed before the arguments are printed: the tests stop a program as soon as
+ * they see that line, and a SIGTERM arriving before the handler would end it by signal instead.
+ */
 const PROGRAM = `
-console.log('args ' + process.argv.slice(1).join(' '));
 if (process.env.IGNORE_TERM) process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
 else process.on('SIGTERM', () => process.exit(0));
+console.log('args ' + process.argv.slice(1).join(' '));
 setInterval(() => {}, 1000);
 `;
 
