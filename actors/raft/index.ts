@@ -13,7 +13,7 @@ export * from './types.ts';
 export { raftMachine } from './machine.ts';
 export type { ReadyEmitted } from './machine.ts';
 export { DEFAULT_LIMITS, DEFAULT_TIMING } from './limits.ts';
-export { InvalidRaftInputError } from './input.ts';
+export { InvalidRaftInputError, newReplicaInput } from './input.ts';
 
 export interface RaftActorOptions {
   /** Timer source; real timers when absent. Tests pass xstate's SimulatedClock. */

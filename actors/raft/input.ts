@@ -1,11 +1,13 @@
 /**
- * Validation of what a core starts from. Storage and configuration bugs
+ * What a core starts from: the input of a replica that has never run
+ * (`newReplicaInput`), and the validation of any input. Storage and configuration bugs
  * (a gap in the recovered log, a commit index past its end, an election
  * timeout shorter than the heartbeat) are refused loudly at creation
  * instead of surfacing later as a confusing consensus failure.
  */
 import { z } from 'zod';
-import type { RaftInput } from './types.ts';
+import { DEFAULT_LIMITS, DEFAULT_TIMING } from './limits.ts';
+import type { Configuration, RaftInput, RaftLimits, RaftTiming, ReplicaId } from './types.ts';
 
 /** Thrown by createRaftActor when its input cannot describe a valid replica. */
 export class InvalidRaftInputError extends Error {
@@ -63,4 +65,27 @@ const raftInput = z
 export function validateInput(input: RaftInput): void {
   const result = raftInput.safeParse(input);
   if (!result.success) throw new InvalidRaftInputError(`invalid raft input for ${String(input?.id)}:\n${z.prettifyError(result.error)}`);
+}
+
+/**
+ * What a replica that has never run starts from: term 0, no vote, an empty
+ * log, and the cluster's initial configuration as its snapshot at index 0.
+ * Timing and limits are the defaults unless given.
+ */
+export function newReplicaInput(
+  id: ReplicaId,
+  config: Configuration,
+  seed: number,
+  knobs: { readonly timing?: RaftTiming; readonly limits?: RaftLimits } = {},
+): RaftInput {
+  return {
+    id,
+    hardState: { term: 0, votedFor: null },
+    snapshot: { index: 0, term: 0, config: { voters: [...config.voters], learners: [...config.learners] } },
+    entries: [],
+    commitIndex: 0,
+    timing: knobs.timing ?? DEFAULT_TIMING,
+    limits: knobs.limits ?? DEFAULT_LIMITS,
+    seed,
+  };
 }

@@ -4,7 +4,7 @@
  * every Ready handed to `onReady`. No disk, no faults (test/sim has those).
  */
 import { SimulatedClock } from 'xstate';
-import { createRaftActor, viewOf, DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/index.ts';
+import { createRaftActor, viewOf, newReplicaInput } from '../../actors/raft/index.ts';
 import type { CoreView, Message, RaftActor, Ready, ReplicaId } from '../../actors/raft/index.ts';
 
 /** Clock step while waiting for a leader: a tenth of the shortest election timeout. */
@@ -32,16 +32,7 @@ export function memCluster(ids: readonly ReplicaId[], onReady: (id: ReplicaId, r
   const actors = new Map<ReplicaId, RaftActor>();
   ids.forEach((id, i) => {
     const actor = createRaftActor(
-      {
-        id,
-        hardState: { term: 0, votedFor: null },
-        snapshot: { index: 0, term: 0, config: { voters: [...ids], learners: [] } },
-        entries: [],
-        commitIndex: 0,
-        timing: DEFAULT_TIMING,
-        limits: DEFAULT_LIMITS,
-        seed: i + 1,
-      },
+      newReplicaInput(id, { voters: ids, learners: [] }, i + 1),
       { clock },
     );
     actor.on('ready', (e) => {

@@ -1,7 +1,7 @@
 // A small in-process cluster over a FIFO queue: elections, replication,
 // commit, proposals and reads end to end through createRaftActor.
 import test from 'ava';
-import { createRaftActor, viewOf, DEFAULT_LIMITS, DEFAULT_TIMING, InvalidRaftInputError } from '../../actors/raft/index.ts';
+import { createRaftActor, viewOf, DEFAULT_LIMITS, DEFAULT_TIMING, InvalidRaftInputError, newReplicaInput } from '../../actors/raft/index.ts';
 import type { RaftActor, Ready } from '../../actors/raft/index.ts';
 import { memCluster } from '../scenarios/mem-cluster.ts';
 
@@ -108,16 +108,7 @@ test('with real timers (no clock given) a cluster still elects a leader', async 
   const ids = ['r1', 'r2', 'r3'];
   const actors = new Map<string, RaftActor>();
   for (const [i, id] of ids.entries()) {
-    const actor = createRaftActor({
-      id,
-      hardState: { term: 0, votedFor: null },
-      snapshot: { index: 0, term: 0, config: { voters: ids, learners: [] } },
-      entries: [],
-      commitIndex: 0,
-      timing: DEFAULT_TIMING,
-      limits: DEFAULT_LIMITS,
-      seed: i + 1,
-    });
+    const actor = createRaftActor(newReplicaInput(id, { voters: ids, learners: [] }, i + 1));
     // Deliver asynchronously, as a transport would.
     actor.on('ready', (e) => {
       for (const m of e.ready.messages) setImmediate(() => actors.get(m.to)?.send({ type: 'message', message: m }));

@@ -3,7 +3,7 @@
 // those, and a step that computes any other change throws.
 import test from 'ava';
 import { createActor, SimulatedClock } from 'xstate';
-import { createRaftActor, raftMachine, DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/index.ts';
+import { createRaftActor, raftMachine, DEFAULT_TIMING, newReplicaInput } from '../../actors/raft/index.ts';
 import type { RaftInput, Role } from '../../actors/raft/index.ts';
 import { IllegalRoleChangeError, assertRolePath, legalNextRoles } from '../../actors/raft/transitions.ts';
 import { initialState } from '../../actors/raft/state.ts';
@@ -12,16 +12,7 @@ import { stateGraphOf } from '../../cli/inspector/graph.ts';
 
 const ROLES: readonly Role[] = ['follower', 'pre-candidate', 'candidate', 'leader', 'learner'];
 
-const input = (id: string, voters: string[], learners: string[] = []): RaftInput => ({
-  id,
-  hardState: { term: 0, votedFor: null },
-  snapshot: { index: 0, term: 0, config: { voters, learners } },
-  entries: [],
-  commitIndex: 0,
-  timing: DEFAULT_TIMING,
-  limits: DEFAULT_LIMITS,
-  seed: 1,
-});
+const input = (id: string, voters: string[], learners: string[] = []): RaftInput => newReplicaInput(id, { voters, learners }, 1);
 
 test('the chart drawn with xstate/graph has exactly the legal role changes, thirteen edges', (t) => {
   const g = stateGraphOf(raftMachine);

@@ -7,7 +7,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { InspectionEvent } from 'xstate';
-import { createRaftActor, DEFAULT_LIMITS, DEFAULT_TIMING, type Message, type RaftActor } from '../../../actors/raft/index.ts';
+import { createRaftActor, newReplicaInput, type Message, type RaftActor } from '../../../actors/raft/index.ts';
 import { inspectSubject } from '../../../cli/inspector/feed.ts';
 
 /** Cores of one cluster wired to each other in memory; their inspection goes to NATS. */
@@ -19,16 +19,7 @@ export function startPublishingCores(nc: NatsConnection, prefix: string, ids: re
   };
   ids.forEach((id, i) => {
     const actor = createRaftActor(
-      {
-        id,
-        hardState: { term: 0, votedFor: null },
-        snapshot: { index: 0, term: 0, config: { voters: [...ids], learners: [] } },
-        entries: [],
-        commitIndex: 0,
-        timing: DEFAULT_TIMING,
-        limits: DEFAULT_LIMITS,
-        seed: 1000 + i,
-      },
+      newReplicaInput(id, { voters: ids, learners: [] }, 1000 + i),
       { inspect: (event: InspectionEvent) => publish(nc, prefix, id, event) },
     );
     actor.on('ready', ({ ready }) => {
