@@ -15,10 +15,15 @@ import { startPublishingCores } from './support/raft-publisher.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url);
 
-test('the web inspector draws the raft chart and shows an election live in headless Chromium', async (t) => {
+/**
+ * cli/setup.sh installs Chromium, so a missing browser is a broken setup and fails the test. The only way to
+ * leave it out is the same explicit switch that told setup not to install it, and ava then reports it as skipped.
+ */
+const browserTest = process.env['QUORUMCHAT_SKIP_BROWSER'] === '1' ? test.skip : test;
+
+browserTest('the web inspector draws the raft chart and shows an election live in headless Chromium', async (t) => {
   if (!existsSync(CHROMIUM)) {
-    t.log(`SKIPPED: ${CHROMIUM} is missing; install it with: apt-get install -y chromium (cli/setup.sh does)`);
-    t.pass();
+    t.fail(`${CHROMIUM} is missing: run cli/setup.sh (it installs it with apt), or set QUORUMCHAT_SKIP_BROWSER=1 for both setup and tests to skip this test`);
     return;
   }
   const nats = await startNatsServer();
