@@ -1,6 +1,7 @@
 /**
  * Opening SQLite through Knex with the durability settings the store relies on.
  */
+import { pathToFileURL } from 'node:url';
 import knexFactory from 'knex';
 import type { Knex } from 'knex';
 import { ACQUIRE_CONNECTION_TIMEOUT_MS, BUSY_TIMEOUT_MS, WAL_SIZE_LIMIT_BYTES, WRITER_CACHE_KIB } from './limits.ts';
@@ -29,9 +30,26 @@ export function openSqlite(filename: string, access: 'read-write' | 'read-only',
     access === 'read-write'
       ? `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${WRITER_CACHE_KIB}; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES};`
       : 'PRAGMA foreign_keys = ON; PRAGMA query_only = ON;';
+  return openWithPragmas({ filename }, pragmas, logger);
+}
+
+/**
+ * A Knex over a NEW snapshot file `target` (read-write: the snapshot is
+ * written into it), with the replica's database `source` attached read-only
+ * as `replica`. SQLite opens the attached file with mode=ro, so the copy can
+ * never change the replica's state, and one transaction on this connection
+ * reads `replica` as one consistent view (WAL) while the writer goes on.
+ */
+export function openSnapshotWriter(target: string, source: string, logger: KnexLogSink): Knex {
+  // ATTACH cannot run inside a transaction; running it once per (the only) connection keeps it outside any.
+  const attach = `ATTACH DATABASE '${`${pathToFileURL(source).href}?mode=ro`.replaceAll("'", "''")}' AS replica;`;
+  return openWithPragmas({ filename: target, flags: ['OPEN_URI'] }, attach, logger);
+}
+
+function openWithPragmas(connection: { filename: string; flags?: string[] }, setup: string, logger: KnexLogSink): Knex {
   return knexFactory({
     client: 'sqlite3',
-    connection: { filename },
+    connection,
     useNullAsDefault: true,
     // Knex's own warnings go to the store's logger, not to the console.
     log: {
@@ -46,7 +64,7 @@ export function openSqlite(filename: string, access: 'read-write' | 'read-only',
       max: 1,
       afterCreate: (conn: RawSqliteConnection, done: (err: Error | null, conn: RawSqliteConnection) => void) => {
         conn.configure('busyTimeout', BUSY_TIMEOUT_MS);
-        conn.exec(pragmas, (err) => done(err, conn));
+        conn.exec(setup, (err) => done(err, conn));
       },
     },
   });

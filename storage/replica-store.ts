@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Configuration, Entry, HardState, Index, ReplicaId, SnapshotMeta, Term } from '../actors/raft/types.ts';
-import { isCorruptionError, openSqlite } from './connection.ts';
+import { isCorruptionError, openSnapshotWriter, openSqlite } from './connection.ts';
 import { nextDigestOfBytes } from './digest.ts';
 import { checksumOf, decodeEntry, encodeEntry, EntryDecodeError } from './entry-codec.ts';
 import { ApplyOrderError, CorruptStoreError, InvalidPersistError, LogRangeError, SnapshotError, StoreClosedError, StoreConfigError } from './errors.ts';
@@ -443,18 +443,18 @@ class SqliteReplicaStore implements ReplicaStore {
 
   private async takeSnapshot(): Promise<StoredSnapshot> {
     const temporary = join(this.snapshotDir, `${TEMPORARY_PREFIX}${randomUUID()}.sqlite`);
-    // A separate connection: WAL gives it a consistent view while the writer keeps committing.
-    const reader = openSqlite(this.file, 'read-write', this.logger);
+    // A separate connection on the new file, reading the database read-only: WAL gives it a consistent view while the writer keeps committing.
+    const snapshotWriter = openSnapshotWriter(temporary, this.file, this.logger);
     let written;
     const started = performance.now();
     try {
-      written = await writeSnapshotFile(reader, temporary, this.initialConfig);
+      written = await writeSnapshotFile(snapshotWriter, this.initialConfig);
     } catch (err) {
       await rm(temporary, { force: true });
       if (isCorruptionError(err)) throw this.fail(new CorruptStoreError(this.file, null, `SQLite reports ${(err as Error).message} while snapshotting`, { cause: err }));
       throw err;
     } finally {
-      await reader.destroy();
+      await snapshotWriter.destroy();
     }
     const target = join(this.snapshotDir, snapshotFileName(written.meta));
     await fsyncFile(temporary);

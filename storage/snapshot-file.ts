@@ -3,9 +3,11 @@
  * table as of one applied index, plus one row of metadata
  * (`quorumchat_snapshot_meta`: index, term, configuration, digest).
  *
- * Written through a SEPARATE connection inside one read transaction, so the
- * copy is a consistent view (WAL) while the writer keeps appending, and every
- * statement runs on libuv's thread pool, off the event loop.
+ * Written through a SEPARATE connection opened on the new file, with the
+ * replica's database attached read-only, inside one transaction, so the copy
+ * is a consistent view (WAL) while the writer keeps appending, nothing on that
+ * connection can change the replica's state, and every statement runs on
+ * libuv's thread pool, off the event loop.
  */
 import type { Knex } from 'knex';
 import type { Configuration, SnapshotMeta } from '../actors/raft/types.ts';
@@ -27,52 +29,42 @@ export interface SnapshotFileMeta {
 }
 
 /**
- * Copy the state machine, as of the applied index the reader sees, into a new
- * SQLite file at `target`. `reader` must be a Knex over the replica's database
- * with a pool of one connection. `fallbackConfig` is the configuration in force
- * when no config entry has been applied yet.
+ * Copy the state machine, as of the applied index the replica's database
+ * shows, into `target`. `connection` is a Knex over the new (empty) target file
+ * with the replica's database attached read-only as `replica`, pool of one
+ * (connection.ts `openSnapshotWriter`). `fallbackConfig` is the configuration in
+ * force when no config entry has been applied yet.
  */
-export async function writeSnapshotFile(
-  reader: Knex,
-  target: string,
-  fallbackConfig: Configuration | null,
-): Promise<SnapshotFileMeta> {
-  // ATTACH is not allowed inside a transaction; with a pool of one, these
-  // statements and the transaction below share the same connection.
-  await reader.raw('ATTACH DATABASE ? AS snap', [target]);
-  try {
-    return await reader.transaction(async (trx) => {
-      // The first read fixes the transaction's view: every copy below sees the
-      // state machine exactly as of this applied index.
-      const applied = (await trx.raw('SELECT applied_index, applied_term, digest, config FROM main.raft_applied WHERE id = 1')) as AppliedRow[];
-      const row = applied[0];
-      if (row === undefined) throw new SnapshotError('raft_applied has no row');
-      if (row.applied_index === 0) throw new SnapshotError('nothing has been applied yet: there is nothing to snapshot');
-      const config = row.config === null ? fallbackConfig : (JSON.parse(row.config) as Configuration);
-      if (config === null) {
-        throw new SnapshotError('no configuration entry has been applied and no initialConfig was given: the snapshot would not know its configuration');
-      }
-      const tables = await stateMachineTables(trx, 'main');
-      for (const table of tables) {
-        await trx.raw(`CREATE TABLE snap.${quoteIdent(table)} AS SELECT * FROM main.${quoteIdent(table)}`);
-      }
-      const meta: SnapshotMeta = { index: row.applied_index, term: row.applied_term, config };
-      await trx.raw(
-        `CREATE TABLE snap.${SNAPSHOT_META_TABLE} (format INTEGER NOT NULL, idx INTEGER NOT NULL, term INTEGER NOT NULL, config TEXT NOT NULL, digest TEXT NOT NULL, tables TEXT NOT NULL)`,
-      );
-      await trx.raw(`INSERT INTO snap.${SNAPSHOT_META_TABLE} (format, idx, term, config, digest, tables) VALUES (?, ?, ?, ?, ?, ?)`, [
-        SNAPSHOT_FORMAT,
-        meta.index,
-        meta.term,
-        JSON.stringify(config),
-        row.digest,
-        JSON.stringify(tables),
-      ]);
-      return { meta, digest: row.digest };
-    });
-  } finally {
-    await reader.raw('DETACH DATABASE snap');
-  }
+export async function writeSnapshotFile(connection: Knex, fallbackConfig: Configuration | null): Promise<SnapshotFileMeta> {
+  return await connection.transaction(async (trx) => {
+    // The first read fixes the transaction's view: every copy below sees the
+    // state machine exactly as of this applied index.
+    const applied = (await trx.raw('SELECT applied_index, applied_term, digest, config FROM replica.raft_applied WHERE id = 1')) as AppliedRow[];
+    const row = applied[0];
+    if (row === undefined) throw new SnapshotError('raft_applied has no row');
+    if (row.applied_index === 0) throw new SnapshotError('nothing has been applied yet: there is nothing to snapshot');
+    const config = row.config === null ? fallbackConfig : (JSON.parse(row.config) as Configuration);
+    if (config === null) {
+      throw new SnapshotError('no configuration entry has been applied and no initialConfig was given: the snapshot would not know its configuration');
+    }
+    const tables = await stateMachineTables(trx, 'replica');
+    for (const table of tables) {
+      await trx.raw(`CREATE TABLE main.${quoteIdent(table)} AS SELECT * FROM replica.${quoteIdent(table)}`);
+    }
+    const meta: SnapshotMeta = { index: row.applied_index, term: row.applied_term, config };
+    await trx.raw(
+      `CREATE TABLE main.${SNAPSHOT_META_TABLE} (format INTEGER NOT NULL, idx INTEGER NOT NULL, term INTEGER NOT NULL, config TEXT NOT NULL, digest TEXT NOT NULL, tables TEXT NOT NULL)`,
+    );
+    await trx.raw(`INSERT INTO main.${SNAPSHOT_META_TABLE} (format, idx, term, config, digest, tables) VALUES (?, ?, ?, ?, ?, ?)`, [
+      SNAPSHOT_FORMAT,
+      meta.index,
+      meta.term,
+      JSON.stringify(config),
+      row.digest,
+      JSON.stringify(tables),
+    ]);
+    return { meta, digest: row.digest };
+  });
 }
 
 /** Read and check the metadata of a snapshot file attached as `snap`. */
@@ -116,7 +108,7 @@ export async function restoreAttachedSnapshot(trx: Knex.Transaction): Promise<vo
 }
 
 /** The state-machine tables of schema `schema`, sorted by name. Virtual tables are refused: their shadow tables cannot be copied row by row. */
-export async function stateMachineTables(db: Knex | Knex.Transaction, schema: 'main' | 'snap'): Promise<string[]> {
+export async function stateMachineTables(db: Knex | Knex.Transaction, schema: 'main' | 'snap' | 'replica'): Promise<string[]> {
   const rows = (await db.raw(`SELECT name, sql FROM ${schema}.sqlite_master WHERE type = 'table' ORDER BY name`)) as { name: string; sql: string | null }[];
   const virtual = rows.filter((r) => /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(r.sql ?? ''));
   if (virtual.length > 0) {
