@@ -8,10 +8,23 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../config/defaults.ts';
 import { NatsLink, type LinkStatus } from '../transport/nats-connection.ts';
-import { errorFromCode, InternalError, UnavailableError } from './errors.ts';
+import {
+  AnsweredBySchema,
+  apiSubject,
+  errorFromCode,
+  ErrorReplySchema,
+  isChatOp,
+  isProtocolError,
+  OPS,
+  parseRequest,
+  statusSubject,
+  StatusReply,
+  type Op,
+  type ReplyOf,
+  type RequestOf,
+} from '../protocol/index.ts';
+import { InternalError, UnavailableError } from './errors.ts';
 import { LiveSession, type LiveHandler, type LiveOptions } from './live.ts';
-import { AnsweredBySchema, ErrorReplySchema, OPS, StatusReply, type Op, type ReplyOf, type RequestOf } from './protocol.ts';
-import { apiSubject, statusSubject } from './subjects.ts';
 
 /** Longer than the replicas' default request deadline (5 s), so a held request returns `unavailable` with a reason, not a NATS timeout. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -212,8 +225,18 @@ export class ChatClient {
     return session;
   }
 
-  /** A raw typed request for any op, with the reply checked against the protocol. */
-  request<O extends Op>(op: O, body: RequestOf<O>, timeoutMs = this.#timeoutMs): Promise<ReplyOf<O>> {
+  /**
+   * A raw typed request for any op, with the reply checked against the protocol.
+   * The body is first validated with the replica's own schemas
+   * (actors/protocol/requests.ts): one that a replica would refuse rejects at
+   * once with the same `BadRequestError` or `TooLargeError`, without a round
+   * trip. The body is sent as given (defaults are the replica's to fill in).
+   */
+  async request<O extends Op>(op: O, body: RequestOf<O>, timeoutMs = this.#timeoutMs): Promise<ReplyOf<O>> {
+    if (isChatOp(op)) {
+      const refused = parseRequest(op, body);
+      if (isProtocolError(refused)) throw refused;
+    }
     return this.#call(apiSubject(this.prefix, op), body, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs);
   }
 

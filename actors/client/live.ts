@@ -7,9 +7,7 @@
 import type { Subscription } from '@nats-io/transport-node';
 import type { ChatClient } from './chat-client.ts';
 import { UnauthorizedError } from './errors.ts';
-import { decodeLiveFrame, type DeletedFrame, type LiveFrame, type ReadFrame } from './live-frames.ts';
-import { HISTORY_MAX_LIMIT, type ChatMessage } from './protocol.ts';
-import { liveSubject, sessionKeyOf } from './subjects.ts';
+import { decodeLiveFrame, HISTORY_MAX_LIMIT, liveSubject, sessionKeyOf, type ChatMessage, type DeletedFrame, type LiveFrame, type ReadFrame } from '../protocol/index.ts';
 import type { NatsLink } from '../transport/nats-connection.ts';
 
 /** Repair this often even when nothing seems wrong: NATS core can drop frames silently (slow consumer). */

@@ -5,7 +5,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { apiSubject } from '../../actors/client/subjects.ts';
+import { apiSubject } from '../../actors/protocol/index.ts';
 import { DEFAULT_NATS_HOST, DEFAULT_NATS_PORT, DEFAULT_PREFIX, DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
 import { CliError, ExitCode } from '../errors.ts';
 import { formatClusterStatus } from '../format/status.ts';

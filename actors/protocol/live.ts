@@ -4,7 +4,8 @@
  * not know, which is how this set grows compatibly.
  */
 import { z } from 'zod';
-import { ChatMessage, MessageId, Username } from './protocol.ts';
+import { MessageId, Username } from './fields.ts';
+import { ChatMessage } from './replies.ts';
 
 export const MessageFrame = z.object({ type: z.literal('message'), message: ChatMessage });
 /** `by` marked read every message `with` sent it with id ≤ upToId. */
@@ -22,7 +23,7 @@ export type DeletedFrame = z.infer<typeof DeletedFrame>;
 export type RevokedFrame = z.infer<typeof RevokedFrame>;
 
 /** Frame types this version knows; others are ignored, not errors. */
-export const KNOWN_FRAME_TYPES: ReadonlySet<string> = new Set(['message', 'read', 'deleted', 'revoked']);
+const KNOWN_FRAME_TYPES: ReadonlySet<string> = new Set(['message', 'read', 'deleted', 'revoked']);
 
 /** Encodes a frame for publishing (replica side). */
 export function encodeLiveFrame(frame: LiveFrame): Uint8Array {
