@@ -38,7 +38,8 @@ export const LimitSettings = z.strictObject({
   maxBytesPerAppend: Count.prefault(d.DEFAULT_MAX_BYTES_PER_APPEND),
   maxInflightAppends: Count.prefault(d.DEFAULT_MAX_INFLIGHT_APPENDS),
   maxUncommittedEntries: Count.prefault(d.DEFAULT_MAX_UNCOMMITTED_ENTRIES),
-  maxRequestBytes: Count.prefault(d.DEFAULT_MAX_REQUEST_BYTES),
+  /** The one limit on a client request body (docs/protocol.md §3); above NATS's payload limit nothing could arrive. */
+  maxRequestBytes: Count.max(d.MAX_REQUEST_BYTES_CEILING, `must be at most ${d.MAX_REQUEST_BYTES_CEILING} bytes (NATS's default max_payload): a larger body cannot arrive`).prefault(d.DEFAULT_MAX_REQUEST_BYTES),
   maxPeerMessageBytes: Count.prefault(d.DEFAULT_MAX_PEER_MESSAGE_BYTES),
   snapshotChunkBytes: Count.prefault(d.DEFAULT_SNAPSHOT_CHUNK_BYTES),
 });
