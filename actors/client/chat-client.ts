@@ -208,7 +208,7 @@ export class ChatClient {
 
   /** One replica's status (`<prefix>.replica.<id>.status`); `UnavailableError` if it does not answer. */
   replicaStatus(replicaId: string): Promise<StatusReply> {
-    return this.#call(statusSubject(this.prefix, replicaId), {}, StatusReply, this.#timeoutMs);
+    return this.#call(statusSubject(this.prefix, replicaId), '{}', StatusReply, this.#timeoutMs);
   }
 
   /**
@@ -233,11 +233,14 @@ export class ChatClient {
    * trip. The body is sent as given (defaults are the replica's to fill in).
    */
   async request<O extends Op>(op: O, body: RequestOf<O>, timeoutMs = this.#timeoutMs): Promise<ReplyOf<O>> {
+    // Validate the JSON that is sent, not the object: JSON.stringify turns a Date into a string
+    // and NaN into null, and the replica sees only what arrives.
+    const payload = JSON.stringify(body);
     if (isChatOp(op)) {
-      const refused = parseRequest(op, body);
+      const refused = parseRequest(op, JSON.parse(payload));
       if (isProtocolError(refused)) throw refused;
     }
-    return this.#call(apiSubject(this.prefix, op), body, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs);
+    return this.#call(apiSubject(this.prefix, op), payload, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs);
   }
 
   /** Stops every live session, then closes the connection if this client opened it. */
@@ -259,10 +262,10 @@ export class ChatClient {
     for (const listener of this.#answerListeners) tell(listener, answer);
   }
 
-  async #call<T>(subject: string, body: object, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+  async #call<T>(subject: string, payload: string, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
     let data: Uint8Array;
     try {
-      const msg = await this.#link.nc.request(subject, JSON.stringify(body), { timeout: timeoutMs });
+      const msg = await this.#link.nc.request(subject, payload, { timeout: timeoutMs });
       data = msg.data;
     } catch (err) {
       throw new UnavailableError(`${subject}: ${(err as Error).message}`, { cause: err });
