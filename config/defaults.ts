@@ -48,7 +48,7 @@ export const DEFAULT_MAX_UNCOMMITTED_ENTRIES = DEFAULT_LIMITS.maxUncommittedEntr
 /** docs/protocol.md §3: the protocol's default (actors/protocol/limits.ts); bigger bodies get `too_large` unparsed. */
 export const DEFAULT_MAX_REQUEST_BYTES = PROTOCOL_MAX_REQUEST_BYTES;
 /** NATS's default max_payload: no single NATS message, request or peer message, can be larger. */
-export const NATS_MAX_PAYLOAD_BYTES = 1024 * 1024;
+const NATS_MAX_PAYLOAD_BYTES = 1024 * 1024;
 /**
  * The largest `limits.maxRequestBytes` accepted: a request body larger than
  * NATS's payload limit cannot arrive at all, so a higher setting would only

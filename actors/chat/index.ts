@@ -12,22 +12,20 @@
  * See docs/chat.md.
  */
 export { isWrite } from './requests.ts';
-export type { WriteRequest, ReadRequest, WriteOp } from './requests.ts';
+export type { WriteRequest, ReadRequest } from './requests.ts';
 export { prepareCommand, AlreadyApplied } from './prepare.ts';
 export type { PrepareContext, Prepared } from './prepare.ts';
-export { encodeCommand, decodeCommand, CommandDecodeError, COMMAND_VERSION } from './commands.ts';
-export type { ChatCommand, CommandOf } from './commands.ts';
+export { encodeCommand, decodeCommand, CommandDecodeError } from './commands.ts';
+export type { ChatCommand } from './commands.ts';
 export { applyCommand } from './apply.ts';
 export type { ApplyResult, EntryPosition } from './apply.ts';
 export { executeRead } from './read.ts';
-export type { AccountsReply, HistoryReply, ConversationsReply, ReadReply } from './read.ts';
 export { resolveDeliveries } from './deliveries.ts';
 export type { Publication } from './deliveries.ts';
 export { hashToken } from './sessions.ts';
 export type { Delivery } from './model.ts';
-export { PASSWORD_COST } from './passwords.ts';
 export type { ScryptCost } from './passwords.ts';
-export { migrateChat, CHAT_TABLES, CHAT_MIGRATIONS, chatMigrationSource } from '../../storage/chat/schema.ts';
+export { migrateChat, CHAT_TABLES, CHAT_MIGRATIONS } from '../../storage/chat/schema.ts';
 /**
  * The protocol's request validation and errors, which the functions above
  * take and return, re-exported so the runtime has one import for the chat API.

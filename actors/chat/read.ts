@@ -11,9 +11,9 @@ import type { ReadRequest } from './requests.ts';
 import { resolveSession } from './sessions.ts';
 import { accountExists } from './queries.ts';
 
-export type AccountsReply = OkReply<ReplyOf<'accounts'>>;
-export type HistoryReply = OkReply<ReplyOf<'history'>>;
-export type ConversationsReply = OkReply<ReplyOf<'conversations'>>;
+type AccountsReply = OkReply<ReplyOf<'accounts'>>;
+type HistoryReply = OkReply<ReplyOf<'history'>>;
+type ConversationsReply = OkReply<ReplyOf<'conversations'>>;
 export type ReadReply = AccountsReply | HistoryReply | ConversationsReply;
 
 /** Answer a read at time `now` (the replica's clock, for session expiry). */

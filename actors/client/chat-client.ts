@@ -27,12 +27,12 @@ import { InternalError, UnavailableError } from './errors.ts';
 import { LiveSession, type LiveHandler, type LiveOptions } from './live.ts';
 
 /** Longer than the replicas' default request deadline (5 s), so a held request returns `unavailable` with a reason, not a NATS timeout. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 /** How long `send` keeps retrying one requestId through `unavailable`: several elections' worth. */
-export const DEFAULT_SEND_DEADLINE_MS = 30_000;
+const DEFAULT_SEND_DEADLINE_MS = 30_000;
 /** First wait between send retries; doubles up to SEND_RETRY_MAX_MS. */
-export const SEND_RETRY_MIN_MS = 100;
-export const SEND_RETRY_MAX_MS = 2_000;
+const SEND_RETRY_MIN_MS = 100;
+const SEND_RETRY_MAX_MS = 2_000;
 /** Tokens whose username this client remembers from `login` (for `live`); the oldest are forgotten first. */
 const REMEMBERED_LOGINS = 10_000;
 

@@ -36,7 +36,7 @@ export const DeleteMessagesReply = z.object({ deleted: z.int().min(0) });
 /** A core's role (actors/raft `Role`); any other string is accepted, so a newer replica's role does not break an older client. */
 export const RoleName = z.enum(['follower', 'pre-candidate', 'candidate', 'leader', 'learner']).or(z.string());
 
-export const ClusterMember = z.object({
+const ClusterMember = z.object({
   id: z.string(),
   voter: z.boolean(),
   role: RoleName,

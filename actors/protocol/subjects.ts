@@ -28,7 +28,7 @@ export function statusSubject(prefix: string, replicaId: string): string {
 }
 
 /** docs/protocol.md §2.1: hex characters of sha256(token) that name a live subject. */
-export const SESSION_KEY_HEX_CHARS = 32;
+const SESSION_KEY_HEX_CHARS = 32;
 
 /** docs/protocol.md §2.1: the session key only a token's holder (or its stored hash) can derive. */
 export function sessionKeyOf(token: string): string {
