@@ -20,10 +20,10 @@ export type LiveFrame = z.infer<typeof LiveFrame>;
 export type ReadFrame = z.infer<typeof ReadFrame>;
 export type DeletedFrame = z.infer<typeof DeletedFrame>;
 
-/** Frame types this version knows; others are ignored, not errors. */
-const KNOWN_FRAME_TYPES: ReadonlySet<string> = new Set(['message', 'read', 'deleted', 'revoked']);
+/** Frame types this version knows (read off the union, so the two cannot drift); others are ignored, not errors. */
+const KNOWN_FRAME_TYPES: ReadonlySet<string> = new Set(LiveFrame.options.map((frame) => frame.shape.type.value));
 
-/** Encodes a frame for publishing (replica side). */
+/** A frame's bytes on the wire: the UTF-8 JSON a replica publishes (used by fakes and tests that play the replica). */
 export function encodeLiveFrame(frame: LiveFrame): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(frame));
 }
