@@ -4,16 +4,14 @@
  */
 import { z } from 'zod';
 import { MAX_REPLICA_COUNT } from '../config/defaults.ts';
-import { PREFIX_PATTERN, REPLICA_ID_PATTERN } from '../config/index.ts';
+import { PREFIX_PATTERN } from '../config/index.ts';
+import { ReplicaIdSchema } from '../actors/protocol/index.ts';
 import { UsageError } from './errors.ts';
 
 /** Subject prefix of a cluster: NATS subject tokens separated by dots, no wildcards or spaces. */
 export const PrefixSchema = z
   .string()
   .regex(PREFIX_PATTERN, 'must be NATS subject tokens (letters, digits, _ and -) separated by dots');
-
-/** A replica id is one subject token. */
-export const ReplicaIdSchema = z.string().regex(REPLICA_ID_PATTERN, 'must be 1 to 64 letters, digits, _ or -');
 
 /** A TCP port; 0 is refused because the operator must know where to connect. */
 export const PortSchema = z.coerce.number().int().min(1).max(65_535);

@@ -2,7 +2,7 @@
  * Every configuration default in one place, each with its reason.
  * The schemas in schema.ts fill absent settings from here.
  */
-import { MAX_REQUEST_BYTES } from '../actors/chat/limits.ts';
+import { DEFAULT_MAX_REQUEST_BYTES as PROTOCOL_MAX_REQUEST_BYTES } from '../actors/protocol/limits.ts';
 import { DEFAULT_LIMITS } from '../actors/raft/limits.ts';
 
 /** PROTOCOL.md: the default subject prefix. */
@@ -45,10 +45,18 @@ export const DEFAULT_MAX_ENTRIES_PER_APPEND = DEFAULT_LIMITS.maxEntriesPerAppend
 export const DEFAULT_MAX_BYTES_PER_APPEND = DEFAULT_LIMITS.maxBytesPerAppend;
 export const DEFAULT_MAX_INFLIGHT_APPENDS = DEFAULT_LIMITS.maxInflightAppends;
 export const DEFAULT_MAX_UNCOMMITTED_ENTRIES = DEFAULT_LIMITS.maxUncommittedEntries;
-/** docs/protocol.md §3: the chat state machine's own limit (actors/chat/limits.ts); bigger bodies get `too_large` unparsed. */
-export const DEFAULT_MAX_REQUEST_BYTES = MAX_REQUEST_BYTES;
-/** A peer message larger than this is dropped unparsed; NATS's default max_payload is 1 MiB. */
-export const DEFAULT_MAX_PEER_MESSAGE_BYTES = 1024 * 1024;
+/** docs/protocol.md §3: the protocol's default (actors/protocol/limits.ts); bigger bodies get `too_large` unparsed. */
+export const DEFAULT_MAX_REQUEST_BYTES = PROTOCOL_MAX_REQUEST_BYTES;
+/** NATS's default max_payload: no single NATS message, request or peer message, can be larger. */
+const NATS_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/**
+ * The largest `limits.maxRequestBytes` accepted: a request body larger than
+ * NATS's payload limit cannot arrive at all, so a higher setting would only
+ * pretend to allow it.
+ */
+export const MAX_REQUEST_BYTES_CEILING = NATS_MAX_PAYLOAD_BYTES;
+/** A peer message larger than this is dropped unparsed: NATS's default max_payload. */
+export const DEFAULT_MAX_PEER_MESSAGE_BYTES = NATS_MAX_PAYLOAD_BYTES;
 /** Snapshot chunk size: a quarter of the peer message limit, so a chunk plus framing always fits. */
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 

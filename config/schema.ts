@@ -4,10 +4,9 @@
  * (a misspelt key silently ignored is a misconfigured replica).
  */
 import { z } from 'zod';
+import { ReplicaIdSchema as ReplicaId } from '../actors/protocol/replica-id.ts';
 import * as d from './defaults.ts';
 
-/** One NATS subject token: replica ids appear in subjects (`<prefix>.raft.<to>.<kind>`). */
-export const REPLICA_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Dot-separated subject tokens, e.g. `quorumchat` or `acme.chat`. */
 export const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;
 /** `nats://host:port` (or tls/ws/wss), or plain `host:port`. */
@@ -15,7 +14,6 @@ const SERVER_PATTERN = /^((nats|tls|ws|wss):\/\/)?[A-Za-z0-9_.\-[\]:]+(:\d{1,5})
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const ReplicaId = z.string().regex(REPLICA_ID_PATTERN, 'must be 1 to 64 characters of A-Z a-z 0-9 _ - (it is used in NATS subjects)');
 const Prefix = z.string().regex(PREFIX_PATTERN, 'must be dot-separated words of A-Z a-z 0-9 _ - (no wildcards or spaces)');
 const Ms = z.int().min(1).max(d.MAX_TIMING_MS);
 const Count = z.int().min(1);
@@ -40,7 +38,8 @@ export const LimitSettings = z.strictObject({
   maxBytesPerAppend: Count.prefault(d.DEFAULT_MAX_BYTES_PER_APPEND),
   maxInflightAppends: Count.prefault(d.DEFAULT_MAX_INFLIGHT_APPENDS),
   maxUncommittedEntries: Count.prefault(d.DEFAULT_MAX_UNCOMMITTED_ENTRIES),
-  maxRequestBytes: Count.prefault(d.DEFAULT_MAX_REQUEST_BYTES),
+  /** The one limit on a client request body (docs/protocol.md §3); above NATS's payload limit nothing could arrive. */
+  maxRequestBytes: Count.max(d.MAX_REQUEST_BYTES_CEILING, `must be at most ${d.MAX_REQUEST_BYTES_CEILING} bytes (NATS's default max_payload): a larger body cannot arrive`).prefault(d.DEFAULT_MAX_REQUEST_BYTES),
   maxPeerMessageBytes: Count.prefault(d.DEFAULT_MAX_PEER_MESSAGE_BYTES),
   snapshotChunkBytes: Count.prefault(d.DEFAULT_SNAPSHOT_CHUNK_BYTES),
 });

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Configuration, Entry, HardState, Index, ReplicaId, SnapshotMeta, Term } from '../actors/raft/types.ts';
+import { ReplicaIdSchema } from '../actors/protocol/replica-id.ts';
 import { isCorruptionError, openSnapshotWriter, openSqlite } from './connection.ts';
 import { nextDigestOfBytes } from './digest.ts';
 import { checksumOf, decodeEntry, encodeEntry, EntryDecodeError } from './entry-codec.ts';
@@ -734,11 +735,10 @@ interface LogRow {
   crc: number;
 }
 
-const replicaIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a replica id is 1 to 64 characters of A-Z a-z 0-9 _ . -');
-const configurationSchema = z.object({ voters: z.array(replicaIdSchema), learners: z.array(replicaIdSchema) });
+const configurationSchema = z.object({ voters: z.array(ReplicaIdSchema), learners: z.array(ReplicaIdSchema) });
 const optionsSchema = z.object({
   dataDir: z.string().min(1),
-  replicaId: replicaIdSchema,
+  replicaId: ReplicaIdSchema,
   initialConfig: configurationSchema.optional(),
 });
 

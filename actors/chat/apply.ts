@@ -9,7 +9,7 @@
  */
 import type { Knex } from 'knex';
 import type { ChatCommand, CommandOf } from './commands.ts';
-import { Conflict, NotFound, Unauthorized, type OkReply, type ProtocolError } from './errors.ts';
+import { Conflict, NotFound, Unauthorized, type OkReply, type ProtocolError } from '../protocol/index.ts';
 import { DELETED_FRAME_MAX_IDS, SESSION_SWEEP_PER_LOGIN } from './limits.ts';
 import { pairOf, toMessage, visibleTo, type Delivery, type MessageRow } from './model.ts';
 import { planDeletion, type DeletionPlan } from './deletion.ts';

@@ -8,7 +8,7 @@
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { z } from 'zod';
-import { DELETE_MAX_IDS, PASSWORD_MAX_CHARS, REQUEST_ID_MAX_CHARS, TEXT_MAX_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from './limits.ts';
+import { DELETE_MAX_IDS, PASSWORD_MAX_CHARS, REQUEST_ID_MAX_CHARS, TEXT_MAX_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from '../protocol/index.ts';
 
 /** Bumped when a command's shape changes; a replica refuses versions it does not know. */
 export const COMMAND_VERSION = 1;

@@ -3,7 +3,7 @@
  * the same rules: by prepare (so a doomed request never reaches the log) and by
  * apply (authoritative: the state may have changed since).
  */
-import { Forbidden, NotFound, type ProtocolError } from './errors.ts';
+import { Forbidden, NotFound, type ProtocolError } from '../protocol/index.ts';
 import type { Db, MessageRow } from './model.ts';
 
 export interface DeletionPlan {

@@ -1,7 +1,7 @@
 /**
  * The replicated chat state machine: the API the replica runtime calls.
  *
- *   parseRequest / parseRequestBytes   validate a client request (pure)
+ *   parseRequest / parseRequestBytes   validate a client request (pure; the protocol's, re-exported)
  *   isWrite                            write (prepare → propose → apply) or read
  *   prepareCommand                     leader only: authenticate, check, decide ts/salt/hash/token
  *   encodeCommand / decodeCommand      the entry payload (MessagePack)
@@ -11,22 +11,25 @@
  *
  * See docs/chat.md.
  */
-export { parseRequest, parseRequestBytes, isWrite, isChatOp, CHAT_OPS } from './requests.ts';
-export type { ChatOp, ChatRequest, RequestOf, WriteRequest, ReadRequest, WriteOp } from './requests.ts';
+export { isWrite } from './requests.ts';
+export type { WriteRequest, ReadRequest } from './requests.ts';
 export { prepareCommand, AlreadyApplied } from './prepare.ts';
 export type { PrepareContext, Prepared } from './prepare.ts';
-export { encodeCommand, decodeCommand, CommandDecodeError, COMMAND_VERSION } from './commands.ts';
-export type { ChatCommand, CommandOf } from './commands.ts';
+export { encodeCommand, decodeCommand, CommandDecodeError } from './commands.ts';
+export type { ChatCommand } from './commands.ts';
 export { applyCommand } from './apply.ts';
 export type { ApplyResult, EntryPosition } from './apply.ts';
 export { executeRead } from './read.ts';
-export type { AccountsReply, HistoryReply, ConversationsReply, ReadReply } from './read.ts';
 export { resolveDeliveries } from './deliveries.ts';
 export type { Publication } from './deliveries.ts';
-export { hashToken, sessionKeyOf } from './sessions.ts';
-export type { ChatMessage, LiveFrame, Delivery } from './model.ts';
-export * from './errors.ts';
-export * as limits from './limits.ts';
-export { PASSWORD_COST } from './passwords.ts';
+export { hashToken } from './sessions.ts';
+export type { Delivery } from './model.ts';
 export type { ScryptCost } from './passwords.ts';
-export { migrateChat, CHAT_TABLES, CHAT_MIGRATIONS, chatMigrationSource } from '../../storage/chat/schema.ts';
+export { migrateChat, CHAT_TABLES, CHAT_MIGRATIONS } from '../../storage/chat/schema.ts';
+/**
+ * The protocol's request validation and errors, which the functions above
+ * take and return, re-exported so the runtime has one import for the chat API.
+ * Declared in actors/protocol, not here.
+ */
+export { parseRequest, parseRequestBytes, ProtocolError, isProtocolError, BadRequest, TooLarge, Unavailable, Internal } from '../protocol/index.ts';
+export type { ChatRequest, OkReply } from '../protocol/index.ts';

@@ -1,26 +1,9 @@
 /**
- * Shapes shared by apply and read: the protocol's message object, live
- * frames (docs/protocol.md §2.2), deliveries, and row mapping.
+ * Shapes shared by apply and read: deliveries and row mapping. The message
+ * object and the live frames are the protocol's (actors/protocol).
  */
 import type { Knex } from 'knex';
-
-/** PROTOCOL.md's `message`. */
-export interface ChatMessage {
-  readonly id: number;
-  readonly from: string;
-  readonly to: string;
-  readonly text: string;
-  readonly ts: number;
-  /** Whether the recipient has read it. */
-  readonly read: boolean;
-}
-
-/** Live frames, docs/protocol.md §2.2. */
-export type LiveFrame =
-  | { readonly type: 'message'; readonly message: ChatMessage }
-  | { readonly type: 'read'; readonly by: string; readonly with: string; readonly upToId: number }
-  | { readonly type: 'deleted'; readonly with: string; readonly ids: readonly number[] }
-  | { readonly type: 'revoked' };
+import type { ChatMessage, LiveFrame } from '../protocol/index.ts';
 
 /**
  * Something the runtime publishes after the applying transaction commits:

@@ -25,9 +25,9 @@ export interface ScryptCost {
  */
 export const PASSWORD_COST: ScryptCost = { n: 2 ** 14, r: 8, p: 1 };
 /** 128-bit salts: unique per account with overwhelming probability. */
-export const SALT_BYTES = 16;
+const SALT_BYTES = 16;
 /** 256-bit derived keys. */
-export const HASH_BYTES = 32;
+const HASH_BYTES = 32;
 
 export interface PasswordHash {
   readonly salt: Uint8Array;

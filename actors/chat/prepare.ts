@@ -6,12 +6,12 @@
  */
 import type { Knex } from 'knex';
 import type { ChatCommand } from './commands.ts';
-import { BadRequest, Conflict, NotFound, Unauthorized, type OkReply, type ProtocolError } from './errors.ts';
+import { BadRequest, Conflict, NotFound, Unauthorized, type ChatRequestOf, type OkReply, type ProtocolError } from '../protocol/index.ts';
 import { accountExists, earlierSend } from './queries.ts';
 import { planDeletion } from './deletion.ts';
 import { SESSION_TTL_MS } from './limits.ts';
 import { hashPassword, PASSWORD_COST, verifyAgainstNothing, verifyPassword, type ScryptCost } from './passwords.ts';
-import type { RequestOf, WriteRequest } from './requests.ts';
+import type { WriteRequest } from './requests.ts';
 import { newToken, resolveSession, type Session } from './sessions.ts';
 
 export interface PrepareContext {
@@ -64,14 +64,14 @@ export async function prepareCommand(request: WriteRequest, ctx: PrepareContext)
   }
 }
 
-async function prepareRegister(request: RequestOf<'register'>, ctx: PrepareContext): Promise<Prepared> {
+async function prepareRegister(request: ChatRequestOf<'register'>, ctx: PrepareContext): Promise<Prepared> {
   // Checked again at apply: a concurrent register of the same name may commit first.
   if (await accountExists(ctx.db, request.username)) return new Conflict(`username ${request.username} is taken`);
   const { salt, hash, cost } = await hashPassword(request.password, ctx.passwordCost ?? PASSWORD_COST, ctx.randomBytes);
   return { type: 'register', ts: ctx.now, username: request.username, salt, hash, scrypt: cost };
 }
 
-async function prepareLogin(request: RequestOf<'login'>, ctx: PrepareContext): Promise<Prepared> {
+async function prepareLogin(request: ChatRequestOf<'login'>, ctx: PrepareContext): Promise<Prepared> {
   const account = await verifyAccount(ctx.db, request.username, request.password, ctx);
   if (account instanceof Unauthorized) return account;
   return {
@@ -84,7 +84,7 @@ async function prepareLogin(request: RequestOf<'login'>, ctx: PrepareContext): P
   };
 }
 
-async function prepareSend(request: RequestOf<'send'>, session: Session, ctx: PrepareContext): Promise<Prepared> {
+async function prepareSend(request: ChatRequestOf<'send'>, session: Session, ctx: PrepareContext): Promise<Prepared> {
   // Exactly-once: a repeat of an applied send is answered here and never reaches the log.
   const earlier = await earlierSend(ctx.db, session.username, request.requestId);
   if (earlier) return earlier instanceof NotFound ? earlier : new AlreadyApplied(earlier);

@@ -2,8 +2,8 @@
  * Lookups that prepare (leader, before proposing), apply (every replica) and
  * read share, so each rule is written once.
  */
-import { NotFound, type OkReply } from './errors.ts';
-import { toMessage, type ChatMessage, type Db, type MessageRow } from './model.ts';
+import { NotFound, type ChatMessage, type OkReply } from '../protocol/index.ts';
+import { toMessage, type Db, type MessageRow } from './model.ts';
 
 export async function accountExists(db: Db, username: string): Promise<boolean> {
   return (await db('accounts').where({ username }).first('username')) !== undefined;

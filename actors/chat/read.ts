@@ -4,16 +4,16 @@
  * they are plain indexed queries of the applied state.
  */
 import type { Knex } from 'knex';
-import { NotFound, Unauthorized, type OkReply, type ProtocolError } from './errors.ts';
+import { NotFound, Unauthorized, type ChatRequestOf, type OkReply, type ProtocolError, type ReplyOf } from '../protocol/index.ts';
 import { CONVERSATIONS_MAX_REPLY } from './limits.ts';
-import { toMessage, visibleTo, type ChatMessage, type MessageRow } from './model.ts';
-import type { ReadRequest, RequestOf } from './requests.ts';
+import { toMessage, visibleTo, type MessageRow } from './model.ts';
+import type { ReadRequest } from './requests.ts';
 import { resolveSession } from './sessions.ts';
 import { accountExists } from './queries.ts';
 
-export type AccountsReply = OkReply<{ accounts: string[]; next?: string }>;
-export type HistoryReply = OkReply<{ messages: ChatMessage[]; hasMore: boolean }>;
-export type ConversationsReply = OkReply<{ conversations: { with: string; lastId: number; unread: number }[] }>;
+type AccountsReply = OkReply<ReplyOf<'accounts'>>;
+type HistoryReply = OkReply<ReplyOf<'history'>>;
+type ConversationsReply = OkReply<ReplyOf<'conversations'>>;
 export type ReadReply = AccountsReply | HistoryReply | ConversationsReply;
 
 /** Answer a read at time `now` (the replica's clock, for session expiry). */
@@ -30,7 +30,7 @@ export async function executeRead(db: Knex, request: ReadRequest, now: number): 
   }
 }
 
-async function listAccounts(db: Knex, request: RequestOf<'accounts'>): Promise<AccountsReply> {
+async function listAccounts(db: Knex, request: ChatRequestOf<'accounts'>): Promise<AccountsReply> {
   const prefix = literalPrefix(request.pattern);
   const query = db('accounts').whereRaw('username GLOB ?', [globOf(request.pattern)]);
   // The literal prefix bounds an index range on the primary key; GLOB then filters inside it.
@@ -64,7 +64,7 @@ export function literalPrefix(pattern: string): string {
  *  - beforeId only: the newest `limit` before beforeId; hasMore: older ones exist.
  *  - neither: the newest `limit`; hasMore: older ones exist.
  */
-async function history(db: Knex, me: string, request: RequestOf<'history'>): Promise<HistoryReply | NotFound> {
+async function history(db: Knex, me: string, request: ChatRequestOf<'history'>): Promise<HistoryReply | NotFound> {
   if (!(await accountExists(db, request.with))) return new NotFound(`account ${request.with} does not exist`);
   const query = visibleTo(db('messages'), me, request.with);
   if (request.afterId !== undefined) query.andWhere('id', '>', request.afterId);

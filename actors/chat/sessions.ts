@@ -1,11 +1,11 @@
 /**
  * Session tokens: random on the leader, stored only as sha256(token) in hex.
- * The first 32 hex characters of that hash are the live-delivery session key
- * (docs/protocol.md §2.1).
+ * The live-delivery session key is derived from that hash
+ * (actors/protocol/subjects.ts, docs/protocol.md §2.1).
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { Unauthorized } from './errors.ts';
+import { Unauthorized } from '../protocol/index.ts';
 import { TOKEN_BYTES } from './limits.ts';
 
 /** A live session, as the tables know it. */
@@ -17,11 +17,6 @@ export interface Session {
 /** sha256 of the token's UTF-8 bytes, lowercase hex: the only form a token is stored in. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-/** docs/protocol.md §2.1: the live subject's key is the first 32 hex characters of the token hash. */
-export function sessionKeyOf(tokenHash: string): string {
-  return tokenHash.slice(0, 32);
 }
 
 /** A fresh token: TOKEN_BYTES random bytes, base64url (43 characters). */
@@ -40,13 +35,13 @@ export async function checkSession(db: Knex | Knex.Transaction, tokenHash: strin
   return sessionFrom(row, tokenHash, now);
 }
 
-export interface SessionRow {
+interface SessionRow {
   readonly username: string;
   readonly expires_ts: number;
 }
 
 /** The one rule for a session row at time `now`: missing → revoked or unknown; now >= expires_ts → expired. */
-export function sessionFrom(row: SessionRow | undefined, tokenHash: string, now: number): Session | Unauthorized {
+function sessionFrom(row: SessionRow | undefined, tokenHash: string, now: number): Session | Unauthorized {
   if (!row) return new Unauthorized('unknown or revoked token: log in again');
   if (now >= row.expires_ts) return new Unauthorized('the session has expired: log in again');
   return { username: row.username, tokenHash };

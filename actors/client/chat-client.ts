@@ -8,18 +8,31 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../config/defaults.ts';
 import { NatsLink, type LinkStatus } from '../transport/nats-connection.ts';
-import { errorFromCode, InternalError, UnavailableError } from './errors.ts';
+import {
+  AnsweredBySchema,
+  apiSubject,
+  errorFromCode,
+  ErrorReplySchema,
+  isChatOp,
+  isProtocolError,
+  OPS,
+  parseRequest,
+  statusSubject,
+  StatusReply,
+  type Op,
+  type ReplyOf,
+  type RequestOf,
+} from '../protocol/index.ts';
+import { InternalError, UnavailableError } from './errors.ts';
 import { LiveSession, type LiveHandler, type LiveOptions } from './live.ts';
-import { AnsweredBySchema, ErrorReplySchema, OPS, StatusReply, type Op, type ReplyOf, type RequestOf } from './protocol.ts';
-import { apiSubject, statusSubject } from './subjects.ts';
 
 /** Longer than the replicas' default request deadline (5 s), so a held request returns `unavailable` with a reason, not a NATS timeout. */
-export const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TIMEOUT_MS = 10_000;
 /** How long `send` keeps retrying one requestId through `unavailable`: several elections' worth. */
-export const DEFAULT_SEND_DEADLINE_MS = 30_000;
+const DEFAULT_SEND_DEADLINE_MS = 30_000;
 /** First wait between send retries; doubles up to SEND_RETRY_MAX_MS. */
-export const SEND_RETRY_MIN_MS = 100;
-export const SEND_RETRY_MAX_MS = 2_000;
+const SEND_RETRY_MIN_MS = 100;
+const SEND_RETRY_MAX_MS = 2_000;
 /** Tokens whose username this client remembers from `login` (for `live`); the oldest are forgotten first. */
 const REMEMBERED_LOGINS = 10_000;
 
@@ -195,7 +208,7 @@ export class ChatClient {
 
   /** One replica's status (`<prefix>.replica.<id>.status`); `UnavailableError` if it does not answer. */
   replicaStatus(replicaId: string): Promise<StatusReply> {
-    return this.#call(statusSubject(this.prefix, replicaId), {}, StatusReply, this.#timeoutMs);
+    return this.#call(statusSubject(this.prefix, replicaId), '{}', StatusReply, this.#timeoutMs);
   }
 
   /**
@@ -212,9 +225,22 @@ export class ChatClient {
     return session;
   }
 
-  /** A raw typed request for any op, with the reply checked against the protocol. */
-  request<O extends Op>(op: O, body: RequestOf<O>, timeoutMs = this.#timeoutMs): Promise<ReplyOf<O>> {
-    return this.#call(apiSubject(this.prefix, op), body, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs);
+  /**
+   * A raw typed request for any op, with the reply checked against the protocol.
+   * The body is first validated with the replica's own schemas
+   * (actors/protocol/requests.ts): one that a replica would refuse rejects at
+   * once with the same `BadRequestError` or `TooLargeError`, without a round
+   * trip. The body is sent as given (defaults are the replica's to fill in).
+   */
+  async request<O extends Op>(op: O, body: RequestOf<O>, timeoutMs = this.#timeoutMs): Promise<ReplyOf<O>> {
+    // Validate the JSON that is sent, not the object: JSON.stringify turns a Date into a string
+    // and NaN into null, and the replica sees only what arrives.
+    const payload = JSON.stringify(body);
+    if (isChatOp(op)) {
+      const refused = parseRequest(op, JSON.parse(payload));
+      if (isProtocolError(refused)) throw refused;
+    }
+    return this.#call(apiSubject(this.prefix, op), payload, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs);
   }
 
   /** Stops every live session, then closes the connection if this client opened it. */
@@ -236,10 +262,10 @@ export class ChatClient {
     for (const listener of this.#answerListeners) tell(listener, answer);
   }
 
-  async #call<T>(subject: string, body: object, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+  async #call<T>(subject: string, payload: string, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
     let data: Uint8Array;
     try {
-      const msg = await this.#link.nc.request(subject, JSON.stringify(body), { timeout: timeoutMs });
+      const msg = await this.#link.nc.request(subject, payload, { timeout: timeoutMs });
       data = msg.data;
     } catch (err) {
       throw new UnavailableError(`${subject}: ${(err as Error).message}`, { cause: err });

@@ -1,17 +1,11 @@
 /**
- * Typed errors of the client protocol, one class per PROTOCOL.md error code,
- * so a caller tells them apart with `instanceof` (or `.code`).
- *
- * They are the chat state machine's own classes (actors/chat/errors.ts), so a
- * replica and a client share one hierarchy; the client names them with an
- * `Error` suffix, the nats.js habit (`TimeoutError`, `NoRespondersError`).
+ * The protocol's typed errors (actors/protocol/errors.ts), one class per
+ * PROTOCOL.md error code, under the names the client library gives them:
+ * an `Error` suffix, the nats.js habit (`TimeoutError`, `NoRespondersError`).
+ * They are the very classes a replica replies with, so `instanceof` and
+ * `.code` work the same on both sides.
  */
-import { protocolError, type ProtocolError } from '../chat/errors.ts';
-import type { ErrorCode } from '../chat/errors.ts';
-
 export {
-  ProtocolError,
-  isProtocolError,
   BadRequest as BadRequestError,
   Unauthorized as UnauthorizedError,
   Forbidden as ForbiddenError,
@@ -25,11 +19,4 @@ export {
    */
   Unavailable as UnavailableError,
   Internal as InternalError,
-} from '../chat/errors.ts';
-
-/** The typed error for a wire error code, with an optional cause (e.g. the NATS error). */
-export function errorFromCode(code: ErrorCode, message: string, cause?: unknown): ProtocolError {
-  const err = protocolError(code, message);
-  if (cause !== undefined) Object.defineProperty(err, 'cause', { value: cause, enumerable: false, writable: true, configurable: true });
-  return err;
-}
+} from '../protocol/index.ts';

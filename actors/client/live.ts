@@ -7,18 +7,16 @@
 import type { Subscription } from '@nats-io/transport-node';
 import type { ChatClient } from './chat-client.ts';
 import { UnauthorizedError } from './errors.ts';
-import { decodeLiveFrame, type DeletedFrame, type LiveFrame, type ReadFrame } from './live-frames.ts';
-import { HISTORY_MAX_LIMIT, type ChatMessage } from './protocol.ts';
-import { liveSubject, sessionKeyOf } from './subjects.ts';
+import { decodeLiveFrame, HISTORY_MAX_LIMIT, liveSubject, sessionKeyOf, type ChatMessage, type DeletedFrame, type LiveFrame, type ReadFrame } from '../protocol/index.ts';
 import type { NatsLink } from '../transport/nats-connection.ts';
 
 /** Repair this often even when nothing seems wrong: NATS core can drop frames silently (slow consumer). */
 export const DEFAULT_REPAIR_EVERY_MS = 60_000;
 /** Frames kept while the baseline is being read (a slow or unavailable cluster); beyond this they are dropped and repaired. */
-export const MAX_EARLY_FRAMES = 10_000;
+const MAX_EARLY_FRAMES = 10_000;
 /** First wait before retrying a failed repair or baseline; doubles up to REPAIR_RETRY_MAX_MS. */
-export const REPAIR_RETRY_MIN_MS = 500;
-export const REPAIR_RETRY_MAX_MS = 10_000;
+const REPAIR_RETRY_MIN_MS = 500;
+const REPAIR_RETRY_MAX_MS = 10_000;
 
 export type LiveEvent =
   | { readonly type: 'message'; readonly message: ChatMessage }

@@ -3,35 +3,12 @@
  * membership changes one replica at a time (thesis §4.1) and leadership
  * transfer (thesis §3.10). Any replica takes them on `<prefix>.admin.<op>`
  * (queue group `<prefix>.admin`) and forwards to the leader like a write.
- *
- *   members   {action: "addLearner" | "promote" | "remove", id}  → {ok, voters, learners}
- *   transfer  {to}                                              → {ok, leader}
+ * Their subjects and schemas are the protocol's (actors/protocol/admin.ts).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Configuration } from '../raft/types.ts';
 import { configProblem } from '../raft/proposals.ts';
-import { REPLICA_ID_PATTERN } from '../../config/index.ts';
-import { BadRequest, Conflict, type ProtocolError } from '../chat/index.ts';
-
-export const ADMIN_OPS = ['members', 'transfer'] as const;
-export type AdminOp = (typeof ADMIN_OPS)[number];
-
-/** `<prefix>.admin.<op>`. */
-export function adminSubject(prefix: string, op: AdminOp): string {
-  return `${prefix}.admin.${op}`;
-}
-
-/** Replicas share operator requests through this queue group, like client requests. */
-export function adminQueueGroup(prefix: string): string {
-  return `${prefix}.admin`;
-}
-
-const ReplicaIdField = z.string().regex(REPLICA_ID_PATTERN, 'must be a replica id (1 to 64 characters of A-Z a-z 0-9 _ -)');
-
-export const MembersRequest = z.strictObject({ action: z.enum(['addLearner', 'promote', 'remove']), id: ReplicaIdField });
-export type MembersRequest = z.infer<typeof MembersRequest>;
-export const TransferRequest = z.strictObject({ to: ReplicaIdField });
-export type TransferRequest = z.infer<typeof TransferRequest>;
+import { ADMIN_OPS, BadRequest, Conflict, MembersRequest, TransferRequest, type ProtocolError } from '../protocol/index.ts';
 
 export type AdminRequest = { readonly op: 'members'; readonly members: MembersRequest } | { readonly op: 'transfer'; readonly transfer: TransferRequest };
 

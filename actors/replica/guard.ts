@@ -11,20 +11,13 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { statusSubject } from '../client/subjects.ts';
+import { statusSubject, StatusReply } from '../protocol/index.ts';
 import { DuplicateReplicaError, WipedReplicaError } from './errors.ts';
 
 /** How long to wait for each peer's status at start: a live peer answers in milliseconds. */
 export const WIPE_CHECK_TIMEOUT_MS = 1_500;
 
-const PeerStatus = z.looseObject({
-  ok: z.literal(true),
-  id: z.string(),
-  role: z.string(),
-  commitIndex: z.number(),
-  voters: z.array(z.string()),
-  progress: z.record(z.string(), z.looseObject({ matchIndex: z.number() })).optional(),
-});
+const PeerStatus = StatusReply.extend({ ok: z.literal(true) });
 
 export interface WipeCheckArgs {
   readonly nc: NatsConnection;

@@ -1,9 +1,6 @@
 /** The replica runtime: drives the consensus core, storage, chat and transport as one running replica. See docs/replica.md. */
 export { startReplica, type Replica, type StartOptions, type TransportFactory } from './replica.ts';
-export type { ReplicaStatus, Health, PeerProgress } from './status.ts';
+export type { ReplicaStatus } from './status.ts';
 export { CATCHING_UP_LAG } from './status.ts';
 export { DuplicateReplicaError, WipedReplicaError, UnavailableError, NotLeaderError, ProposalLostError, StoppingError } from './errors.ts';
-export { forwardSubject } from './requests.ts';
-export { inspectSubject } from './inspect.ts';
 export { createPipeline, mergePersists } from './pipeline.ts';
-export { adminSubject, adminQueueGroup, ADMIN_OPS, type AdminOp } from './admin.ts';

@@ -11,11 +11,6 @@
  */
 import type { InspectionEvent } from 'xstate';
 
-/** `<prefix>.inspect.<replicaId>` (cli/inspector/feed.ts subscribes to `<prefix>.inspect.*`). */
-export function inspectSubject(prefix: string, id: string): string {
-  return `${prefix}.inspect.${id}`;
-}
-
 /** Records per second on average: role changes are rare, so this only bites during election storms. */
 export const INSPECT_RATE_PER_SECOND = 20;
 /** Burst allowance: one election's pre-vote, vote and leader transitions on every replica fit. */

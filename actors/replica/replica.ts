@@ -21,12 +21,11 @@ import type { ReplicaConfig } from '../../config/index.ts';
 import { createPipeline, type Pipeline } from './pipeline.ts';
 import { Waiters } from './waiters.ts';
 import { applyCommitted, type CommandReply } from './apply.ts';
-import { forwardSubject, RequestHandler } from './requests.ts';
+import { RequestHandler } from './requests.ts';
 import { buildClusterBody, buildStatus, type ReplicaStatus } from './status.ts';
-import { createInspectionPublisher, inspectSubject, type InspectionPublisher } from './inspect.ts';
+import { createInspectionPublisher, type InspectionPublisher } from './inspect.ts';
 import { checkIdUnused, checkNotWiped } from './guard.ts';
-import { adminQueueGroup } from './admin.ts';
-import { apiQueueGroup, liveSubject, statusSubject } from '../client/subjects.ts';
+import { adminQueueGroup, apiQueueGroup, forwardSubject, inspectSubject, liveSubject, statusSubject } from '../protocol/index.ts';
 
 /** Builds the peer transport once NATS is connected (the NATS implementation in production, others in tests). */
 export type TransportFactory = (args: {

@@ -14,7 +14,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import type { Configuration, Index } from '../raft/types.ts';
-import { nextConfiguration, parseAdminRequest, MembersRequest, TransferRequest } from './admin.ts';
+import { nextConfiguration, parseAdminRequest } from './admin.ts';
+import { forwardSubject, MembersRequest, TransferRequest } from '../protocol/index.ts';
 import {
   AlreadyApplied,
   BadRequest,
@@ -81,11 +82,6 @@ export interface RequestContext {
   clusterBody(): object;
   readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
   stopping(): boolean;
-}
-
-/** `<prefix>.replica.<id>.forward`: how replicas ask the leader to do what only a leader can. */
-export function forwardSubject(prefix: string, id: string): string {
-  return `${prefix}.replica.${id}.forward`;
 }
 
 const ForwardRequest = z.discriminatedUnion('kind', [

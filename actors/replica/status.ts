@@ -9,6 +9,7 @@
 import type { SnapshotFrom } from 'xstate';
 import { viewOf, type raftMachine } from '../raft/index.ts';
 import type { Index, ReplicaId, Role } from '../raft/types.ts';
+import type { Health, PeerProgress, StatusFields } from '../protocol/index.ts';
 import type { StoreStatus } from '../../storage/index.ts';
 import type { LinkStatus } from '../transport/nats-connection.ts';
 import type { TransportStats } from '../transport/types.ts';
@@ -17,26 +18,9 @@ import type { PipelineStats } from './pipeline.ts';
 /** A replica more than this many entries behind its commit index reports health `catching-up`. */
 export const CATCHING_UP_LAG = 100;
 
-export type Health = 'ok' | 'catching-up' | 'no-leader' | 'disconnected';
-
-export interface PeerProgress {
-  readonly matchIndex: Index;
-  readonly nextIndex: Index;
-  /** Milliseconds since the leader last heard from this peer; null if never in this term. */
-  readonly lastContactMs: number | null;
-}
-
-export interface ReplicaStatus {
-  readonly id: ReplicaId;
+/** The status reply as built: the protocol's fields (actors/protocol/status.ts), then the extras. */
+export interface ReplicaStatus extends StatusFields {
   readonly role: Role;
-  readonly term: number;
-  readonly leader: ReplicaId | null;
-  readonly commitIndex: Index;
-  readonly appliedIndex: Index;
-  readonly digest: string;
-  readonly voters: readonly ReplicaId[];
-  readonly learners: readonly ReplicaId[];
-  // ---- extras ----
   readonly pid: number;
   readonly lastIndex: Index;
   readonly snapshotIndex: Index;

@@ -6,7 +6,7 @@
 import { Decoder, encode } from '@msgpack/msgpack';
 import { z } from 'zod';
 import type { Message } from '../raft/types.ts';
-import { REPLICA_ID_PATTERN } from '../../config/schema.ts';
+import { ReplicaIdSchema } from '../protocol/index.ts';
 
 /** No AppendEntries carries more entries than this; bigger arrays are hostile, not a batch. */
 export const MAX_ENTRIES_PER_MESSAGE = 100_000;
@@ -64,7 +64,6 @@ function boundedDecoder(maxBytes: number): Decoder {
 
 // ---- schemas (mirror actors/raft/types.ts) ----
 
-export const ReplicaIdSchema = z.string().regex(REPLICA_ID_PATTERN);
 /** Terms and indices: non-negative safe integers (actors/raft/types.ts). */
 const Natural = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 

@@ -7,7 +7,8 @@
 import { encode } from '@msgpack/msgpack';
 import { z } from 'zod';
 import type { ReplicaId, SnapshotMeta, Term } from '../raft/types.ts';
-import { ReplicaIdSchema, SnapshotMetaSchema } from './codec.ts';
+import { ReplicaIdSchema } from '../protocol/index.ts';
+import { SnapshotMetaSchema } from './codec.ts';
 
 /** Stream ids: 32 hex characters (128 random bits). */
 export const STREAM_ID_PATTERN = /^[0-9a-f]{32}$/;

@@ -5,7 +5,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { apiSubject } from '../../actors/client/subjects.ts';
+import { apiSubject, ClusterReply } from '../../actors/protocol/index.ts';
 import { DEFAULT_NATS_HOST, DEFAULT_NATS_PORT, DEFAULT_PREFIX, DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
 import { CliError, ExitCode } from '../errors.ts';
 import { formatClusterStatus } from '../format/status.ts';
@@ -20,8 +20,8 @@ const CONNECT_TIMEOUT_MS = 3_000;
 /** Replicas asked when neither --replicas nor the cluster op names them: what `up` starts. */
 const DEFAULT_REPLICA_IDS = replicaIdsFor(DEFAULT_REPLICA_COUNT);
 
-/** Only the member ids matter here; the rest of the cluster reply may grow. */
-const MemberIdsReply = z.looseObject({ ok: z.literal(true), members: z.array(z.looseObject({ id: z.string() })) });
+/** The protocol's `cluster` reply, successful. */
+const OkClusterReply = ClusterReply.extend({ ok: z.literal(true) });
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -69,7 +69,7 @@ export async function connectOrExplain(natsUrl: string): Promise<NatsConnection>
 async function memberIds(nc: NatsConnection, prefix: string): Promise<string[] | undefined> {
   try {
     const reply = await nc.request(apiSubject(prefix, 'cluster'), '{}', { timeout: MEMBERS_TIMEOUT_MS });
-    const parsed = MemberIdsReply.safeParse(JSON.parse(reply.string()));
+    const parsed = OkClusterReply.safeParse(JSON.parse(reply.string()));
     return parsed.success && parsed.data.members.length > 0 ? parsed.data.members.map((m) => m.id) : undefined;
   } catch {
     return undefined;

@@ -5,12 +5,8 @@
  * one replica publishing a bad record must not stop the inspector.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { ANY_TOKEN, inspectSubject } from '../../actors/protocol/index.ts';
 import { initialInspectorState, InspectionFormatError, parseInspection, reduceInspector, type InspectorAction, type InspectorState } from './model.ts';
-
-/** `<prefix>.inspect.<replicaId>`: where each replica publishes its machine's inspection records. */
-export function inspectSubject(prefix: string, replicaId = '*'): string {
-  return `${prefix}.inspect.${replicaId}`;
-}
 
 export class InspectorFeed {
   private current: InspectorState = initialInspectorState;
@@ -26,7 +22,7 @@ export class InspectorFeed {
   /** Starts listening on NATS; the returned feed keeps updating until `close`. */
   static attach(nc: NatsConnection, prefix: string): InspectorFeed {
     const feed = new InspectorFeed();
-    const subject = inspectSubject(prefix);
+    const subject = inspectSubject(prefix, ANY_TOKEN);
     const depth = subject.split('.').length - 1;
     feed.subscription = nc.subscribe(subject, {
       callback: (err, msg) => {

@@ -3,6 +3,7 @@
  * the local web page (cli/inspector/web.ts) until Ctrl-C.
  */
 import blessed from 'blessed';
+import { ANY_TOKEN, inspectSubject } from '../../actors/protocol/index.ts';
 import { raftMachine } from '../../actors/raft/index.ts';
 import { connectNats } from '../tui/app.ts';
 import { keyHints } from '../tui/widgets.ts';
@@ -23,15 +24,16 @@ export interface InspectorOptions {
 export async function runInspector({ natsUrl, prefix, web, port }: InspectorOptions): Promise<void> {
   const nc = await connectNats(natsUrl, 'quorumchat-inspect');
   const feed = InspectorFeed.attach(nc, prefix);
+  const subject = inspectSubject(prefix, ANY_TOKEN);
   const graph = stateGraphOf(raftMachine);
   try {
     if (web) {
       const server = await startInspectorWeb({ graph, layout: layoutChart(graph), source: feed, port, title: `quorumchat inspector · ${prefix}` });
-      process.stdout.write(`inspector: ${server.url}  (subscribed to ${prefix}.inspect.* on ${natsUrl}; Ctrl-C stops)\n`);
+      process.stdout.write(`inspector: ${server.url}  (subscribed to ${subject} on ${natsUrl}; Ctrl-C stops)\n`);
       await untilSignal();
       await server.close();
     } else {
-      await runTerminalInspector(feed, graph, `${natsUrl} · ${prefix}.inspect.*`);
+      await runTerminalInspector(feed, graph, `${natsUrl} · ${subject}`);
     }
   } finally {
     feed.close();

@@ -5,22 +5,16 @@
  * leader), `status`, `bench` and the operator dashboard.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { z } from 'zod';
-import { StatusReply } from '../../actors/client/protocol.ts';
-import { statusSubject } from '../../actors/client/subjects.ts';
+import { statusSubject, StatusReply } from '../../actors/protocol/index.ts';
 
 /** A healthy replica answers its status subject in milliseconds; one that takes longer than this counts as not answering. */
 export const STATUS_TIMEOUT_MS = 1_500;
 /** How often `waitForLeader` asks again. */
 export const LEADER_POLL_INTERVAL_MS = 250;
 
-/** The status reply of PROTOCOL.md (actors/client's schema); extra fields, a compatible extension, are kept. */
-export const ReplicaStatusReply = StatusReply.loose();
-export type ReplicaStatusReply = z.infer<typeof ReplicaStatusReply>;
-
 /** One replica's row: either its answer (plus the lag we computed) or why it did not answer. */
 export type ReplicaStatusRow =
-  | { readonly id: string; readonly answered: true; readonly status: ReplicaStatusReply; readonly lag: number }
+  | { readonly id: string; readonly answered: true; readonly status: StatusReply; readonly lag: number }
   | { readonly id: string; readonly answered: false; readonly error: string };
 
 export interface ClusterStatus {
@@ -38,14 +32,14 @@ export async function queryReplicaStatus(
   prefix: string,
   id: string,
   timeoutMs: number = STATUS_TIMEOUT_MS,
-): Promise<{ id: string; status: ReplicaStatusReply } | { id: string; error: string }> {
+): Promise<{ id: string; status: StatusReply } | { id: string; error: string }> {
   try {
     const reply = await nc.request(statusSubject(prefix, id), '{}', { timeout: timeoutMs });
     const body: unknown = JSON.parse(reply.string());
     if (typeof body === 'object' && body !== null && 'ok' in body && body.ok === false) {
       return { id, error: `refused: ${JSON.stringify((body as { error?: unknown }).error ?? null)}` };
     }
-    const parsed = ReplicaStatusReply.safeParse(body);
+    const parsed = StatusReply.safeParse(body);
     if (!parsed.success) return { id, error: `unexpected reply: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
     return { id, status: parsed.data };
   } catch (err) {
@@ -74,9 +68,9 @@ export async function collectClusterStatus(
 }
 
 /** Builds the summary from raw answers (pure; exported for tests). */
-export function summarise(answers: readonly ({ id: string; status: ReplicaStatusReply } | { id: string; error: string })[]): ClusterStatus {
+export function summarise(answers: readonly ({ id: string; status: StatusReply } | { id: string; error: string })[]): ClusterStatus {
   let commitIndex: number | null = null;
-  let leader: ReplicaStatusReply | null = null;
+  let leader: StatusReply | null = null;
   for (const a of answers) {
     if (!('status' in a)) continue;
     commitIndex = Math.max(commitIndex ?? 0, a.status.commitIndex);

@@ -9,7 +9,7 @@ import blessed from 'blessed';
 import { messageRows, sendRetry, totalUnread, type ChatState, type MessageRow } from './chat-model.ts';
 import { messageOf, type ChatController } from './chat-controller.ts';
 import { choose, keyHints, LineInput, pickFromList, prompt, showHelp } from './widgets.ts';
-import { PASSWORD_MIN_CHARS, USERNAME_PATTERN } from '../../actors/client/protocol.ts';
+import { PASSWORD_MIN_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from '../../actors/protocol/index.ts';
 
 export const CHAT_HELP = `Chat keys
 
@@ -261,7 +261,7 @@ export class ChatView {
   private async submitLogin(): Promise<void> {
     const { username, password, confirm } = this.loginFields;
     const name = username.value.trim();
-    if (!USERNAME_PATTERN.test(name)) return this.setLoginMessage('A username is 1 to 32 of A-Z a-z 0-9 _ . -', 'red');
+    if (!USERNAME_CHARSET.test(name) || name.length > USERNAME_MAX_CHARS) return this.setLoginMessage(`A username is 1 to ${USERNAME_MAX_CHARS} of A-Z a-z 0-9 _ . -`, 'red');
     if ([...password.value].length < PASSWORD_MIN_CHARS) return this.setLoginMessage(`A password has at least ${PASSWORD_MIN_CHARS} characters.`, 'red');
     if (this.registerMode && confirm.value !== password.value) {
       confirm.clear();

@@ -7,8 +7,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { queryReplicaStatus } from '../supervisor/cluster-status.ts';
 import type { ClusterSupervisor, ReplicaProcessInfo } from '../supervisor/cluster-supervisor.ts';
-import { initialDashboardState, reduceDashboard, type DashboardState, type ReplicaPoll, type ReplicaStatus } from './dashboard-model.ts';
-import type { ReplicaStatusReply } from '../supervisor/cluster-status.ts';
+import { initialDashboardState, reduceDashboard, type DashboardState, type ReplicaPoll } from './dashboard-model.ts';
 
 /** ~2 polls a second: live enough to watch an election, light enough for five replicas on a shared machine. */
 export const DASHBOARD_POLL_MS = 500;
@@ -65,7 +64,7 @@ export class DashboardController {
       const replies: ReplicaPoll[] = answers.map((a) => {
         if ('error' in a) return { id: a.id, ok: false, error: a.error };
         for (const m of [...a.status.voters, ...a.status.learners]) this.known.add(m);
-        return { id: a.id, ok: true, status: statusOf(a.status) };
+        return { id: a.id, ok: true, status: a.status };
       });
       this.current = reduceDashboard(this.current, { at: Date.now(), replies });
       for (const l of this.listeners) l(this.current);
@@ -98,24 +97,4 @@ export class NoSupervisorError extends Error {
   constructor() {
     super('stop/start/restart work only inside `quorumchat up`, which runs the replicas; this dashboard only watches');
   }
-}
-
-/** The PROTOCOL.md fields plus the runtime's extras the dashboard shows, each kept only when well-typed. */
-function statusOf(reply: ReplicaStatusReply): ReplicaStatus {
-  const extra = reply as Record<string, unknown>;
-  const progress = extra['progress'];
-  return {
-    id: reply.id,
-    role: reply.role,
-    term: reply.term,
-    leader: reply.leader,
-    commitIndex: reply.commitIndex,
-    appliedIndex: reply.appliedIndex,
-    digest: reply.digest,
-    voters: reply.voters,
-    learners: reply.learners,
-    ...(typeof extra['lag'] === 'number' ? { lag: extra['lag'] } : {}),
-    ...(typeof extra['health'] === 'string' ? { health: extra['health'] } : {}),
-    ...(typeof progress === 'object' && progress !== null ? { progress: progress as ReplicaStatus['progress'] & object } : {}),
-  };
 }

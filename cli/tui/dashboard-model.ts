@@ -4,28 +4,11 @@
  * `reduceDashboard` folds it into the per-replica table and the rate series
  * behind the sparklines. The blessed view only renders it.
  */
-
-/** A replica's status reply (PROTOCOL.md "Per-replica status", plus the runtime's extras). */
-export interface ReplicaStatus {
-  readonly id: string;
-  readonly role: string;
-  readonly term: number;
-  readonly leader: string | null;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly digest: string;
-  readonly voters: readonly string[];
-  readonly learners: readonly string[];
-  readonly lag?: number;
-  readonly lastContactMs?: number | null;
-  readonly health?: string;
-  /** Leader only: each peer's replication progress (the replica runtime's extra). */
-  readonly progress?: Readonly<Record<string, { readonly matchIndex: number; readonly lastContactMs: number | null }>>;
-}
+import type { StatusReply } from '../../actors/protocol/index.ts';
 
 /** One replica's answer to one poll: its status, or why none came. */
 export type ReplicaPoll =
-  | { readonly id: string; readonly ok: true; readonly status: ReplicaStatus }
+  | { readonly id: string; readonly ok: true; readonly status: StatusReply }
   | { readonly id: string; readonly ok: false; readonly error: string };
 
 export interface PollRound {
@@ -36,7 +19,7 @@ export interface PollRound {
 
 export interface ReplicaRow {
   readonly id: string;
-  readonly status: ReplicaStatus | null;
+  readonly status: StatusReply | null;
   /** Set when the latest poll got no answer. */
   readonly error: string | null;
   /** When this replica last answered a poll, ms (view clock). */

@@ -1,7 +1,8 @@
 /** The CLI's pure parts: tables, status summaries, the load generator's accounting, flag parsing. */
 import test from 'ava';
 import { formatTable } from '../../cli/format/table.ts';
-import { isSettled, summarise, type ReplicaStatusReply } from '../../cli/supervisor/cluster-status.ts';
+import { isSettled, summarise } from '../../cli/supervisor/cluster-status.ts';
+import type { StatusReply } from '../../actors/protocol/index.ts';
 import { median, runLoadLevel } from '../../cli/bench/load.ts';
 import { DurationSchema, parseFlag } from '../../cli/options.ts';
 import { UsageError } from '../../cli/errors.ts';
@@ -18,7 +19,7 @@ test('formatTable aligns columns: numbers right, text left, empty as -', (t) => 
   t.is(text, ['id   count', '---  -----', 'r1       5', 'r10  12345', 'r2       -'].join('\n'));
 });
 
-const status = (id: string, role: ReplicaStatusReply['role'], term: number, commitIndex: number, appliedIndex: number): ReplicaStatusReply => ({
+const status = (id: string, role: StatusReply['role'], term: number, commitIndex: number, appliedIndex: number): StatusReply => ({
   id,
   role,
   term,
@@ -89,7 +90,7 @@ test('isLoopbackUrl accepts only loopback hosts', (t) => {
 });
 
 test('isSettled: everyone answered, names the leader, and an entry is committed', (t) => {
-  const follower = (id: string, leader: string | null, commitIndex: number): { id: string; status: ReplicaStatusReply } => ({
+  const follower = (id: string, leader: string | null, commitIndex: number): { id: string; status: StatusReply } => ({
     id,
     status: { ...status(id, 'follower', 1, commitIndex, commitIndex), leader },
   });

@@ -4,7 +4,7 @@
  * the `cluster` op; and a clean stop on SIGTERM.
  */
 import test from 'ava';
-import { sessionKeyOf, liveSubject } from '../../actors/client/subjects.ts';
+import { sessionKeyOf, liveSubject } from '../../actors/protocol/index.ts';
 import { account, ReplicaCluster } from './support/replica-cluster.ts';
 
 test('live frames, inspection records, status, cluster, a duplicate id refused, and a clean SIGTERM stop', async (t) => {

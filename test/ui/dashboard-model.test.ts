@@ -1,7 +1,8 @@
 import test from 'ava';
-import { agreedLeader, initialDashboardState, lagOf, reduceDashboard, sparkline, SERIES_LENGTH, type ReplicaStatus } from '../../cli/tui/dashboard-model.ts';
+import { agreedLeader, initialDashboardState, lagOf, reduceDashboard, sparkline, SERIES_LENGTH } from '../../cli/tui/dashboard-model.ts';
+import type { StatusReply } from '../../actors/protocol/index.ts';
 
-const status = (id: string, over: Partial<ReplicaStatus> = {}): ReplicaStatus => ({
+const status = (id: string, over: Partial<StatusReply> = {}): StatusReply => ({
   id,
   role: 'follower',
   term: 2,

@@ -3,7 +3,8 @@ import { encode } from '@msgpack/msgpack';
 import { CommandDecodeError, decodeCommand, encodeCommand, type ChatCommand } from '../../actors/chat/commands.ts';
 import { resolveDeliveries } from '../../actors/chat/deliveries.ts';
 import { hashPassword, verifyPassword, PASSWORD_COST } from '../../actors/chat/passwords.ts';
-import { hashToken, sessionKeyOf } from '../../actors/chat/sessions.ts';
+import { hashToken } from '../../actors/chat/sessions.ts';
+import { sessionKeyOfTokenHash } from '../../actors/protocol/index.ts';
 import { randomBytes } from 'node:crypto';
 import { Harness, TEST_COST } from '../chat/harness.ts';
 
@@ -63,10 +64,10 @@ test('deliveries resolve to every live session of an account, and to ended sessi
   const published = await resolveDeliveries(h.db, h.deliveries.at(-1) ?? []);
   t.deepEqual(
     published.map((p) => p.sessionKey).sort(),
-    [ada1, ada2, bob].map((tok) => sessionKeyOf(hashToken(tok))).sort(),
+    [ada1, ada2, bob].map((tok) => sessionKeyOfTokenHash(hashToken(tok))).sort(),
   );
   t.true(published.every((p) => p.frame.type === 'message'));
   await h.ok('logout', { token: ada1 });
-  t.deepEqual(await resolveDeliveries(h.db, h.deliveries.at(-1) ?? []), [{ sessionKey: sessionKeyOf(hashToken(ada1)), frame: { type: 'revoked' } }]);
-  t.is(sessionKeyOf(hashToken(ada1)).length, 32);
+  t.deepEqual(await resolveDeliveries(h.db, h.deliveries.at(-1) ?? []), [{ sessionKey: sessionKeyOfTokenHash(hashToken(ada1)), frame: { type: 'revoked' } }]);
+  t.is(sessionKeyOfTokenHash(hashToken(ada1)).length, 32);
 });

@@ -1,8 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { CHAT_OPS, parseRequest, parseRequestBytes } from '../../actors/chat/requests.ts';
+import { CHAT_OPS, parseRequest, parseRequestBytes, ProtocolError } from '../../actors/protocol/index.ts';
 import { CommandDecodeError, decodeCommand } from '../../actors/chat/commands.ts';
-import { ProtocolError } from '../../actors/chat/errors.ts';
 import { encode } from '@msgpack/msgpack';
 
 const op = fc.oneof(fc.constantFrom(...CHAT_OPS), fc.string());

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadClusterConfig, loadReplicaConfig, parseReplicaConfig, defaults } from '../../config/index.ts';
+import { DEFAULT_MAX_REQUEST_BYTES, REPLICA_ID_PATTERN } from '../../actors/protocol/index.ts';
 
 const minimal = { id: 'r1', peers: ['r1', 'r2', 'r3'], dataDir: '/tmp/qc-r1' };
 
@@ -98,4 +99,21 @@ test('cluster config: defaults and checks', (t) => {
     'replicas: must be at least 1',
     'timing.electionMinMs: must be at least 3 heartbeats (3000 ms with heartbeatMs 1000), or one late heartbeat starts an election',
   ]);
+});
+
+test('limits.maxRequestBytes is the one request-size limit: defaulted from the protocol, raisable up to NATS max_payload', (t) => {
+  t.is(loadReplicaConfig({ overrides: minimal }).limits.maxRequestBytes, DEFAULT_MAX_REQUEST_BYTES);
+  const raised = defaults.MAX_REQUEST_BYTES_CEILING;
+  t.true(raised > DEFAULT_MAX_REQUEST_BYTES, 'the setting can raise the limit, not only lower it');
+  t.is(loadReplicaConfig({ overrides: { ...minimal, limits: { maxRequestBytes: raised } } }).limits.maxRequestBytes, raised);
+  const problems = problemsOf(t, () => loadReplicaConfig({ overrides: { ...minimal, limits: { maxRequestBytes: raised + 1 } } }));
+  t.deepEqual(problems, [`limits.maxRequestBytes: must be at most ${raised} bytes (NATS's default max_payload): a larger body cannot arrive`]);
+});
+
+test('the configuration refuses every id the protocol\'s replica-id rule refuses', (t) => {
+  t.true(REPLICA_ID_PATTERN.test('r_1-A'));
+  for (const bad of ['r.1', 'r*', '', 'x'.repeat(65)]) {
+    t.false(REPLICA_ID_PATTERN.test(bad), bad);
+    t.true(problemsOf(t, () => loadReplicaConfig({ overrides: { ...minimal, id: bad, peers: [bad] } })).some((p) => p.startsWith('id: ')));
+  }
 });

@@ -6,7 +6,8 @@
  */
 import test from 'ava';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { RequestHandler, stampReply, forwardSubject, type RequestContext } from '../../actors/replica/requests.ts';
+import { RequestHandler, stampReply, type RequestContext } from '../../actors/replica/requests.ts';
+import { forwardSubject } from '../../actors/protocol/index.ts';
 import { Waiters } from '../../actors/replica/waiters.ts';
 import type { CommandReply } from '../../actors/replica/apply.ts';
 import type { ReplicaStore } from '../../storage/index.ts';

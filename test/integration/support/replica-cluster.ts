@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServer } from './nats-server.ts';
+import type { StatusReply } from '../../../actors/protocol/index.ts';
 
 const QUORUMCHAT_BIN = fileURLToPath(new URL('../../../cli/quorumchat.mjs', import.meta.url));
 
@@ -31,20 +32,8 @@ export interface ClusterOptions {
   readonly prefix?: string;
 }
 
-export interface Status {
-  readonly ok: true;
-  readonly id: string;
-  readonly role: string;
-  readonly term: number;
-  readonly leader: string | null;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly digest: string;
-  readonly voters: string[];
-  readonly snapshotIndex: number;
-  readonly pid: number;
-  readonly [extra: string]: unknown;
-}
+/** A status reply (actors/protocol/status.ts) with the runtime extras these tests read. */
+export type Status = StatusReply & { readonly ok: true; readonly snapshotIndex: number; readonly pid: number };
 
 export type Reply = { ok: true; [field: string]: unknown } | { ok: false; error: { code: string; message: string } };
 

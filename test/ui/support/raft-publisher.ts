@@ -8,7 +8,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { InspectionEvent } from 'xstate';
 import { createRaftActor, newReplicaInput, type Message, type RaftActor } from '../../../actors/raft/index.ts';
-import { inspectSubject } from '../../../cli/inspector/feed.ts';
+import { inspectSubject } from '../../../actors/protocol/index.ts';
 
 /** Cores of one cluster wired to each other in memory; their inspection goes to NATS. */
 export function startPublishingCores(nc: NatsConnection, prefix: string, ids: readonly string[]): { actors: Map<string, RaftActor>; stop(): void } {

@@ -4,27 +4,26 @@
  * not know, which is how this set grows compatibly.
  */
 import { z } from 'zod';
-import { ChatMessage, MessageId, Username } from './protocol.ts';
+import { MessageId, Username } from './fields.ts';
+import { ChatMessage } from './replies.ts';
 
-export const MessageFrame = z.object({ type: z.literal('message'), message: ChatMessage });
+const MessageFrame = z.object({ type: z.literal('message'), message: ChatMessage });
 /** `by` marked read every message `with` sent it with id ≤ upToId. */
 export const ReadFrame = z.object({ type: z.literal('read'), by: Username, with: Username, upToId: MessageId });
 /** These messages of the conversation with `with` left this account's view. */
 export const DeletedFrame = z.object({ type: z.literal('deleted'), with: Username, ids: z.array(MessageId) });
 /** This session ended (logout or account deleted). */
-export const RevokedFrame = z.object({ type: z.literal('revoked') });
+const RevokedFrame = z.object({ type: z.literal('revoked') });
 
 export const LiveFrame = z.discriminatedUnion('type', [MessageFrame, ReadFrame, DeletedFrame, RevokedFrame]);
 export type LiveFrame = z.infer<typeof LiveFrame>;
-export type MessageFrame = z.infer<typeof MessageFrame>;
 export type ReadFrame = z.infer<typeof ReadFrame>;
 export type DeletedFrame = z.infer<typeof DeletedFrame>;
-export type RevokedFrame = z.infer<typeof RevokedFrame>;
 
-/** Frame types this version knows; others are ignored, not errors. */
-export const KNOWN_FRAME_TYPES: ReadonlySet<string> = new Set(['message', 'read', 'deleted', 'revoked']);
+/** Frame types this version knows (read off the union, so the two cannot drift); others are ignored, not errors. */
+const KNOWN_FRAME_TYPES: ReadonlySet<string> = new Set(LiveFrame.options.map((frame) => frame.shape.type.value));
 
-/** Encodes a frame for publishing (replica side). */
+/** A frame's bytes on the wire: the UTF-8 JSON a replica publishes (used by fakes and tests that play the replica). */
 export function encodeLiveFrame(frame: LiveFrame): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(frame));
 }

@@ -1,7 +1,8 @@
 /**
  * The protocol's error codes (PROTOCOL.md "Replies") as typed errors, one
- * class per code, and the reply shapes. No I/O: the client library may import
- * these types and classes.
+ * class per code, and the reply envelope. The replica answers with these
+ * classes (`toReply`) and the client throws them (`errorFromCode`), so both
+ * sides share one hierarchy and a caller tells codes apart with `instanceof`.
  */
 
 /** Every error code of PROTOCOL.md, in its table's order. */
@@ -87,8 +88,8 @@ const BY_CODE: Readonly<Record<ErrorCode, new (message: string) => ProtocolError
   internal: Internal,
 };
 
-/** The typed error for a wire code (e.g. to rebuild an error carried in an ApplyResult). */
-export function protocolError(code: ErrorCode, message: string): ProtocolError {
+/** The typed error for a wire code: what the client throws for an error reply. */
+export function errorFromCode(code: ErrorCode, message: string): ProtocolError {
   return new BY_CODE[code](message);
 }
 
