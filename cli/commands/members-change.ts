@@ -11,9 +11,16 @@ import { ExitCode } from '../errors.ts';
 import { MembersRefusal, REFUSAL_EXIT_CODES } from './members-exit.ts';
 import { gatherMembers } from './members-report.ts';
 
+/**
+ * The look before a change: a live replica answers in milliseconds and an
+ * election ends well within this, so a dead member does not hold every
+ * change for the whole --timeout.
+ */
+const LOOK_TIMEOUT_MS = 3_000;
+
 export interface ChangeSettings {
   readonly prefix: string;
-  /** How long the cluster has to answer the look and, separately, the change. */
+  /** How long the cluster has to answer the change (the look before it, at most LOOK_TIMEOUT_MS). */
   readonly timeoutMs: number;
   readonly force: boolean;
 }
@@ -26,7 +33,7 @@ const ChangeAnswer = z.union([
 
 /** Makes `change` or throws MembersRefusal; returns the line to print. */
 export async function makeChange(nc: NatsConnection, change: MembershipChange, settings: ChangeSettings): Promise<string> {
-  const report = await gatherMembers(nc, settings.prefix, settings.timeoutMs);
+  const report = await gatherMembers(nc, settings.prefix, Math.min(settings.timeoutMs, LOOK_TIMEOUT_MS));
   if (report.view === null) throw new MembersRefusal('no leader answered: nothing can be changed until one is elected', ExitCode.unavailable);
   const problem = membershipChangeProblem(report.view, change, { force: settings.force });
   if (problem !== null) throw MembersRefusal.of(problem);

@@ -4,10 +4,7 @@
  * member's own status, and what the monitor's policy makes of them.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { z } from 'zod';
-import { ClusterReply } from '../../actors/client/protocol.ts';
 import { apiSubject } from '../../actors/client/subjects.ts';
-import { majority } from '../../actors/raft/quorum.ts';
 import {
   DEFAULT_MONITOR_SETTINGS,
   EMPTY_MEMORY,
@@ -15,12 +12,12 @@ import {
   type ClusterView,
   type Decision,
   type MemberKind,
-  type MemberView,
   type MonitorSettings,
   type Verdict,
 } from '../../actors/monitor/index.ts';
 import { DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
 import { replicaIdsFor } from '../options.ts';
+import { ClusterAnswer, viewOf } from './members-view.ts';
 import { collectClusterStatus, type ClusterStatus, type ReplicaStatusReply } from '../supervisor/cluster-status.ts';
 
 export interface MemberRow {
@@ -59,8 +56,6 @@ export interface MembersReport {
 
 /** Replicas asked when the cluster names no members (no leader): what `up` starts. */
 const FALLBACK_IDS = replicaIdsFor(DEFAULT_REPLICA_COUNT);
-const ClusterAnswer = ClusterReply.extend({ ok: z.literal(true) }).loose();
-type ClusterAnswer = z.infer<typeof ClusterAnswer>;
 
 /** Asks the leader for its view, then every member for its status. Time is read once, here. */
 export async function gatherMembers(nc: NatsConnection, prefix: string, timeoutMs: number, settings: MonitorSettings = DEFAULT_MONITOR_SETTINGS): Promise<MembersReport> {
@@ -105,39 +100,6 @@ export function buildMembersReport(cluster: ClusterAnswer | null, status: Cluste
     monitor: step.decisions,
     view,
   };
-}
-
-function viewOf(cluster: ClusterAnswer, answers: ReadonlyMap<string, ReplicaStatusReply>, nowMs: number): ClusterView {
-  const voters = cluster.members.filter((m) => m.voter).map((m) => m.id);
-  const learners = cluster.members.filter((m) => !m.voter).map((m) => m.id);
-  const members: Record<string, MemberView> = {};
-  for (const m of cluster.members) members[m.id] = { reachable: m.reachable, lastContactMs: m.lastContactMs, matchIndex: m.matchIndex };
-  return {
-    nowMs,
-    leader: cluster.leader,
-    commitIndex: cluster.commitIndex,
-    voters,
-    learners,
-    // Standbys are the next step (docs/operators.md): no replica marks itself one yet.
-    standbys: [],
-    changeInFlight: changeInFlight(voters, learners, answers),
-    members,
-  };
-}
-
-/**
- * The latest configuration counts as committed once a majority of its voters
- * report it (each reports the latest configuration in its log, committed or
- * not). Fewer: a change is on its way. An approximation from outside; the
- * leader applies the exact rule (configIndex > commitIndex) itself.
- */
-function changeInFlight(voters: readonly string[], learners: readonly string[], answers: ReadonlyMap<string, ReplicaStatusReply>): boolean {
-  const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((id) => b.includes(id));
-  const holding = voters.filter((id) => {
-    const own = answers.get(id);
-    return own !== undefined && same(own.voters, voters) && same(own.learners, learners);
-  });
-  return holding.length < majority(voters.length);
 }
 
 /** Without a leader: the members as the most recent answer names them, judged by nobody. */
