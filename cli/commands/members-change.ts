@@ -5,7 +5,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { adminSubject, MembersRequest, TransferRequest } from '../../actors/replica/admin.ts';
+import { adminSubject, MembersRequest, TransferRequest } from '../../actors/protocol/index.ts';
 import { membershipChangeProblem, type MembershipChange } from '../../actors/monitor/index.ts';
 import { ExitCode } from '../errors.ts';
 import { MembersRefusal, REFUSAL_EXIT_CODES } from './members-exit.ts';

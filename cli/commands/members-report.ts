@@ -4,7 +4,7 @@
  * member's own status, and what the monitor's policy makes of them.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { apiSubject } from '../../actors/client/subjects.ts';
+import { apiSubject, type StatusReply } from '../../actors/protocol/index.ts';
 import {
   DEFAULT_MONITOR_SETTINGS,
   EMPTY_MEMORY,
@@ -18,7 +18,7 @@ import {
 import { DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
 import { replicaIdsFor } from '../options.ts';
 import { ClusterAnswer, viewOf } from './members-view.ts';
-import { collectClusterStatus, type ClusterStatus, type ReplicaStatusReply } from '../supervisor/cluster-status.ts';
+import { collectClusterStatus, type ClusterStatus } from '../supervisor/cluster-status.ts';
 
 export interface MemberRow {
   readonly id: string;
@@ -103,7 +103,7 @@ export function buildMembersReport(cluster: ClusterAnswer | null, status: Cluste
 }
 
 /** Without a leader: the members as the most recent answer names them, judged by nobody. */
-function leaderless(status: ClusterStatus, answers: ReadonlyMap<string, ReplicaStatusReply>): MembersReport {
+function leaderless(status: ClusterStatus, answers: ReadonlyMap<string, StatusReply>): MembersReport {
   const newest = [...answers.values()].sort((a, b) => b.term - a.term)[0];
   const voters = newest?.voters ?? [];
   const learners = newest?.learners ?? [];
@@ -146,9 +146,8 @@ async function askCluster(nc: NatsConnection, prefix: string, timeoutMs: number)
   }
 }
 
-function healthOf(own: ReplicaStatusReply | undefined): string {
-  if (own === undefined) return 'no answer';
-  return typeof own['health'] === 'string' ? own['health'] : '-';
+function healthOf(own: StatusReply | undefined): string {
+  return own === undefined ? 'no answer' : (own.health ?? '-');
 }
 
 function concerns(decision: Decision, id: string): boolean {

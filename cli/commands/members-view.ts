@@ -3,17 +3,16 @@
  * ClusterView: what the policy judges and the change checks run on.
  */
 import { z } from 'zod';
-import { ClusterReply } from '../../actors/client/protocol.ts';
+import { ClusterReply, type StatusReply } from '../../actors/protocol/index.ts';
 import { majority } from '../../actors/raft/quorum.ts';
 import type { ClusterView, MemberView } from '../../actors/monitor/index.ts';
-import type { ReplicaStatusReply } from '../supervisor/cluster-status.ts';
 
 /** The `cluster` op's success reply (PROTOCOL.md); extra fields are kept. */
 export const ClusterAnswer = ClusterReply.extend({ ok: z.literal(true) }).loose();
 export type ClusterAnswer = z.infer<typeof ClusterAnswer>;
 
 /** The ClusterView of `cluster` at `nowMs`; the in-flight flag comes from the statuses. */
-export function viewOf(cluster: ClusterAnswer, answers: ReadonlyMap<string, ReplicaStatusReply>, nowMs: number): ClusterView {
+export function viewOf(cluster: ClusterAnswer, answers: ReadonlyMap<string, StatusReply>, nowMs: number): ClusterView {
   const voters = cluster.members.filter((m) => m.voter).map((m) => m.id);
   const learners = cluster.members.filter((m) => !m.voter).map((m) => m.id);
   const members: Record<string, MemberView> = {};
@@ -37,7 +36,7 @@ export function viewOf(cluster: ClusterAnswer, answers: ReadonlyMap<string, Repl
  * not). Fewer: a change is on its way. An approximation from outside; the
  * leader applies the exact rule (configIndex > commitIndex) itself.
  */
-function changeInFlight(voters: readonly string[], learners: readonly string[], answers: ReadonlyMap<string, ReplicaStatusReply>): boolean {
+function changeInFlight(voters: readonly string[], learners: readonly string[], answers: ReadonlyMap<string, StatusReply>): boolean {
   const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((id) => b.includes(id));
   const holding = voters.filter((id) => {
     const own = answers.get(id);

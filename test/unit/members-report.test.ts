@@ -7,11 +7,12 @@ import test from 'ava';
 import { DEFAULT_MONITOR_SETTINGS } from '../../actors/monitor/index.ts';
 import { buildMembersReport } from '../../cli/commands/members-report.ts';
 import { formatMembers } from '../../cli/commands/members-format.ts';
-import { summarise, type ReplicaStatusReply } from '../../cli/supervisor/cluster-status.ts';
+import type { StatusReply } from '../../actors/protocol/index.ts';
+import { summarise } from '../../cli/supervisor/cluster-status.ts';
 
 const VOTERS = ['r1', 'r2', 'r3', 'r4', 'r5'];
 
-function status(id: string, extra: Partial<ReplicaStatusReply> = {}): { id: string; status: ReplicaStatusReply } {
+function status(id: string, extra: Partial<StatusReply> = {}): { id: string; status: StatusReply } {
   const role = id === 'r1' ? 'leader' : VOTERS.includes(id) ? 'follower' : 'learner';
   return {
     id,
