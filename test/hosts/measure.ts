@@ -8,9 +8,10 @@
  *
  *   node --import tsx test/hosts/measure.ts            # the generated nats-server settings
  *   node --import tsx test/hosts/measure.ts --compare  # also nats-server's default pings (2 min × 2)
+ *   node --import tsx test/hosts/measure.ts --fault-seconds 15  # faults as long as issue 9's measurement
  */
 import { parseArgs } from 'node:util';
-import { describeResult, runScenario, type Fault, type ScenarioResult } from './scenarios.ts';
+import { describeResult, FAULT_MS, runScenario, type Fault, type ScenarioResult } from './scenarios.ts';
 import { missingPrivilege, Topology, type Host } from './topology.ts';
 
 /** The loss and latency of the lossy run: issue 9's "40 ms RTT, 2% loss". */
@@ -30,12 +31,12 @@ async function splitThreeTwo(topology: Topology, leader: Host): Promise<Fault> {
   return { minority, description: `3|2 split, ${minority.join(' and ')} on the minority side` };
 }
 
-async function measure(label: string, natsOverrides?: typeof NATS_DEFAULT_PINGS): Promise<ScenarioResult[]> {
+async function measure(label: string, faultMs: number, natsOverrides?: typeof NATS_DEFAULT_PINGS): Promise<ScenarioResult[]> {
   process.stdout.write(`\n== ${label}\n`);
   const topology = await Topology.create({ ...(natsOverrides === undefined ? {} : { natsOverrides }) });
   const results: ScenarioResult[] = [];
   const run = async (name: string, fault: (t: Topology, leader: Host) => Promise<Fault>): Promise<void> => {
-    const result = await runScenario(topology, { label: name, fault });
+    const result = await runScenario(topology, { label: name, fault, faultMs });
     results.push(result);
     process.stdout.write(describeResult(result) + '\n');
   };
@@ -51,11 +52,16 @@ async function measure(label: string, natsOverrides?: typeof NATS_DEFAULT_PINGS)
   return results;
 }
 
-const { values } = parseArgs({ options: { compare: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { compare: { type: 'boolean', default: false }, 'fault-seconds': { type: 'string', default: String(FAULT_MS / 1_000) } } });
+const faultMs = Number(values['fault-seconds']) * 1_000;
+if (!(faultMs > 0)) {
+  process.stderr.write(`measure: --fault-seconds ${values['fault-seconds']}: must be a positive number\n`);
+  process.exit(2);
+}
 const why = missingPrivilege();
 if (why !== null) {
   process.stderr.write(`measure: ${why}\n`);
   process.exit(2);
 }
-await measure('nats-server configured by `quorumchat nats-config` (pings 1 s × 3)');
-if (values.compare === true) await measure("nats-server's default pings (2 min × 2)", NATS_DEFAULT_PINGS);
+await measure('nats-server configured by `quorumchat nats-config` (pings 1 s × 3)', faultMs);
+if (values.compare === true) await measure("nats-server's default pings (2 min × 2)", faultMs, NATS_DEFAULT_PINGS);
