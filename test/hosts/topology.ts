@@ -331,7 +331,12 @@ export class Topology {
     this.destroyed = true;
     process.removeListener('exit', this.exitHook);
     for (const child of this.children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const host of this.hosts) removeNetns(host.netns);
+    for (const host of this.hosts) {
+      // Deleting the root end removes the pair at once; the namespace's own
+      // teardown is deferred by the kernel and can outlive `ip netns del`.
+      tryRun(IP(), ['link', 'del', vethOf(host)]);
+      removeNetns(host.netns);
+    }
     tryRun(IP(), ['link', 'del', this.bridge]);
     if (this.options.keepLogs === true) process.stderr.write(`topology logs kept in ${this.root}\n`);
     else rmSync(this.root, { recursive: true, force: true });
@@ -343,9 +348,9 @@ export class Topology {
     run(IP(), ['link', 'add', this.bridge, 'type', 'bridge'], 'bridge');
     run(IP(), ['addr', 'add', `${this.subnet}.1/24`, 'dev', this.bridge], 'bridge address');
     run(IP(), ['link', 'set', this.bridge, 'up'], 'bridge up');
-    for (const [i, host] of this.hosts.entries()) {
+    for (const host of this.hosts) {
       mkdirSync(host.dir, { recursive: true });
-      const veth = `${VETH_PREFIX}${process.pid}h${i + 1}`;
+      const veth = vethOf(host);
       run(IP(), ['netns', 'add', host.netns], 'netns');
       run(IP(), ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns], 'veth');
       run(IP(), ['link', 'set', veth, 'master', this.bridge, 'up'], 'veth up');
@@ -423,6 +428,11 @@ export class Topology {
       child.stdin?.end(script);
     });
   }
+}
+
+/** The root namespace's end of the host's veth pair. */
+function vethOf(host: Host): string {
+  return `${VETH_PREFIX}${process.pid}${host.name}`;
 }
 
 /** Removes namespaces and links left by test processes that no longer run (killed by a timeout, say). */
