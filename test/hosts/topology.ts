@@ -480,7 +480,7 @@ function freeSubnet(): string {
   throw new Error('no free /24 in 198.18.0.0/15');
 }
 
-function systemBinary(name: string): string {
+export function systemBinary(name: string): string {
   const found = SYSTEM_DIRS.map((dir) => join(dir, name)).find((path) => existsSync(path));
   if (found === undefined) throw new Error(`${name} is not installed (looked in ${SYSTEM_DIRS.join(', ')}); run cli/setup.sh`);
   return found;
