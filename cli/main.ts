@@ -11,6 +11,7 @@ import { registerChatCommand } from './commands/chat.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
 import { registerMembersCommand } from './commands/members.ts';
+import { registerNatsConfigCommand } from './commands/nats-config.ts';
 import { ExitCode, describeError, exitCodeOf } from './errors.ts';
 
 const program = new Command('quorumchat')
@@ -29,6 +30,7 @@ registerChatCommand(program);
 registerDashboardCommand(program);
 registerInspectCommand(program);
 registerMembersCommand(program);
+registerNatsConfigCommand(program);
 
 try {
   await program.parseAsync(process.argv);
