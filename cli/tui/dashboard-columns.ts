@@ -66,7 +66,7 @@ export function rowCells(state: DashboardState, row: ReplicaRow, process: string
     member?.matchIndex === null || member === null ? '-' : String(member.matchIndex),
     lag === null ? '-' : String(lag),
     (member && reachableText(member)) ?? '-',
-    contact === null ? '-' : `${Math.round(contact)}ms`,
+    contact !== null ? `${Math.round(contact)}ms` : member?.reachable === false ? 'never' : '-',
     s ? s.digest.slice(0, DIGEST_SHOWN) + '…' : '-',
     row.error !== null ? 'no answer' : (s?.health ?? 'ok'),
     (member && monitorOpinion(member)) ?? (member === null && state.membership.report?.leader ? 'not a member' : '-'),

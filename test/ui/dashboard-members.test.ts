@@ -59,6 +59,8 @@ test('membership columns: kind, match, lag, reach and contact from the leader, t
   t.like(cellsOf(state, 'r1'), { kind: 'voter', role: 'leader', reach: 'yes', match: '500', lag: '0', contact: '0ms', monitor: 'leader', digest: 'abcdef…' });
   t.like(cellsOf(state, 'r4'), { kind: 'voter', role: '-', reach: 'no', match: '400', lag: '100', contact: '45000ms', health: 'no answer', monitor: 'dead' });
   t.like(cellsOf(state, 'r6'), { kind: 'learner', match: '100', lag: '400', monitor: 'catching-up' });
+  const never = reduceDashboard(initialDashboardState, round(0, cluster('r1', { r6: { reachable: false, lastContactMs: null, matchIndex: 0 } }), ['r6']));
+  t.like(cellsOf(never, 'r6'), { reach: 'no', contact: 'never', monitor: 'silent' }, 'as members shows a member not heard from in this term');
   t.regex(headerLine(), /^id\s+process\s+role\s+term\s+leader\s+kind\s+commit\s+applied\s+match\s+lag\s+reach\s+contact\s+digest\s+health\s+monitor\s*$/);
   t.is(COLUMNS.reduce((sum, c) => sum + c.width, 0), 138, 'the table fits inside the border of a 140-column terminal');
 });
