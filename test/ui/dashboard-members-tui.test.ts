@@ -8,22 +8,8 @@
  * cancelled with n and then made.
  */
 import test from 'ava';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../integration/support/nats-server.ts';
-import { openTerminal, type Terminal } from './support/tmux.ts';
-
-const BIN = fileURLToPath(new URL('../../cli/quorumchat.mjs', import.meta.url));
-const ARTIFACTS = new URL('../artifacts/', import.meta.url);
-/** Unicode line drawing instead of the terminal's alternate character set, so captured screens read as text. */
-const ENV = { NCURSES_NO_UTF8_ACS: '1' };
-
-function save(name: string, screen: string): void {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  writeFileSync(new URL(`${name}.txt`, ARTIFACTS), screen);
-}
+import type { Terminal } from './support/tmux.ts';
+import { openUp, saveScreen } from './support/up-terminal.ts';
 
 /** Moves the table's selection to row `index` (0-based among replicas) from wherever it is. */
 async function select(term: Terminal, index: number): Promise<void> {
@@ -33,18 +19,7 @@ async function select(term: Terminal, index: number): Promise<void> {
 }
 
 test('under up: membership columns, the monitor panel, and add / promote / remove / transfer with confirmation', async (t) => {
-  const data = mkdtempSync(join(tmpdir(), 'qc-ui-members-'));
-  t.teardown(() => rmSync(data, { recursive: true, force: true }));
-  const port = await freePort();
-  const up = await openTerminal('members', `node ${BIN} up --data ${data} --port ${port} --replicas 3`, { env: ENV, columns: 140, rows: 45 });
-  let upStopped = false;
-  t.teardown(async () => {
-    if (!upStopped) {
-      await up.keys('C-c').catch(() => undefined);
-      await up.waitFor(/stopped: every replica/, 30_000).catch(() => undefined);
-    }
-    await up.kill();
-  });
+  const { term: up, stop } = await openUp(t, 'members', { args: '--replicas 3' });
 
   await up.waitFor(/log in/, 90_000);
   await up.keys('F3');
@@ -79,7 +54,7 @@ test('under up: membership columns, the monitor panel, and add / promote / remov
   await up.keys('y');
   await up.waitFor(/add r6: r6 added as a learner/, 30_000);
   const added = await up.waitFor(/r6\s+external\s+-\s+-\s+-\s+learner.*\s+no\s+never\s[\s\S]*wait grace \(silent: r6/, 30_000);
-  save('dashboard-members', added);
+  saveScreen('dashboard-members', added);
 
   // Promoting it is refused (it has not caught up); removing it is cancelled with n, then made with y.
   await select(up, 3);
@@ -97,7 +72,5 @@ test('under up: membership columns, the monitor panel, and add / promote / remov
   const removed = await up.waitFor(/r6\s+external\s+-\s+-\s+-\s+-\s.*no answer\s+not a member/, 10_000);
   t.regex(removed, /wait belowTarget[\s\S]*wait grace[\s\S]*wait belowTarget/, 'the panel lists each change of decision');
 
-  await up.keys('C-c');
-  await up.waitFor(/stopped: every replica and nats-server have exited/, 60_000);
-  upStopped = true;
+  await stop();
 });
