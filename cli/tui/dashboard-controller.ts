@@ -118,6 +118,6 @@ export class DashboardController {
 export class NoSupervisorError extends Error {
   override readonly name = 'NoSupervisorError';
   constructor() {
-    super('stop/start/restart work only inside `quorumchat up`, which runs the replicas; this dashboard only watches');
+    super('stop/start/restart work only inside `quorumchat up`, which runs the replicas; this dashboard runs none');
   }
 }

@@ -218,7 +218,7 @@ export class DashboardView {
     const id = this.selectedId();
     if (id === null) return;
     if (this.controller.supervisor === null) {
-      this.setNotice(`{red-fg}${action} is only available inside quorumchat up (this dashboard only watches){/red-fg}`);
+      this.setNotice(`{red-fg}${action} is only available inside quorumchat up (this dashboard runs no replicas){/red-fg}`);
       return;
     }
     if (!(await this.confirm(`${action} ${id}`, `${action[0]?.toUpperCase()}${action.slice(1)} replica ${id}?`))) return;
