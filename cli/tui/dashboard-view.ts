@@ -71,6 +71,8 @@ export class DashboardView {
   private readonly inspector: InspectorPanel | null;
   private active = false;
   private readonly modals = new ModalGuard();
+  /** A membership change is being asked for or made. */
+  private changing = false;
   private notice = '';
 
   constructor(
@@ -154,7 +156,7 @@ export class DashboardView {
         ['a', 'add'],
         ['p', 'promote'],
         ['x', 'remove'],
-        ['l', 'lead'],
+        ['l', 'transfer'],
         ['i', 'inspector'],
         ['F1', 'help'],
         ['^C', 'quit'],
@@ -232,13 +234,23 @@ export class DashboardView {
   }
 
   private async changeMembers(action: MemberAction): Promise<void> {
-    const outcome = await runMemberAction(action, this.selectedId(), this.controller.state.membership.report?.view ?? null, {
-      askId: (title, question) => this.modals.run(() => prompt(this.screen, title, question)),
-      confirm: (title, question) => this.confirm(title, question),
-      makeChange: (change) => this.controller.changeMembers(change),
-      progress: (text) => this.setNotice(blessed.escape(text)),
-    });
-    if (outcome !== null) this.showOutcome(outcome);
+    // One at a time, as the cluster takes them: a second would only be refused as in flight.
+    if (this.changing) {
+      this.setNotice('{yellow-fg}a membership change is on its way; wait for its outcome{/yellow-fg}');
+      return;
+    }
+    this.changing = true;
+    try {
+      const outcome = await runMemberAction(action, this.selectedId(), this.controller.state.membership.report?.view ?? null, {
+        askId: (title, question) => this.modals.run(() => prompt(this.screen, title, question)),
+        confirm: (title, question) => this.confirm(title, question),
+        makeChange: (change) => this.controller.changeMembers(change),
+        progress: (text) => this.setNotice(blessed.escape(text)),
+      });
+      if (outcome !== null) this.showOutcome(outcome);
+    } finally {
+      this.changing = false;
+    }
   }
 
   private showOutcome(outcome: Outcome): void {
