@@ -8,13 +8,23 @@ const columns: readonly Column<MemberRow>[] = [
   { header: 'kind', value: (r) => r.kind },
   { header: 'role', value: (r) => r.role },
   { header: 'term', value: (r) => r.term, align: 'right' },
-  { header: 'reachable', value: (r) => (r.reachable === null ? null : r.reachable ? 'yes' : 'no') },
+  { header: 'reachable', value: reachableText },
   { header: 'last contact', value: (r) => (r.lastContactMs === null ? (r.reachable === false ? 'never' : null) : `${r.lastContactMs} ms ago`), align: 'right' },
   { header: 'match', value: (r) => r.matchIndex, align: 'right' },
   { header: 'lag', value: (r) => r.lag, align: 'right' },
   { header: 'health', value: (r) => r.health },
-  { header: 'monitor', value: (r) => (r.verdict === null ? null : r.action === null ? r.verdict : `${r.verdict} → ${r.action}`) },
+  { header: 'monitor', value: monitorOpinion },
 ];
+
+/** `yes` / `no` from the leader's view; null (shown as `-`) without a leader. The dashboard shows the same. */
+export function reachableText(row: MemberRow): string | null {
+  return row.reachable === null ? null : row.reachable ? 'yes' : 'no';
+}
+
+/** The verdict, and `→ decision` when the policy would act on this member now. The dashboard shows the same. */
+export function monitorOpinion(row: MemberRow): string | null {
+  return row.verdict === null ? null : row.action === null ? row.verdict : `${row.verdict} → ${row.action}`;
+}
 
 export function formatMembers(report: MembersReport): string {
   const head =

@@ -12,6 +12,7 @@ import {
   type ClusterView,
   type Decision,
   type MemberKind,
+  type MonitorMemory,
   type MonitorSettings,
   type Verdict,
 } from '../../actors/monitor/index.ts';
@@ -67,10 +68,26 @@ export async function gatherMembers(nc: NatsConnection, prefix: string, timeoutM
 
 /** The report from the leader's `cluster` answer (null: none) and the statuses (pure; exported for tests). */
 export function buildMembersReport(cluster: ClusterAnswer | null, status: ClusterStatus, nowMs: number, settings: MonitorSettings): MembersReport {
+  return lookAtMembers(cluster, status, nowMs, settings, EMPTY_MEMORY).report;
+}
+
+/**
+ * One look among several (the dashboard's): the report judged with what the
+ * monitor remembered from earlier looks, and the memory to pass to the next.
+ * Without a leader the memory starts over, as the monitor's does when
+ * leadership moves.
+ */
+export function lookAtMembers(
+  cluster: ClusterAnswer | null,
+  status: ClusterStatus,
+  nowMs: number,
+  settings: MonitorSettings,
+  memory: MonitorMemory,
+): { readonly report: MembersReport; readonly memory: MonitorMemory } {
   const answers = new Map(status.replicas.flatMap((r) => (r.answered ? [[r.id, r.status] as const] : [])));
-  if (cluster === null || cluster.leader === null) return leaderless(status, answers);
+  if (cluster === null || cluster.leader === null) return { report: leaderless(status, answers), memory: EMPTY_MEMORY };
   const view = viewOf(cluster, answers, nowMs);
-  const step = decide(view, settings, EMPTY_MEMORY);
+  const step = decide(view, settings, memory);
   const verdicts = new Map(step.judgements.map((j) => [j.id, j]));
   const members = cluster.members.map((m): MemberRow => {
     const own = answers.get(m.id);
@@ -90,7 +107,7 @@ export function buildMembersReport(cluster: ClusterAnswer | null, status: Cluste
     };
   });
   const memberIds = new Set(members.map((m) => m.id));
-  return {
+  const report: MembersReport = {
     leader: cluster.leader,
     term: cluster.term,
     commitIndex: cluster.commitIndex,
@@ -100,6 +117,7 @@ export function buildMembersReport(cluster: ClusterAnswer | null, status: Cluste
     monitor: step.decisions,
     view,
   };
+  return { report, memory: step.memory };
 }
 
 /** Without a leader: the members as the most recent answer names them, judged by nobody. */
@@ -136,7 +154,7 @@ function leaderless(status: ClusterStatus, answers: ReadonlyMap<string, StatusRe
 }
 
 /** The leader's `cluster` answer, or null when there is no leader (or it did not answer in time). */
-async function askCluster(nc: NatsConnection, prefix: string, timeoutMs: number): Promise<ClusterAnswer | null> {
+export async function askCluster(nc: NatsConnection, prefix: string, timeoutMs: number): Promise<ClusterAnswer | null> {
   try {
     const reply = await nc.request(apiSubject(prefix, 'cluster'), '{}', { timeout: timeoutMs });
     const parsed = ClusterAnswer.safeParse(JSON.parse(reply.string()));

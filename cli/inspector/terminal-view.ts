@@ -45,7 +45,8 @@ export class InspectorPanel {
       top: '50%',
       left: 0,
       width: '100%-2',
-      height: '50%-1',
+      // To the inner bottom whatever the panel's height: a percentage rounds, and on an even height the log's border fell on the panel's.
+      bottom: 0,
       tags: true,
       label: ' transitions ',
       border: { type: 'line' },

@@ -8,7 +8,7 @@
 import blessed from 'blessed';
 import { messageRows, sendRetry, totalUnread, type ChatState, type MessageRow } from './chat-model.ts';
 import { messageOf, type ChatController } from './chat-controller.ts';
-import { choose, keyHints, LineInput, pickFromList, prompt, showHelp } from './widgets.ts';
+import { choose, keyHints, LineInput, ModalGuard, pickFromList, prompt, showHelp } from './widgets.ts';
 import { PASSWORD_MIN_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from '../../actors/protocol/index.ts';
 
 export const CHAT_HELP = `Chat keys
@@ -46,7 +46,7 @@ export class ChatView {
   private readonly input: LineInput;
   private registerMode = false;
   private selected: number | null = null;
-  private modalOpen = false;
+  private readonly modals = new ModalGuard();
   private active = true;
   private lastOpen: string | null = null;
   private lastSession: string | null = null;
@@ -364,7 +364,7 @@ export class ChatView {
         ] as const)
       : ([{ key: 'm', label: 'for me', value: 'me' }] as const);
     const preview = row.message.text.length > 50 ? `${row.message.text.slice(0, 50)}…` : row.message.text;
-    const answer = await this.modal(() => choose(this.screen, 'delete message', `Delete "${preview}"?`, choices));
+    const answer = await this.modals.run(() => choose(this.screen, 'delete message', `Delete "${preview}"?`, choices));
     if (answer === null) return;
     await this.run(async () => {
       await this.controller.deleteMessages([row.message.id], answer === 'everyone');
@@ -374,11 +374,11 @@ export class ChatView {
 
   private wireGlobalKeys(): void {
     const when = (fn: () => void) => () => {
-      if (this.active && !this.modalOpen) fn();
+      if (this.active && !this.modals.open) fn();
     };
-    this.screen.key(['f1'], when(() => void this.modal(() => showHelp(this.screen, 'help', CHAT_HELP))));
+    this.screen.key(['f1'], when(() => void this.modals.run(() => showHelp(this.screen, 'help', CHAT_HELP))));
     this.screen.key(['?'], when(() => {
-      if (this.screen.focused === this.messages || this.screen.focused === this.list) void this.modal(() => showHelp(this.screen, 'help', CHAT_HELP));
+      if (this.screen.focused === this.messages || this.screen.focused === this.list) void this.modals.run(() => showHelp(this.screen, 'help', CHAT_HELP));
     }));
     // Ctrl-C quits even from inside a dialog.
     this.screen.key(['C-c'], () => {
@@ -411,12 +411,12 @@ export class ChatView {
 
   private async newConversation(): Promise<void> {
     if (this.controller.state.session === null) return;
-    const pattern = await this.modal(() => prompt(this.screen, 'find people', 'Username or glob pattern (* any run, ? one character):', { initial: '*' }));
+    const pattern = await this.modals.run(() => prompt(this.screen, 'find people', 'Username or glob pattern (* any run, ? one character):', { initial: '*' }));
     if (pattern === null || pattern.trim() === '') return;
     await this.run(async () => {
       const people = await this.controller.findPeople(pattern.trim());
       if (people.length === 0) return this.controller.notify('info', `nobody matches ${pattern.trim()}`);
-      const who = await this.modal(() => pickFromList(this.screen, `${people.length} found`, people));
+      const who = await this.modals.run(() => pickFromList(this.screen, `${people.length} found`, people));
       if (who === null) return;
       await this.controller.open(who);
       this.input.focus();
@@ -426,23 +426,14 @@ export class ChatView {
   private async deleteAccount(): Promise<void> {
     const session = this.controller.state.session;
     if (session === null) return;
-    const password = await this.modal(() => prompt(this.screen, 'delete account', `Delete account ${session.username} and all its messages? Password:`, { mask: true }));
+    const password = await this.modals.run(() => prompt(this.screen, 'delete account', `Delete account ${session.username} and all its messages? Password:`, { mask: true }));
     if (password === null || password === '') return;
-    const sure = await this.modal(() => choose(this.screen, 'delete account', `This cannot be undone. Delete ${session.username}?`, [{ key: 'y', label: 'yes, delete it', value: 'yes' }]));
+    const sure = await this.modals.run(() => choose(this.screen, 'delete account', `This cannot be undone. Delete ${session.username}?`, [{ key: 'y', label: 'yes, delete it', value: 'yes' }]));
     if (sure !== 'yes') return;
     await this.run(async () => {
       await this.controller.deleteAccount(password);
       this.setLoginMessage(`account ${session.username} deleted`, 'green');
     });
-  }
-
-  private async modal<T>(open: () => Promise<T>): Promise<T> {
-    this.modalOpen = true;
-    try {
-      return await open();
-    } finally {
-      this.modalOpen = false;
-    }
   }
 
   /** Runs an action and shows its failure in the status bar instead of throwing. */

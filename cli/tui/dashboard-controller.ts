@@ -1,10 +1,15 @@
 /**
- * Polls every replica's status subject about twice a second and folds the
- * answers into `DashboardState`; carries out stop/start/restart through the
+ * Polls every replica's status subject, and the leader's view of the
+ * members (the `cluster` op), about twice a second and folds the answers
+ * into `DashboardState`; carries out stop/start/restart through the
  * ClusterSupervisor when `up` runs the cluster (none in standalone
- * `quorumchat dashboard`, where the actions are disabled).
+ * `quorumchat dashboard`, where those are disabled), and membership changes
+ * through `quorumchat members`' own code in both.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { MembershipChange } from '../../actors/monitor/index.ts';
+import { makeChange } from '../commands/members-change.ts';
+import { askCluster } from '../commands/members-report.ts';
 import { queryReplicaStatus } from '../supervisor/cluster-status.ts';
 import type { ClusterSupervisor, ReplicaProcessInfo } from '../supervisor/cluster-supervisor.ts';
 import { initialDashboardState, reduceDashboard, type DashboardState, type ReplicaPoll } from './dashboard-model.ts';
@@ -13,6 +18,13 @@ import { initialDashboardState, reduceDashboard, type DashboardState, type Repli
 export const DASHBOARD_POLL_MS = 500;
 /** A status answer slower than this counts as "no answer" for the round (a replica under load answers in ms). */
 export const DASHBOARD_STATUS_TIMEOUT_MS = 1_000;
+
+/**
+ * How long the cluster has to answer a membership change: `quorumchat
+ * members`' default --timeout, beyond a replica's own request deadline (5 s),
+ * so the cluster's `unavailable` arrives rather than our timeout.
+ */
+export const DASHBOARD_CHANGE_TIMEOUT_MS = 10_000;
 
 export type ReplicaAction = 'stop' | 'start' | 'restart';
 
@@ -60,13 +72,17 @@ export class DashboardController {
     this.polling = true;
     try {
       const ids = [...this.known];
-      const answers = await Promise.all(ids.map((id) => queryReplicaStatus(this.nc, this.prefix, id, DASHBOARD_STATUS_TIMEOUT_MS)));
+      const [cluster, ...answers] = await Promise.all([
+        askCluster(this.nc, this.prefix, DASHBOARD_STATUS_TIMEOUT_MS),
+        ...ids.map((id) => queryReplicaStatus(this.nc, this.prefix, id, DASHBOARD_STATUS_TIMEOUT_MS)),
+      ]);
+      for (const m of cluster?.members ?? []) this.known.add(m.id);
       const replies: ReplicaPoll[] = answers.map((a) => {
         if ('error' in a) return { id: a.id, ok: false, error: a.error };
         for (const m of [...a.status.voters, ...a.status.learners]) this.known.add(m);
         return { id: a.id, ok: true, status: a.status };
       });
-      this.current = reduceDashboard(this.current, { at: Date.now(), replies });
+      this.current = reduceDashboard(this.current, { at: Date.now(), replies, cluster });
       for (const l of this.listeners) l(this.current);
     } finally {
       this.polling = false;
@@ -82,6 +98,13 @@ export class DashboardController {
     }
   }
 
+  /** A membership change exactly as `quorumchat members` makes it (its checks, its messages); throws MembersRefusal. */
+  async changeMembers(change: MembershipChange): Promise<string> {
+    const done = await makeChange(this.nc, change, { prefix: this.prefix, timeoutMs: DASHBOARD_CHANGE_TIMEOUT_MS, force: false });
+    void this.poll(); // show the new configuration now rather than at the next tick
+    return done;
+  }
+
   /** Stops, starts or restarts a replica `up` manages; throws NoSupervisorError in standalone mode. */
   async act(action: ReplicaAction, id: string): Promise<void> {
     const supervisor = this.supervisor;
@@ -95,6 +118,6 @@ export class DashboardController {
 export class NoSupervisorError extends Error {
   override readonly name = 'NoSupervisorError';
   constructor() {
-    super('stop/start/restart work only inside `quorumchat up`, which runs the replicas; this dashboard only watches');
+    super('stop/start/restart work only inside `quorumchat up`, which runs the replicas; this dashboard runs none');
   }
 }

@@ -5,6 +5,10 @@
  * behind the sparklines. The blessed view only renders it.
  */
 import type { StatusReply } from '../../actors/protocol/index.ts';
+import { DEFAULT_MONITOR_SETTINGS } from '../../actors/monitor/index.ts';
+import type { ClusterAnswer } from '../commands/members-view.ts';
+import { summarise } from '../supervisor/cluster-status.ts';
+import { initialMembershipState, reduceMembership, type MembershipState } from './dashboard-membership.ts';
 
 /** One replica's answer to one poll: its status, or why none came. */
 export type ReplicaPoll =
@@ -15,6 +19,11 @@ export interface PollRound {
   /** Wall-clock ms when the round finished (the view's clock, not the cluster's). */
   readonly at: number;
   readonly replies: readonly ReplicaPoll[];
+  /**
+   * The leader's answer to the `cluster` op in this round (null: none came).
+   * Absent when the round did not ask; the membership columns keep the last look.
+   */
+  readonly cluster?: ClusterAnswer | null;
 }
 
 export interface ReplicaRow {
@@ -35,6 +44,8 @@ export interface DashboardState {
   readonly elections: readonly number[];
   readonly totalElections: number;
   readonly lastRound: { readonly at: number; readonly maxCommit: number; readonly maxTerm: number } | null;
+  /** The leader's view of the members, the monitor policy's judgement of them, and its decisions so far. */
+  readonly membership: MembershipState;
 }
 
 /** Samples kept per sparkline: 120 rounds is a minute at the 2 Hz poll, and wider than any chart we draw. */
@@ -46,6 +57,7 @@ export const initialDashboardState: DashboardState = {
   elections: [],
   totalElections: 0,
   lastRound: null,
+  membership: initialMembershipState,
 };
 
 export function reduceDashboard(state: DashboardState, round: PollRound): DashboardState {
@@ -59,9 +71,10 @@ export function reduceDashboard(state: DashboardState, round: PollRound): Dashbo
     }
   }
   const replicas = [...byId.values()].sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+  const membership = membershipAfter(state.membership, round);
   const answered = round.replies.flatMap((r) => (r.ok ? [r.status] : []));
   if (answered.length === 0) {
-    return { ...state, replicas, commitRate: push(state.commitRate, 0), elections: push(state.elections, 0) };
+    return { ...state, replicas, commitRate: push(state.commitRate, 0), elections: push(state.elections, 0), membership };
   }
   const maxCommit = Math.max(...answered.map((s) => s.commitIndex));
   const maxTerm = Math.max(...answered.map((s) => s.term));
@@ -79,7 +92,19 @@ export function reduceDashboard(state: DashboardState, round: PollRound): Dashbo
     elections: push(state.elections, elected),
     totalElections: state.totalElections + elected,
     lastRound: { at: round.at, maxCommit: Math.max(maxCommit, last?.maxCommit ?? 0), maxTerm: Math.max(maxTerm, last?.maxTerm ?? 0) },
+    membership,
   };
+}
+
+/**
+ * The round seen as `quorumchat members` would see it. The dashboard cannot
+ * know the replicas' monitor settings (the monitor does not run in them
+ * yet), so it judges with the defaults, as `members` does.
+ */
+function membershipAfter(state: MembershipState, round: PollRound): MembershipState {
+  if (round.cluster === undefined) return state;
+  const status = summarise(round.replies.map((r) => (r.ok ? { id: r.id, status: r.status } : { id: r.id, error: r.error })));
+  return reduceMembership(state, { at: round.at, cluster: round.cluster, status }, DEFAULT_MONITOR_SETTINGS);
 }
 
 /** The leader most replicas that answered agree on, or null. */

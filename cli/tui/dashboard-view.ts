@@ -1,15 +1,19 @@
 /**
- * The operator dashboard (blessed): a live table of every replica (process,
- * role, term, leader, commit/applied index, lag, last contact, digest,
- * health), sparklines of commits/s and elections, the state-machine
- * inspector as a panel, and stop/start/restart of the selected replica when
- * `up` runs the cluster.
+ * The operator dashboard (blessed): a live table of every replica (what it
+ * says of itself; the leader's view of it as a member; the monitor policy's
+ * judgement), sparklines of commits/s and elections, the monitor policy's
+ * decisions, the state-machine inspector as a panel; stop/start/restart of
+ * the selected replica when `up` runs the cluster, and membership changes
+ * (add, promote, remove, transfer leadership) in both.
  */
 import blessed from 'blessed';
-import { agreedLeader, lagOf, lastContactOf, sparkline, type DashboardState } from './dashboard-model.ts';
+import { agreedLeader, sparkline, type DashboardState } from './dashboard-model.ts';
 import type { DashboardController, ReplicaAction } from './dashboard-controller.ts';
+import { headerLine, rowCells, rowLine } from './dashboard-columns.ts';
+import { DecisionsPanel } from './decisions-panel.ts';
+import { runMemberAction, type MemberAction, type Outcome } from './member-actions.ts';
 import { messageOf } from './chat-controller.ts';
-import { choose, keyHints, showHelp } from './widgets.ts';
+import { choose, keyHints, ModalGuard, prompt, showHelp } from './widgets.ts';
 import { InspectorPanel } from '../inspector/terminal-view.ts';
 import type { StateGraph } from '../inspector/graph.ts';
 import type { InspectorSource } from '../inspector/web.ts';
@@ -20,29 +24,55 @@ export const DASHBOARD_HELP = `Dashboard keys
   s           stop the selected replica        (inside quorumchat up)
   t           start it again                   (inside quorumchat up)
   r           restart it                       (inside quorumchat up)
+  a           add a replica: asks for its id, adds it as a learner
+              (the admin request only: start its process yourself with
+              quorumchat replica --id ID --peers ...; up cannot start it)
+  p           promote the selected learner to voter
+  x           remove the selected replica from the replica set
+  l           transfer leadership to the selected voter
+  PgUp/PgDn   scroll the monitor's decisions
   i           show / hide the state-machine inspector
   F1 or ?     this help                        Ctrl-C  quit
 
-Columns: process state (up only), role, term, the leader it follows, commit
-and applied index, lag (entries applied behind the highest commit index),
-last contact (ms since the leader heard from it), digest (running SHA-256 of
-applied entries: equal digests at equal applied index mean equal state),
-health as the replica reports it. Rows turn red when a replica stops answering.
+a, p, x and l ask to confirm (y / n) and are refused, with the same checks
+and messages, exactly when quorumchat members would refuse them (promote
+--force is only in quorumchat members). The outcome shows on the status line.
+
+Columns, the replica's own: process state (up only; external: not run by
+up), role, term, the leader it follows, commit and applied index, digest
+(running SHA-256 of applied entries: equal digests at equal applied index
+mean equal state), health as the replica reports it. The leader's view:
+kind (voter / learner), match index, lag (entries behind the leader's
+commit), reach (heard within an election timeout), contact (ms since last
+heard), and the monitor policy's verdict (→ what it would do now).
+Rows turn red when a replica stops answering.
+Monitor panel: each change in what the policy decides for this view, with
+its reason. Advisory: the monitor does not run inside replicas yet.
 Charts: commits per second and elections (new terms) per poll, newest right.`;
 
-const COLUMNS = ['id', 'process', 'role', 'term', 'leader', 'commit', 'applied', 'lag', 'contact', 'digest', 'health'] as const;
-const WIDTHS = [6, 9, 14, 6, 7, 9, 9, 6, 9, 11, 12] as const;
+/** Rows of the replica table: a header and eight replicas (five voters and room for learners). */
+const TABLE_HEIGHT = 11;
+/** Each sparkline box: two lines of chart inside the border. */
+const CHART_HEIGHT = 4;
+/** Where the charts and the decisions panel start: below the header, the status line and the table. */
+const CHARTS_TOP = 2 + TABLE_HEIGHT;
+/** The inspector panel starts below the two stacked charts (as tall as the decisions panel beside them). */
+const INSPECTOR_TOP = CHARTS_TOP + 2 * CHART_HEIGHT;
 
 export class DashboardView {
   readonly root: blessed.Widgets.BoxElement;
   private readonly header: blessed.Widgets.BoxElement;
+  private readonly statusLine: blessed.Widgets.BoxElement;
   private readonly table: blessed.Widgets.ListElement;
   private readonly commits: blessed.Widgets.BoxElement;
   private readonly elections: blessed.Widgets.BoxElement;
+  private readonly decisions: DecisionsPanel;
   private readonly footer: blessed.Widgets.BoxElement;
   private readonly inspector: InspectorPanel | null;
   private active = false;
-  private modalOpen = false;
+  private readonly modals = new ModalGuard();
+  /** A membership change is being asked for or made. */
+  private changing = false;
   private notice = '';
 
   constructor(
@@ -54,12 +84,13 @@ export class DashboardView {
   ) {
     this.root = blessed.box({ parent, top: 0, left: 0, width: '100%', height: '100%', hidden: true });
     this.header = blessed.box({ parent: this.root, top: 0, left: 0, width: '100%', height: 1, tags: true, style: { bg: 'blue', fg: 'white' } });
+    this.statusLine = blessed.box({ parent: this.root, top: 1, left: 0, width: '100%', height: 1, tags: true });
     this.table = blessed.list({
       parent: this.root,
-      top: 1,
+      top: 2,
       left: 0,
       width: '100%',
-      height: 11,
+      height: TABLE_HEIGHT,
       label: ' replicas ',
       border: { type: 'line' },
       tags: true,
@@ -67,9 +98,13 @@ export class DashboardView {
       mouse: true,
       style: { border: { fg: 'cyan' }, selected: { inverse: true } },
     } as blessed.Widgets.ListOptions<blessed.Widgets.ListElementStyle>);
-    this.commits = blessed.box({ parent: this.root, top: 12, left: 0, width: '50%', height: 4, border: { type: 'line' }, tags: true, style: { border: { fg: 'gray' } } });
-    this.elections = blessed.box({ parent: this.root, top: 12, left: '50%', width: '50%', height: 4, border: { type: 'line' }, tags: true, style: { border: { fg: 'gray' } } });
-    this.inspector = inspector ? new InspectorPanel(screen, this.root, inspector.graph, inspector.source, { top: 16, left: 0, width: '100%', height: '100%-17' }) : null;
+    const chart = { left: 0, width: '50%', height: CHART_HEIGHT, border: { type: 'line' as const }, tags: true, style: { border: { fg: 'gray' } } };
+    this.commits = blessed.box({ parent: this.root, top: CHARTS_TOP, ...chart });
+    this.elections = blessed.box({ parent: this.root, top: CHARTS_TOP + CHART_HEIGHT, ...chart });
+    this.decisions = new DecisionsPanel(this.root, { top: CHARTS_TOP, left: '50%', width: '50%', height: 2 * CHART_HEIGHT });
+    this.inspector = inspector
+      ? new InspectorPanel(screen, this.root, inspector.graph, inspector.source, { top: INSPECTOR_TOP, left: 0, width: '100%', height: `100%-${INSPECTOR_TOP + 1}` })
+      : null;
     this.footer = blessed.box({ parent: this.root, bottom: 0, left: 0, width: '100%', height: 1, tags: true });
     this.wireKeys();
     controller.subscribe((state) => this.render(state));
@@ -92,35 +127,17 @@ export class DashboardView {
     const top = state.lastRound;
     const managed = this.controller.supervisor !== null;
     this.header.setContent(
-      ` {bold}quorumchat dashboard{/bold} │ ${leader ? `leader {yellow-fg}${blessed.escape(leader)}{/yellow-fg}` : '{red-fg}no leader{/red-fg}'} · term ${top?.maxTerm ?? '-'} · commit ${top?.maxCommit ?? '-'} │ elections seen ${state.totalElections}${this.notice ? ` │ ${this.notice}` : ''}`,
+      ` {bold}quorumchat dashboard{/bold} │ ${leader ? `leader {yellow-fg}${blessed.escape(leader)}{/yellow-fg}` : '{red-fg}no leader{/red-fg}'} · term ${top?.maxTerm ?? '-'} · commit ${top?.maxCommit ?? '-'} │ elections seen ${state.totalElections}`,
     );
-    const head = `{bold}${COLUMNS.map((c, i) => pad(c, WIDTHS[i] ?? 8)).join('')}{/bold}`;
+    this.statusLine.setContent(this.notice === '' ? '{gray-fg} select a replica; F1 for the keys{/gray-fg}' : ` ${this.notice}`);
     const rows = state.replicas.map((r) => {
-      const s = r.status;
-      const proc = this.controller.processOf(r.id);
-      const lag = lagOf(state, r);
-      const contact = lastContactOf(state, r.id);
-      const cells = [
-        r.id,
-        proc ? proc.state : managed ? '?' : '-',
-        // A replica that stopped answering shows no role: its last answer may say "leader".
-        s && r.error === null ? s.role : '-',
-        s ? String(s.term) : '-',
-        s && r.error === null ? (s.leader ?? '-') : '-',
-        s ? String(s.commitIndex) : '-',
-        s ? String(s.appliedIndex) : '-',
-        lag === null ? '-' : String(lag),
-        contact === null ? '-' : `${Math.round(contact)}ms`,
-        s ? s.digest.slice(0, 8) + '…' : '-',
-        r.error !== null ? 'no answer' : (s?.health ?? 'ok'),
-      ].map((c, i) => pad(c, WIDTHS[i] ?? 8));
-      const line = blessed.escape(cells.join(''));
+      const line = blessed.escape(rowLine(rowCells(state, r, this.processCell(r.id))));
       if (r.error !== null) return `{red-fg}${line}{/red-fg}`;
-      if (s?.role === 'leader') return `{yellow-fg}${line}{/yellow-fg}`;
+      if (r.status?.role === 'leader') return `{yellow-fg}${line}{/yellow-fg}`;
       return line;
     });
     const selected = (this.table as unknown as { selected: number }).selected ?? 0;
-    this.table.setItems([head, ...rows] as unknown as blessed.Widgets.BlessedElement[]);
+    this.table.setItems([`{bold}${blessed.escape(headerLine())}{/bold}`, ...rows] as unknown as blessed.Widgets.BlessedElement[]);
     this.table.select(Math.max(1, Math.min(selected, rows.length)));
     const width = Math.max(10, Math.floor(Number(this.screen.width) / 2) - 4);
     const maxRate = Math.max(0, ...state.commitRate);
@@ -129,18 +146,29 @@ export class DashboardView {
     this.commits.setContent(`{green-fg}${sparkline(state.commitRate, width)}{/green-fg}\n{gray-fg}${'─'.repeat(Math.max(0, width - 8))} now{/gray-fg}`);
     this.elections.setLabel(` elections · ${state.totalElections} seen `);
     this.elections.setContent(`{yellow-fg}${sparkline(state.elections, width)}{/yellow-fg}\n{gray-fg}${'─'.repeat(Math.max(0, width - 8))} now{/gray-fg}`);
+    this.decisions.show(state.membership.decisions);
     this.footer.setContent(
       keyHints([
         ['↑↓', 'select'],
         ['s', managed ? 'stop' : 'stop (up only)'],
         ['t', managed ? 'start' : 'start (up only)'],
         ['r', managed ? 'restart' : 'restart (up only)'],
+        ['a', 'add'],
+        ['p', 'promote'],
+        ['x', 'remove'],
+        ['l', 'transfer'],
         ['i', 'inspector'],
         ['F1', 'help'],
         ['^C', 'quit'],
       ]),
     );
     if (this.active) this.screen.render();
+  }
+
+  /** up's process state; `external` for a replica up does not run; `-` outside up. */
+  private processCell(id: string): string {
+    if (this.controller.supervisor === null) return '-';
+    return this.controller.processOf(id)?.state ?? 'external';
   }
 
   private selectedId(): string | null {
@@ -150,12 +178,19 @@ export class DashboardView {
 
   private wireKeys(): void {
     const when = (fn: () => void) => () => {
-      if (this.active && !this.modalOpen) fn();
+      if (this.active && !this.modals.open) fn();
     };
     const act = (action: ReplicaAction) => when(() => void this.act(action));
     this.screen.key(['s'], act('stop'));
     this.screen.key(['t'], act('start'));
     this.screen.key(['r'], act('restart'));
+    const member = (action: MemberAction) => when(() => void this.changeMembers(action));
+    this.screen.key(['a'], member('add'));
+    this.screen.key(['p'], member('promote'));
+    this.screen.key(['x'], member('remove'));
+    this.screen.key(['l'], member('transfer'));
+    this.screen.key(['pageup'], when(() => this.scrollDecisions(-1)));
+    this.screen.key(['pagedown'], when(() => this.scrollDecisions(1)));
     this.screen.key(['i'], when(() => {
       if (!this.inspector) return;
       if (this.inspector.root.hidden) this.inspector.root.show();
@@ -163,8 +198,7 @@ export class DashboardView {
       this.screen.render();
     }));
     this.screen.key(['f1', '?'], when(() => {
-      this.modalOpen = true;
-      void showHelp(this.screen, 'help', DASHBOARD_HELP).finally(() => (this.modalOpen = false));
+      void this.modals.run(() => showHelp(this.screen, 'help', DASHBOARD_HELP));
     }));
     this.screen.key(['C-c'], () => {
       if (this.active) this.onQuit();
@@ -175,16 +209,21 @@ export class DashboardView {
     });
   }
 
+  /** A page of the decisions panel up (-1) or down (1). */
+  private scrollDecisions(direction: -1 | 1): void {
+    const log = this.decisions.log;
+    log.scroll(direction * Math.max(1, Number(log.height) - 2));
+    this.screen.render();
+  }
+
   private async act(action: ReplicaAction): Promise<void> {
     const id = this.selectedId();
     if (id === null) return;
     if (this.controller.supervisor === null) {
-      this.setNotice(`{red-fg}${action} is only available inside quorumchat up (this dashboard only watches){/red-fg}`);
+      this.setNotice(`{red-fg}${action} is only available inside quorumchat up (this dashboard runs no replicas){/red-fg}`);
       return;
     }
-    this.modalOpen = true;
-    const sure = await choose(this.screen, `${action} ${id}`, `${action[0]?.toUpperCase()}${action.slice(1)} replica ${id}?`, [{ key: 'y', label: `yes, ${action}`, value: 'yes' }]).finally(() => (this.modalOpen = false));
-    if (sure !== 'yes') return;
+    if (!(await this.confirm(`${action} ${id}`, `${action[0]?.toUpperCase()}${action.slice(1)} replica ${id}?`))) return;
     this.setNotice(`${action} ${id}…`);
     try {
       await this.controller.act(action, id);
@@ -194,12 +233,41 @@ export class DashboardView {
     }
   }
 
+  private async changeMembers(action: MemberAction): Promise<void> {
+    // One at a time, as the cluster takes them: a second would only be refused as in flight.
+    if (this.changing) {
+      this.setNotice('{yellow-fg}a membership change is on its way; wait for its outcome{/yellow-fg}');
+      return;
+    }
+    this.changing = true;
+    try {
+      const outcome = await runMemberAction(action, this.selectedId(), this.controller.state.membership.report?.view ?? null, {
+        askId: (title, question) => this.modals.run(() => prompt(this.screen, title, question)),
+        confirm: (title, question) => this.confirm(title, question),
+        makeChange: (change) => this.controller.changeMembers(change),
+        progress: (text) => this.setNotice(blessed.escape(text)),
+      });
+      if (outcome !== null) this.showOutcome(outcome);
+    } finally {
+      this.changing = false;
+    }
+  }
+
+  private showOutcome(outcome: Outcome): void {
+    const text = blessed.escape(outcome.text);
+    this.setNotice(outcome.tone === 'ok' ? `{green-fg}${text}{/green-fg}` : outcome.tone === 'error' ? `{red-fg}${text}{/red-fg}` : text);
+  }
+
+  /** A y / n dialog; Escape counts as no. */
+  private confirm(title: string, question: string): Promise<boolean> {
+    return this.modals.run(async () => (await choose(this.screen, title, question, [
+      { key: 'y', label: 'yes', value: 'yes' },
+      { key: 'n', label: 'no', value: 'no' },
+    ])) === 'yes');
+  }
+
   private setNotice(text: string): void {
     this.notice = text;
     this.render(this.controller.state);
   }
-}
-
-function pad(text: string, width: number): string {
-  return text.length >= width ? text.slice(0, width - 1) + ' ' : text + ' '.repeat(width - text.length);
 }

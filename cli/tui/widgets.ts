@@ -110,6 +110,24 @@ export class LineInput {
   }
 }
 
+/** Whether one of a view's dialogs is open: the view's own keys stay off until it closes. */
+export class ModalGuard {
+  private depth = 0;
+
+  get open(): boolean {
+    return this.depth > 0;
+  }
+
+  async run<T>(dialog: () => Promise<T>): Promise<T> {
+    this.depth += 1;
+    try {
+      return await dialog();
+    } finally {
+      this.depth -= 1;
+    }
+  }
+}
+
 /** A centred modal box over everything; `close` removes it and restores focus. */
 function modal(screen: blessed.Widgets.Screen, title: string, height: number, width = 60): { box: blessed.Widgets.BoxElement; close: () => void } {
   const previous = screen.focused;

@@ -6,23 +6,10 @@
  * chat goes on.
  */
 import test from 'ava';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../integration/support/nats-server.ts';
 import { openTerminal, type Terminal } from './support/tmux.ts';
+import { BIN, openUp, saveScreen as save, UI_ENV as ENV } from './support/up-terminal.ts';
 
-const BIN = fileURLToPath(new URL('../../cli/quorumchat.mjs', import.meta.url));
-const ARTIFACTS = new URL('../artifacts/', import.meta.url);
-/** Unicode line drawing instead of the terminal's alternate character set, so captured screens read as text. */
-const ENV = { NCURSES_NO_UTF8_ACS: '1' };
 const PASSWORD = 'correct-horse-1';
-
-function save(name: string, screen: string): void {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  writeFileSync(new URL(`${name}.txt`, ARTIFACTS), screen);
-}
 
 async function register(term: Terminal, username: string): Promise<void> {
   await term.waitFor(/log in/, 90_000);
@@ -38,18 +25,9 @@ async function register(term: Terminal, username: string): Promise<void> {
 }
 
 test('two people chat through the terminal UI, and the chat goes on after the leader is stopped', async (t) => {
-  const data = mkdtempSync(join(tmpdir(), 'qc-ui-'));
-  t.teardown(() => rmSync(data, { recursive: true, force: true }));
-  const port = await freePort();
-  const up = await openTerminal('up', `node ${BIN} up --data ${data} --port ${port}`, { env: ENV, columns: 140, rows: 45 });
-  let upStopped = false;
-  t.teardown(async () => {
-    if (!upStopped) {
-      await up.keys('C-c').catch(() => undefined);
-      await up.waitFor(/stopped: every replica/, 30_000).catch(() => undefined);
-    }
-    await up.kill();
-  });
+  const cluster = await openUp(t, 'up');
+  const { term: up } = cluster;
+  const port = new URL(cluster.natsUrl).port;
 
   await register(up, 'alice');
   save('chat-alice-empty', await up.screen());
@@ -147,7 +125,5 @@ test('two people chat through the terminal UI, and the chat goes on after the le
   save('chat-help', await up.waitFor(/Chat keys/));
   await up.keys('q');
   await up.waitFor(/^(?![\s\S]*Chat keys)/);
-  await up.keys('C-c');
-  await up.waitFor(/stopped: every replica and nats-server have exited/, 60_000);
-  upStopped = true;
+  await cluster.stop();
 });
