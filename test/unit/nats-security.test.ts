@@ -1,0 +1,71 @@
+import test from 'ava';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadReplicaConfig } from '../../config/index.ts';
+import { natsAuthorizationBlock, rolePermissions, UnquotableSecretError } from '../../config/nats-authorization.ts';
+import { NATS_ENV, NatsCredentialsError, resolveNatsSecurity, writeCredentialsFile } from '../../config/nats-security.ts';
+import { natsAccessOf } from '../../cli/nats-access.ts';
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'qc-sec-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('settings name files; the secrets are read from them (first line only)', (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'pw'), 's3cret\n');
+  writeFileSync(join(dir, 'token'), 'tok\n');
+  const user = resolveNatsSecurity({ auth: { user: 'ops', passwordFile: join(dir, 'pw') } }, {});
+  t.like(user.credentials, { kind: 'user', user: 'ops', password: 's3cret' });
+  t.like(resolveNatsSecurity({ auth: { tokenFile: join(dir, 'token') } }, {}).credentials, { kind: 'token', token: 'tok' });
+  t.deepEqual(resolveNatsSecurity({}, {}), { credentials: null, tls: null });
+});
+
+test('the environment applies only where the settings are silent, and one way at a time', (t) => {
+  const env = { [NATS_ENV.user]: 'u', [NATS_ENV.password]: 'p' };
+  t.like(resolveNatsSecurity({}, env).credentials, { kind: 'user', user: 'u', password: 'p', source: `environment ${NATS_ENV.user}` });
+  t.like(resolveNatsSecurity({}, { [NATS_ENV.token]: 't' }).credentials, { kind: 'token', token: 't' });
+  t.throws(() => resolveNatsSecurity({}, { ...env, [NATS_ENV.token]: 't' }), { instanceOf: NatsCredentialsError, message: /only one way/ });
+  t.throws(() => resolveNatsSecurity({}, { [NATS_ENV.user]: 'u' }), { instanceOf: NatsCredentialsError, message: /PASSWORD is not/ });
+  t.throws(() => resolveNatsSecurity({ auth: { file: '/nonexistent/qc.json' } }, env), { instanceOf: NatsCredentialsError, message: /cannot read \/nonexistent\/qc.json \(nats.auth.file\): ENOENT/ });
+});
+
+test('credentials files are written 0600 in a 0700 directory and read back', (t) => {
+  const file = join(tempDir(t), 'credentials', 'client.json');
+  writeCredentialsFile(file, { role: 'client', user: 'client', password: 'pw' });
+  t.is(statSync(file).mode & 0o777, 0o600);
+  t.is(statSync(join(file, '..')).mode & 0o777, 0o700);
+  t.like(resolveNatsSecurity({ auth: { file } }, {}).credentials, { kind: 'user', user: 'client', password: 'pw' });
+});
+
+test('nats.auth and nats.tls are part of the replica configuration, validated', (t) => {
+  const base = { id: 'r1', peers: ['r1'], dataDir: '/tmp/qc-r1' };
+  const c = loadReplicaConfig({ overrides: { ...base, nats: { auth: { file: '/etc/qc/replica.json' }, tls: { caFile: '/etc/qc/ca.pem' } } } });
+  t.deepEqual(c.nats.auth, { file: '/etc/qc/replica.json' });
+  t.deepEqual(c.nats.tls, { caFile: '/etc/qc/ca.pem' });
+  // A password itself is not a setting: secrets come from files or the environment.
+  t.throws(() => loadReplicaConfig({ overrides: { ...base, nats: { auth: { user: 'r', password: 'x' } } } }), { instanceOf: ConfigError, message: /nats.auth/ });
+  t.throws(() => loadReplicaConfig({ overrides: { ...base, nats: { tls: { certFile: '/c.pem' } } } }), { instanceOf: ConfigError, message: /certFile and keyFile go together/ });
+});
+
+test('tools find up credentials under --data unless flags or the environment name others', (t) => {
+  const data = tempDir(t);
+  t.deepEqual(natsAccessOf({ data }, 'client', {}), {}, 'nothing there: no credentials');
+  writeCredentialsFile(join(data, 'credentials', 'client.json'), { user: 'client', password: 'pw' });
+  t.deepEqual(natsAccessOf({ data }, 'client', {}), { auth: { file: join(data, 'credentials', 'client.json') } });
+  t.deepEqual(natsAccessOf({ data }, 'client', { [NATS_ENV.token]: 't' }), {}, 'the environment wins over the lookup');
+  t.deepEqual(natsAccessOf({ data, natsTokenFile: '/t' }, 'client', {}), { auth: { tokenFile: '/t' } });
+});
+
+test('a client may publish only api requests and subscribe only to inboxes and live frames', (t) => {
+  t.deepEqual(rolePermissions('client', 'qc'), { publish: ['qc.api.*'], subscribe: ['qc.live.*', '_INBOX.>'] });
+  const replica = rolePermissions('replica', 'qc');
+  t.true(replica.publish.includes('qc.raft.*.*') && replica.subscribe.includes('qc.api.*'));
+  t.false(rolePermissions('operator', 'qc').publish.some((s) => s.startsWith('qc.raft')));
+  const block = natsAuthorizationBlock('qc', [{ role: 'client', user: 'client', password: 'pw' }, { role: 'replica', nkey: 'UABC' }]);
+  t.regex(block, /\{ user: "client", password: "pw", permissions: \{\n\s+publish: \{ allow: \["qc.api.\*"\] \}/);
+  t.regex(block, /\{ nkey: "UABC", permissions/);
+  t.throws(() => natsAuthorizationBlock('qc', [{ role: 'client', user: 'client', password: 'a"b' }]), { instanceOf: UnquotableSecretError });
+});
