@@ -9,11 +9,12 @@
  * fail fast with a message naming who was refused.
  */
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
+import { connect, errors, nkeys, type NatsConnection } from '@nats-io/transport-node';
 import { ChatClient } from '../../actors/client/index.ts';
 import { ADMIN_OPS, adminSubject, apiSubject, forwardSubject, inspectSubject, liveSubject, statusSubject } from '../../actors/protocol/index.ts';
 import { MESSAGE_KINDS, raftSubject, SNAPSHOT_KIND, type PeerKind } from '../../actors/transport/subjects.ts';
@@ -178,4 +179,61 @@ test('no credentials and wrong credentials are refused at once, naming the probl
   t.false(link.open);
   t.regex(link.identity, /^user 'client'/);
   await link.close();
+
+  // Against an open server a link without credentials works, and says the cluster is open (a replica logs OPEN_CLUSTER_WARNING).
+  const open = await startNatsServer();
+  t.teardown(() => open.stop());
+  const openLink = await NatsLink.connect({ servers: open.url, env: {} });
+  t.true(openLink.open);
+  t.is(openLink.identity, 'no credentials');
+  await openLink.close();
+});
+
+/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl (EC keys: fast). */
+function certificates(dir: string): { ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string } {
+  const path = (name: string): string => join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
+  openssl('req', '-x509', ...ec, '-keyout', path('ca.key'), '-out', path('ca.pem'), '-days', '1', '-subj', '/CN=quorumchat-test-ca');
+  writeFileSync(path('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  for (const who of ['server', 'client']) {
+    openssl('req', ...ec, '-keyout', path(`${who}.key`), '-out', path(`${who}.csr`), '-subj', `/CN=quorumchat-test-${who}`);
+    const ext = who === 'server' ? ['-extfile', path('server.ext')] : [];
+    openssl('x509', '-req', '-in', path(`${who}.csr`), '-CA', path('ca.pem'), '-CAkey', path('ca.key'), '-CAcreateserial', '-out', path(`${who}.pem`), '-days', '1', ...ext);
+  }
+  return { ca: path('ca.pem'), serverCert: path('server.pem'), serverKey: path('server.key'), clientCert: path('client.pem'), clientKey: path('client.key') };
+}
+
+test('TLS with a client certificate, and an nkey user', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'quorumchat-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const certs = certificates(dir);
+  const user = nkeys.createUser();
+  const seedFile = join(dir, 'client.nk');
+  writeFileSync(seedFile, new TextDecoder().decode(user.getSeed()) + '\n', { mode: 0o600 });
+  const configFile = join(dir, 'nats-server.conf');
+  writeFileSync(
+    configFile,
+    `tls { cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}", ca_file: "${certs.ca}", verify: true }\n` +
+      natsAuthorizationBlock(PREFIX, [{ role: 'client', nkey: user.getPublicKey() }]),
+  );
+  const { startNatsServer } = await import('./support/nats-server.ts');
+  const nats = await startNatsServer({ configFile });
+  t.teardown(() => nats.stop());
+  const tls = { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey };
+
+  const link = await NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: seedFile }, tls } });
+  t.regex(link.identity, /nkey seed/);
+  t.false(link.open);
+  // The nkey user has the client's permissions: it may ask, it may not speak Raft.
+  const violations = violationsOf(link.nc);
+  link.nc.publish(raftSubject(PREFIX, 'r1', 'AppendEntries'), '{}');
+  await link.nc.flush();
+  await until('the nkey client refused on Raft', () => violations.includes(`publish ${raftSubject(PREFIX, 'r1', 'AppendEntries')}`));
+  await link.close();
+
+  await t.throwsAsync(NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: seedFile } }, env: {} }), undefined, 'no client certificate: refused');
+  const other = join(dir, 'other.nk');
+  writeFileSync(other, new TextDecoder().decode(nkeys.createUser().getSeed()));
+  await t.throwsAsync(NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: other }, tls } }), { instanceOf: NatsAuthError, message: /refused the credentials .* for an nkey seed/ });
 });
