@@ -14,7 +14,7 @@ import type { NatsRole } from '../config/nats-authorization.ts';
 import { NATS_ENV, NatsAuthSettings, NatsTlsSettings, resolveNatsSecurity, type NatsSecuritySettings } from '../config/nats-security.ts';
 import { explainConnectError, natsConnectOptions } from '../actors/transport/nats-connection.ts';
 import { UsageError } from './errors.ts';
-import { parseFlag } from './options.ts';
+import { isLoopbackUrl, parseFlag } from './options.ts';
 
 /** `<data root>/credentials/<role>.json`: where `quorumchat up` writes each role's credentials (mode 0600). */
 export const CREDENTIALS_DIR = 'credentials';
@@ -88,16 +88,26 @@ export function addNatsAccessOptions(command: Command): Command {
 }
 
 /**
- * The security settings of a tool acting as `role`: the flags; else, if the
- * environment names no credentials, `<data>/credentials/<role>.json` when it
- * exists; else none (an open server).
+ * The security settings of a tool acting as `role` against `servers`: the
+ * flags; else, if the environment names no credentials,
+ * `<data>/credentials/<role>.json` when it exists; else none (an open
+ * server). Without an explicit --data the lookup applies only to a loopback
+ * server (where `up` listens), so a local cluster's credentials are never
+ * sent to a server elsewhere.
  */
-export function natsAccessOf(flags: NatsSecurityFlags & { readonly data?: unknown }, role: NatsRole, env: Readonly<Record<string, string | undefined>> = process.env): NatsSecuritySettings {
+export function natsAccessOf(
+  flags: NatsSecurityFlags & { readonly data?: unknown },
+  role: NatsRole,
+  servers: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): NatsSecuritySettings {
   const fromFlags = natsSecurityOverrides(flags);
   if (fromFlags.auth !== undefined) return fromFlags;
   const envNamesCredentials = [NATS_ENV.authFile, NATS_ENV.user, NATS_ENV.token, NATS_ENV.nkeySeed].some((name) => (env[name] ?? '') !== '');
   if (envNamesCredentials) return fromFlags;
-  const file = credentialsFileOf(typeof flags.data === 'string' ? flags.data : DEFAULT_DATA_ROOT, role);
+  const explicitData = typeof flags.data === 'string' ? flags.data : undefined;
+  if (explicitData === undefined && !isLoopbackUrl(servers)) return fromFlags;
+  const file = credentialsFileOf(explicitData ?? DEFAULT_DATA_ROOT, role);
   return existsSync(file) ? { ...fromFlags, auth: { file } } : fromFlags;
 }
 

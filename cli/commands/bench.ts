@@ -17,7 +17,10 @@ import { median, runLoadLevel, type LoadLevelResult } from '../bench/load.ts';
 import { measureFailover, type FailoverSample } from '../bench/failover.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { formatTable } from '../format/table.ts';
-import { DurationSchema, NatsUrlSchema, PrefixSchema, ReplicaCountSchema, parseFlag, replicaIdsFor } from '../options.ts';
+import { DurationSchema, NatsUrlSchema, PrefixSchema, ReplicaCountSchema, isLoopbackUrl, parseFlag, replicaIdsFor } from '../options.ts';
+
+/** Kept here too: tests and callers import it from bench, where it was born. */
+export { isLoopbackUrl } from '../options.ts';
 import { LocalCluster } from '../supervisor/local-cluster.ts';
 import { findFreePort } from '../supervisor/nats-server.ts';
 import { addNatsAccessOptions, natsAccessOf } from '../nats-access.ts';
@@ -103,7 +106,7 @@ export function registerBenchCommand(program: Command): void {
       const int = (flag: string, key: string, min: number, max: number): number =>
         parseFlag(flag, z.coerce.number().int().min(min).max(max), raw[key]);
       const options: BenchOptions = {
-        ...(raw['nats'] !== undefined ? { nats: parseFlag('nats', NatsUrlSchema, raw['nats']), security: natsAccessOf(raw, 'client') } : {}),
+        ...(raw['nats'] !== undefined ? { nats: parseFlag('nats', NatsUrlSchema, raw['nats']), security: natsAccessOf(raw, 'client', String(raw['nats'])) } : {}),
         prefix: parseFlag('prefix', PrefixSchema, raw['prefix']),
         senders: parseFlag('senders', SenderLevelsSchema, raw['senders']),
         durationMs: parseFlag('duration', DurationSchema.pipe(z.number().max(MAX_LEVEL_DURATION_MS)), raw['duration']),
@@ -293,12 +296,6 @@ async function untilAvailable<T>(op: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, SETUP_RETRY_MS));
     }
   }
-}
-
-/** True for nats://127.x.x.x, localhost or [::1] URLs (and host:port without a scheme). */
-export function isLoopbackUrl(url: string): boolean {
-  const host = /^(?:[a-z]+:\/\/)?(\[[^\]]+\]|[^:/]+)/i.exec(url)?.[1] ?? '';
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** The report as aligned tables. */

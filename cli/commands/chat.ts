@@ -20,7 +20,7 @@ export function registerChatCommand(program: Command): void {
       const prefix = parseFlag('prefix', PrefixSchema, raw['prefix']);
       requireTty('chat');
       const { runTui } = await import('../tui/app.ts');
-      const security = natsAccessOf(raw, 'client');
+      const security = natsAccessOf(raw, 'client', natsUrl);
       await runTui({ natsUrl, security, prefix, tabs: ['chat'], replicaIds: replicaIdsFor(DEFAULT_REPLICA_COUNT), supervisor: null });
     });
 }

@@ -24,7 +24,7 @@ export function registerDashboardCommand(program: Command): void {
       const replicaIds = parseFlag('replicas', ReplicaListSchema, raw['replicas']);
       requireTty('dashboard');
       const { runTui } = await import('../tui/app.ts');
-      const security = natsAccessOf(raw, 'operator');
+      const security = natsAccessOf(raw, 'operator', natsUrl);
       await runTui({ natsUrl, security, prefix, tabs: ['dashboard'], replicaIds, supervisor: null });
     });
 }

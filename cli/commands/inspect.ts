@@ -30,6 +30,6 @@ export function registerInspectCommand(program: Command): void {
       const port = web ? (String(raw['port']) === '0' ? 0 : parseFlag('port', PortSchema, raw['port'])) : 0;
       if (!web) requireTty('inspect');
       const { runInspector } = await import('../inspector/run.ts');
-      await runInspector({ natsUrl, security: natsAccessOf(raw, 'operator'), prefix, web, port });
+      await runInspector({ natsUrl, security: natsAccessOf(raw, 'operator', natsUrl), prefix, web, port });
     });
 }

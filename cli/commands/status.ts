@@ -43,7 +43,7 @@ export function registerStatusCommand(program: Command): void {
       const prefix = parseFlag('prefix', PrefixSchema, raw['prefix']);
       const timeoutMs = parseFlag('timeout', DurationSchema, raw['timeout']);
       const explicit = raw['replicas'] === undefined ? undefined : parseFlag('replicas', ReplicaListSchema, raw['replicas']);
-      const nc = await connectOrExplain(natsUrl, natsAccessOf(raw, 'operator'));
+      const nc = await connectOrExplain(natsUrl, natsAccessOf(raw, 'operator', natsUrl));
       try {
         const ids = explicit ?? (await memberIds(nc, prefix)) ?? DEFAULT_REPLICA_IDS;
         const status = await collectClusterStatus(nc, prefix, ids, timeoutMs);

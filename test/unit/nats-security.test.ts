@@ -52,11 +52,14 @@ test('nats.auth and nats.tls are part of the replica configuration, validated', 
 
 test('tools find up credentials under --data unless flags or the environment name others', (t) => {
   const data = tempDir(t);
-  t.deepEqual(natsAccessOf({ data }, 'client', {}), {}, 'nothing there: no credentials');
+  const local = 'nats://127.0.0.1:4222';
+  t.deepEqual(natsAccessOf({ data }, 'client', local, {}), {}, 'nothing there: no credentials');
   writeCredentialsFile(join(data, 'credentials', 'client.json'), { user: 'client', password: 'pw' });
-  t.deepEqual(natsAccessOf({ data }, 'client', {}), { auth: { file: join(data, 'credentials', 'client.json') } });
-  t.deepEqual(natsAccessOf({ data }, 'client', { [NATS_ENV.token]: 't' }), {}, 'the environment wins over the lookup');
-  t.deepEqual(natsAccessOf({ data, natsTokenFile: '/t' }, 'client', {}), { auth: { tokenFile: '/t' } });
+  t.deepEqual(natsAccessOf({ data }, 'client', local, {}), { auth: { file: join(data, 'credentials', 'client.json') } });
+  t.deepEqual(natsAccessOf({ data }, 'client', 'nats://h1:4222', {}), { auth: { file: join(data, 'credentials', 'client.json') } }, 'an explicit --data applies anywhere');
+  t.deepEqual(natsAccessOf({ data }, 'client', local, { [NATS_ENV.token]: 't' }), {}, 'the environment wins over the lookup');
+  t.deepEqual(natsAccessOf({ data, natsTokenFile: '/t' }, 'client', local, {}), { auth: { tokenFile: '/t' } });
+  t.deepEqual(natsAccessOf({}, 'client', 'nats://h1:4222', {}), {}, "./data's credentials never go to a remote server unasked");
 });
 
 test('a client may publish only api requests and subscribe only to inboxes and live frames', (t) => {
