@@ -10,6 +10,7 @@ import { registerReplicaCommand } from './commands/replica.ts';
 import { registerChatCommand } from './commands/chat.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
+import { registerCredentialsCommand } from './commands/credentials.ts';
 import { ExitCode, describeError, exitCodeOf } from './errors.ts';
 
 const program = new Command('quorumchat')
@@ -27,6 +28,7 @@ registerReplicaCommand(program);
 registerChatCommand(program);
 registerDashboardCommand(program);
 registerInspectCommand(program);
+registerCredentialsCommand(program);
 
 try {
   await program.parseAsync(process.argv);

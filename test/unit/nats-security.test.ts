@@ -1,11 +1,15 @@
 import test from 'ava';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadReplicaConfig } from '../../config/index.ts';
-import { natsAuthorizationBlock, rolePermissions, UnquotableSecretError } from '../../config/nats-authorization.ts';
+import { NATS_ROLES, natsAuthorizationBlock, rolePermissions, UnquotableSecretError } from '../../config/nats-authorization.ts';
 import { NATS_ENV, NatsCredentialsError, resolveNatsSecurity, writeCredentialsFile } from '../../config/nats-security.ts';
 import { natsAccessOf } from '../../cli/nats-access.ts';
+import { AUTHORIZATION_FILE, writeClusterNkeys } from '../../cli/commands/credentials.ts';
+import { nkeys } from '@nats-io/transport-node';
+import { NATS_SERVER_BIN } from '../integration/support/nats-server.ts';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'qc-sec-'));
@@ -71,4 +75,22 @@ test('a client may publish only api requests and subscribe only to inboxes and l
   t.regex(block, /\{ user: "client", password: "pw", permissions: \{\n\s+publish: \{ allow: \["qc.api.\*"\] \}/);
   t.regex(block, /\{ nkey: "UABC", permissions/);
   t.throws(() => natsAuthorizationBlock('qc', [{ role: 'client', user: 'client', password: 'a"b' }]), { instanceOf: UnquotableSecretError });
+});
+
+test('quorumchat credentials: an nkey seed per role (0600) and an authorization block nats-server accepts', (t) => {
+  const dir = tempDir(t);
+  writeClusterNkeys(dir, 'qc');
+  const block = readFileSync(join(dir, AUTHORIZATION_FILE), 'utf8');
+  for (const role of NATS_ROLES) {
+    const file = join(dir, `${role}.json`);
+    t.is(statSync(file).mode & 0o777, 0o600);
+    const credentials = resolveNatsSecurity({ auth: { file } }, {}).credentials;
+    if (credentials?.kind !== 'nkey') return t.fail(`${role}.json holds an nkey seed`);
+    const publicKey = nkeys.fromSeed(new TextEncoder().encode(credentials.seed)).getPublicKey();
+    t.true(block.includes(`# ${role}\n    { nkey: "${publicKey}"`), `${role}'s public key carries its permissions`);
+  }
+  t.false(block.includes('"S'), 'no seed in the public block');
+  writeFileSync(join(dir, 'server.conf'), `port: 4222\ninclude ${AUTHORIZATION_FILE}\n`);
+  t.notThrows(() => execFileSync(NATS_SERVER_BIN, ['-c', join(dir, 'server.conf'), '-t'], { stdio: 'pipe' }));
+  t.throws(() => writeClusterNkeys(dir, 'qc'), { message: /already exist/ });
 });
