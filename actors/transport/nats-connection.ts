@@ -52,7 +52,7 @@ export interface NatsLinkOptions {
  * default; an open server is for tests and demos).
  */
 export const OPEN_CLUSTER_WARNING =
-  'the cluster is open: connected to NATS without credentials, so anyone who can reach this NATS server can forge Raft messages, change the membership and read every request (docs/security.md)';
+  'the cluster is open: its NATS server requires no credentials, so anyone who can reach this NATS server can forge Raft messages, change the membership and read every request (docs/security.md)';
 
 /** NATS refused these credentials, or wanted credentials and got none. */
 export class NatsAuthError extends Error {
@@ -85,7 +85,11 @@ export class NatsLink {
   readonly nc: NatsConnection;
   /** Who this link authenticated as, for logs ("user 'replica' (credentials file …)", or "no credentials"). */
   readonly identity: string;
-  /** Connected without credentials to a server that asked for none: anyone can speak for the cluster. Log OPEN_CLUSTER_WARNING. */
+  /**
+   * The server asked for no credentials (whether or not we sent some; an open
+   * server accepts any): anyone who reaches it can speak for the cluster.
+   * A replica logs OPEN_CLUSTER_WARNING.
+   */
   readonly open: boolean;
   #status: LinkStatus = 'connected';
   readonly #listeners = new Set<(status: LinkStatus) => void>();
@@ -125,7 +129,7 @@ export class NatsLink {
     } catch (err) {
       throw explainConnectError(err, String(servers), security.credentials);
     }
-    const open = security.credentials === null && nc.info?.auth_required !== true;
+    const open = nc.info?.auth_required !== true;
     return new NatsLink(nc, describeCredentials(security.credentials), open);
   }
 
