@@ -28,6 +28,16 @@ export const CONNECT_TIMEOUT_MS = 2_000;
 
 export type LinkStatus = 'connected' | 'reconnecting' | 'disconnected' | 'closed';
 
+/**
+ * The server refused a publish or subscription: this credential's role does
+ * not allow the subject (docs/security.md). For a replica that means it was
+ * given the wrong credential, and it must say so rather than run deaf.
+ */
+export interface PermissionRefusal {
+  readonly operation: 'publish' | 'subscription';
+  readonly subject: string;
+}
+
 export interface NatsLinkOptions {
   readonly servers: string | readonly string[];
   /** Shown on the server's monitoring pages, e.g. "quorumchat-r1". */
@@ -93,6 +103,7 @@ export class NatsLink {
   readonly open: boolean;
   #status: LinkStatus = 'connected';
   readonly #listeners = new Set<(status: LinkStatus) => void>();
+  readonly #refusalListeners = new Set<(refusal: PermissionRefusal) => void>();
   readonly #watching: Promise<void>;
 
   private constructor(nc: NatsConnection, identity: string, open: boolean) {
@@ -143,6 +154,12 @@ export class NatsLink {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Called for every publish or subscription the server refuses (a permissions violation); returns an unsubscribe function. */
+  onRefused(listener: (refusal: PermissionRefusal) => void): () => void {
+    this.#refusalListeners.add(listener);
+    return () => this.#refusalListeners.delete(listener);
+  }
+
   /** Drains nothing: pending requests fail, subscriptions end. Safe to call twice. */
   async close(): Promise<void> {
     if (!this.nc.isClosed()) await this.nc.close();
@@ -156,6 +173,10 @@ export class NatsLink {
       else if (s.type === 'reconnecting') this.#set('reconnecting');
       else if (s.type === 'reconnect') this.#set('connected');
       else if (s.type === 'close') break;
+      else if (s.type === 'error' && s.error instanceof errors.PermissionViolationError) {
+        const refusal: PermissionRefusal = { operation: s.error.operation === 'subscription' ? 'subscription' : 'publish', subject: s.error.subject };
+        notify(this.#refusalListeners, refusal);
+      }
     }
     await ended;
   }
@@ -163,12 +184,16 @@ export class NatsLink {
   #set(status: LinkStatus): void {
     if (this.#status === status || this.#status === 'closed') return;
     this.#status = status;
-    for (const listener of this.#listeners) {
-      try {
-        listener(status);
-      } catch {
-        // A listener's bug must not stop status tracking.
-      }
+    notify(this.#listeners, status);
+  }
+}
+
+function notify<T>(listeners: Iterable<(value: T) => void>, value: T): void {
+  for (const listener of listeners) {
+    try {
+      listener(value);
+    } catch {
+      // A listener's bug must not stop status tracking.
     }
   }
 }

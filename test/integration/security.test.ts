@@ -225,11 +225,14 @@ test('TLS with a client certificate, and an nkey user', async (t) => {
   const link = await NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: seedFile }, tls } });
   t.regex(link.identity, /nkey seed/);
   t.false(link.open);
-  // The nkey user has the client's permissions: it may ask, it may not speak Raft.
-  const violations = violationsOf(link.nc);
+  // The nkey user has the client's permissions: it may ask, it may not speak Raft; the link reports each refusal.
+  const refused: string[] = [];
+  link.onRefused((r) => refused.push(`${r.operation} ${r.subject}`));
   link.nc.publish(raftSubject(PREFIX, 'r1', 'AppendEntries'), '{}');
+  link.nc.subscribe(`${PREFIX}.api.>`);
   await link.nc.flush();
-  await until('the nkey client refused on Raft', () => violations.includes(`publish ${raftSubject(PREFIX, 'r1', 'AppendEntries')}`));
+  await until('the nkey client refused on Raft and api', () => refused.length === 2);
+  t.deepEqual(refused, [`publish ${raftSubject(PREFIX, 'r1', 'AppendEntries')}`, `subscription ${PREFIX}.api.>`]);
   await link.close();
 
   await t.throwsAsync(NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: seedFile } }, env: {} }), undefined, 'no client certificate: refused');
