@@ -64,10 +64,13 @@ export function natsSecurityOverrides(flags: NatsSecurityFlags): NatsSecuritySet
     given(flags.natsTokenFile) === undefined ? undefined : { tokenFile: given(flags.natsTokenFile) },
     given(flags.natsNkeyFile) === undefined ? undefined : { nkeySeedFile: given(flags.natsNkeyFile) },
   ].filter((a) => a !== undefined);
+  if ((given(flags.natsUser) === undefined) !== (given(flags.natsPasswordFile) === undefined)) {
+    throw new UsageError('--nats-user and --nats-password-file go together');
+  }
   if (authCandidates.length > 1) {
     throw new UsageError('give one way to authenticate to NATS: --nats-auth-file, --nats-user with --nats-password-file, --nats-token-file or --nats-nkey-file');
   }
-  const auth = authCandidates[0] === undefined ? undefined : parseFlag('nats-auth-file / --nats-user / --nats-*-file', NatsAuthSettings, authCandidates[0]);
+  const auth = authCandidates[0] === undefined ? undefined : parseFlag('nats-*', NatsAuthSettings, authCandidates[0]);
   const tlsGiven = [flags.natsCa, flags.natsCert, flags.natsKey].some((v) => given(v) !== undefined);
   const tls = tlsGiven
     ? parseFlag('nats-ca / --nats-cert / --nats-key', NatsTlsSettings, {

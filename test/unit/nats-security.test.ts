@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { ConfigError, loadReplicaConfig } from '../../config/index.ts';
 import { NATS_ROLES, natsAuthorizationBlock, rolePermissions, UnquotableSecretError } from '../../config/nats-authorization.ts';
 import { NATS_ENV, NatsCredentialsError, resolveNatsSecurity, writeCredentialsFile } from '../../config/nats-security.ts';
-import { natsAccessOf } from '../../cli/nats-access.ts';
+import { natsAccessOf, natsSecurityOverrides } from '../../cli/nats-access.ts';
+import { UsageError } from '../../cli/errors.ts';
 import { AUTHORIZATION_FILE, writeClusterNkeys } from '../../cli/commands/credentials.ts';
 import { nkeys } from '@nats-io/transport-node';
 import { NATS_SERVER_BIN } from '../integration/support/nats-server.ts';
@@ -93,4 +94,11 @@ test('quorumchat credentials: an nkey seed per role (0600) and an authorization 
   writeFileSync(join(dir, 'server.conf'), `port: 4222\ninclude ${AUTHORIZATION_FILE}\n`);
   t.notThrows(() => execFileSync(NATS_SERVER_BIN, ['-c', join(dir, 'server.conf'), '-t'], { stdio: 'pipe' }));
   t.throws(() => writeClusterNkeys(dir, 'qc'), { message: /already exist/ });
+});
+
+test('credential flags: one way to authenticate, user and password file together, TLS validated', (t) => {
+  t.deepEqual(natsSecurityOverrides({ natsUser: 'ops', natsPasswordFile: '/pw', natsCa: '/ca.pem' }), { auth: { user: 'ops', passwordFile: '/pw' }, tls: { caFile: '/ca.pem' } });
+  t.throws(() => natsSecurityOverrides({ natsPasswordFile: '/pw' }), { instanceOf: UsageError, message: /--nats-user and --nats-password-file go together/ });
+  t.throws(() => natsSecurityOverrides({ natsAuthFile: '/a', natsTokenFile: '/t' }), { instanceOf: UsageError, message: /one way to authenticate/ });
+  t.throws(() => natsSecurityOverrides({ natsCert: '/c.pem' }), { instanceOf: UsageError, message: /certFile and keyFile go together/ });
 });
