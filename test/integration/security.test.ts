@@ -4,9 +4,11 @@
  * three `quorumchat replica` processes holding the replica credential.
  * A client credential is refused on every Raft, admin and replica subject
  * and on `<prefix>.>` / `<prefix>.api.>` as a subscriber, and the cluster
- * does not notice (same leader, same term, nothing lost); the same
- * credential still registers, logs in, sends and reads; wrong credentials
- * fail fast with a message naming who was refused.
+ * does not notice (same leader, same term, nothing lost), although the
+ * forgeries are well formed: the same TimeoutNow sent with the replica
+ * credential does move leadership. The client credential still registers,
+ * logs in, sends and reads; wrong credentials fail fast with a message
+ * naming who was refused.
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
@@ -18,17 +20,27 @@ import { connect, errors, nkeys, type NatsConnection } from '@nats-io/transport-
 import { ChatClient } from '../../actors/client/index.ts';
 import { ADMIN_OPS, adminSubject, apiSubject, forwardSubject, inspectSubject, liveSubject, statusSubject } from '../../actors/protocol/index.ts';
 import { MESSAGE_KINDS, raftSubject, SNAPSHOT_KIND, type PeerKind } from '../../actors/transport/subjects.ts';
+import { encodeMessage } from '../../actors/transport/codec.ts';
 import { NatsAuthError, NatsLink, natsConnectOptions } from '../../actors/transport/nats-connection.ts';
 import { NATS_ROLES, natsAuthorizationBlock, type NatsRole } from '../../config/nats-authorization.ts';
 import { NATS_ENV, resolveNatsSecurity, writeCredentialsFile, type NatsSecuritySettings } from '../../config/nats-security.ts';
-import { ReplicaCluster, CLIENT_TIMEOUT_MS, TEST_TIMING } from './support/replica-cluster.ts';
+import { ReplicaCluster, CLIENT_TIMEOUT_MS } from './support/replica-cluster.ts';
 import { runCli } from './support/cli.ts';
 
 const PREFIX = 'qc';
 /** Every kind of peer subject a replica listens on. */
 const PEER_KINDS: readonly PeerKind[] = [...MESSAGE_KINDS, SNAPSHOT_KIND];
-/** Longer than an election timeout (TEST_TIMING.electionMaxMs): a forged message that got through would have shown by then. */
-const SETTLE_MS = TEST_TIMING.electionMaxMs * 3;
+/**
+ * Slower elections than TEST_TIMING: this test asserts the leader and term do
+ * not change, so a replica starved of CPU on the shared machine must not
+ * start an election on its own. A forged vote or append that got through
+ * would still depose the leader at once (its term is far ahead).
+ */
+const STEADY_TIMING = { heartbeatMs: 100, electionMinMs: 1_500, electionMaxMs: 3_000 } as const;
+/** Far ahead of any real term: a forged message carrying it would depose every leader it reached. */
+const FORGED_TERM = 1_000_000;
+/** Longer than an election timeout: a forged message that got through would have shown by then. */
+const SETTLE_MS = STEADY_TIMING.electionMaxMs * 2;
 /** A refused connection must be reported well within this; a hang would run into the test's own timeout. */
 const FAIL_FAST_MS = 10_000;
 
@@ -79,7 +91,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 5_000): Pro
 test('a client credential cannot touch Raft, admin or replica subjects, nor read requests; the cluster does not notice', async (t) => {
   const sec = secure(t);
   const replicaEnv = { [NATS_ENV.authFile]: join(sec.dir, 'credentials', 'replica.json') };
-  const cluster = await ReplicaCluster.start(t, { size: 3, prefix: PREFIX, nats: { configFile: sec.configFile, replicaEnv, security: sec.security('operator') } });
+  const cluster = await ReplicaCluster.start(t, { size: 3, prefix: PREFIX, timing: STEADY_TIMING, nats: { configFile: sec.configFile, replicaEnv, security: sec.security('operator') } });
   const leader = await cluster.waitForLeader();
 
   // A client credential does everything a chat client does.
@@ -109,8 +121,18 @@ test('a client credential cannot touch Raft, admin or replica subjects, nor read
     ...cluster.ids.flatMap((id) => [statusSubject(PREFIX, id), forwardSubject(PREFIX, id), inspectSubject(PREFIX, id)]),
     liveSubject(PREFIX, '0'.repeat(32)),
   ];
-  // A term far ahead, as a forged vote would carry: refused before any replica could see it.
-  for (const subject of forbiddenPublishes) attacker.publish(subject, JSON.stringify({ term: 1_000_000, candidate: 'evil' }));
+  // Well-formed forgeries where they do the most harm (a vote and an append from a term far ahead, a
+  // TimeoutNow that makes a follower campaign at once), JSON elsewhere: all refused before any replica sees them.
+  const term = statusBefore?.term ?? 0;
+  const follower = cluster.ids.find((id) => id !== leader) ?? leader;
+  const forgeries = new Map<string, Uint8Array>(
+    cluster.ids.flatMap((to) => [
+      [raftSubject(PREFIX, to, 'RequestVote'), encodeMessage({ type: 'RequestVote', from: 'evil', to, term: FORGED_TERM, lastLogIndex: FORGED_TERM, lastLogTerm: FORGED_TERM, preVote: false, transfer: true })],
+      [raftSubject(PREFIX, to, 'AppendEntries'), encodeMessage({ type: 'AppendEntries', from: 'evil', to, term: FORGED_TERM, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, round: 0 })],
+      [raftSubject(PREFIX, to, 'TimeoutNow'), encodeMessage({ type: 'TimeoutNow', from: leader, to, term })],
+    ] as const),
+  );
+  for (const subject of forbiddenPublishes) attacker.publish(subject, forgeries.get(subject) ?? JSON.stringify({ term: FORGED_TERM }));
   const forbiddenSubscriptions = [`${PREFIX}.>`, `${PREFIX}.api.>`, apiSubject(PREFIX, 'login'), `${PREFIX}.raft.>`, `${PREFIX}.admin.>`, `${PREFIX}.replica.>`, `${PREFIX}.inspect.>`];
   const readRequests: string[] = [];
   const closedWithError: string[] = [];
@@ -147,7 +169,19 @@ test('a client credential cannot touch Raft, admin or replica subjects, nor read
   operator.publish(raftSubject(PREFIX, leader, 'RequestVote'), '{}');
   await operator.flush();
   await until('the operator refused on Raft', () => operatorViolations.includes(`publish ${raftSubject(PREFIX, leader, 'RequestVote')}`));
-  t.pass();
+
+  // Control: the very TimeoutNow the client sent, sent with the replica credential, does make the follower
+  // take over. Only the permissions kept the cluster unaffected, not a malformed forgery.
+  const [now] = await cluster.statuses([leader]);
+  const insider = await connectAs(cluster.nats.url, sec.security('replica'));
+  t.teardown(() => insider.close());
+  insider.publish(raftSubject(PREFIX, follower, 'TimeoutNow'), encodeMessage({ type: 'TimeoutNow', from: leader, to: follower, term: now?.term ?? term }));
+  await insider.flush();
+  const newLeader = await cluster.waitFor('the forged TimeoutNow to move leadership', async () => {
+    const [s] = await cluster.statuses([follower]);
+    return s !== null && s !== undefined && s.role === 'leader' && s.term > (now?.term ?? term) ? s.id : null;
+  });
+  t.is(newLeader, follower);
 });
 
 test('no credentials and wrong credentials are refused at once, naming the problem', async (t) => {

@@ -7,7 +7,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ChatClient } from '../../actors/client/index.ts';
@@ -77,6 +77,11 @@ test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
   const anonymous = await runCli(['status', '--nats', url, '--data', tempDir(t, 'no-credentials')]);
   t.is(anonymous.code, 3, anonymous.stdout);
   t.regex(anonymous.stderr, /requires credentials/);
+  // README quick start: from the directory holding ./data, the tools need no flags at all.
+  const beside = tempDir(t, 'beside-up');
+  symlinkSync(data, join(beside, 'data'));
+  const noFlags = await runCli(['status', '--nats', url], { cwd: beside });
+  t.is(noFlags.code, 0, noFlags.stderr);
 
   // up is secured: the tools find its credentials under --data (./data by default).
   const table = await runCli(['status', '--nats', url, '--data', data]);

@@ -33,6 +33,8 @@ export interface ClusterOptions {
   readonly size?: number;
   readonly snapshotEvery?: number;
   readonly prefix?: string;
+  /** Raft timing instead of TEST_TIMING (must keep electionMaxMs below TEST_REQUEST_DEADLINE_MS). */
+  readonly timing?: { readonly heartbeatMs: number; readonly electionMinMs: number; readonly electionMaxMs: number };
   /** A secured NATS server: its configuration, the replicas' extra environment (their credentials), the harness's own credentials. */
   readonly nats?: { readonly configFile: string; readonly replicaEnv: Readonly<Record<string, string>>; readonly security: NatsSecuritySettings };
 }
@@ -68,7 +70,7 @@ export class ReplicaCluster {
     const configFile = join(root, 'replica.json');
     writeFileSync(
       configFile,
-      JSON.stringify({ timing: TEST_TIMING, requestDeadlineMs: TEST_REQUEST_DEADLINE_MS, snapshotEvery: options.snapshotEvery ?? 10_000, logLevel: 'info' }),
+      JSON.stringify({ timing: options.timing ?? TEST_TIMING, requestDeadlineMs: TEST_REQUEST_DEADLINE_MS, snapshotEvery: options.snapshotEvery ?? 10_000, logLevel: 'info' }),
     );
     const security = options.nats === undefined ? {} : natsConnectOptions(resolveNatsSecurity(options.nats.security, {}));
     const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...security });
