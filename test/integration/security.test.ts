@@ -95,7 +95,7 @@ test('a client credential cannot touch Raft, admin or replica subjects, nor read
   const leader = await cluster.waitForLeader();
 
   // A client credential does everything a chat client does.
-  const client = await ChatClient.connect({ servers: cluster.nats.url, security: sec.security('client'), prefix: PREFIX, timeoutMs: CLIENT_TIMEOUT_MS });
+  const client = await ChatClient.connect({ servers: cluster.nats.url, security: sec.security('client'), prefix: PREFIX, timeoutMs: CLIENT_TIMEOUT_MS, waitOnFirstConnect: true });
   t.teardown(() => client.close());
   await client.register({ username: 'ada', password: 'ada-password' });
   await client.register({ username: 'bob', password: 'bob-password' });
@@ -209,7 +209,7 @@ test('no credentials and wrong credentials are refused at once, naming the probl
   t.regex(replica.stderr, /refused the credentials \(Authorization Violation\) for user 'client'/);
 
   // The right credential connects, and is not reported as open.
-  const link = await NatsLink.connect({ servers: nats.url, security: sec.security('client') });
+  const link = await NatsLink.connect({ servers: nats.url, security: sec.security('client'), waitOnFirstConnect: true });
   t.false(link.open);
   t.regex(link.identity, /^user 'client'/);
   await link.close();
@@ -217,7 +217,7 @@ test('no credentials and wrong credentials are refused at once, naming the probl
   // Against an open server a link without credentials works, and says the cluster is open (a replica logs OPEN_CLUSTER_WARNING).
   const open = await startNatsServer();
   t.teardown(() => open.stop());
-  const openLink = await NatsLink.connect({ servers: open.url, env: {} });
+  const openLink = await NatsLink.connect({ servers: open.url, env: {}, waitOnFirstConnect: true });
   t.true(openLink.open);
   t.is(openLink.identity, 'no credentials');
   await openLink.close();
@@ -256,7 +256,9 @@ test('TLS with a client certificate, and an nkey user', async (t) => {
   t.teardown(() => nats.stop());
   const tls = { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey };
 
-  const link = await NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: seedFile }, tls } });
+  // waitOnFirstConnect: on the shared 2-core machine a TLS handshake can outlast one connect timeout; a retry is fine,
+  // and a refusal still ends the wait (two authorization errors in a row).
+  const link = await NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: seedFile }, tls }, waitOnFirstConnect: true });
   t.regex(link.identity, /nkey seed/);
   t.false(link.open);
   // The nkey user has the client's permissions: it may ask, it may not speak Raft; the link reports each refusal.
@@ -272,5 +274,5 @@ test('TLS with a client certificate, and an nkey user', async (t) => {
   await t.throwsAsync(NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: seedFile } }, env: {} }), undefined, 'no client certificate: refused');
   const other = join(dir, 'other.nk');
   writeFileSync(other, new TextDecoder().decode(nkeys.createUser().getSeed()));
-  await t.throwsAsync(NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: other }, tls } }), { instanceOf: NatsAuthError, message: /refused the credentials .* for an nkey seed/ });
+  await t.throwsAsync(NatsLink.connect({ servers: nats.url, security: { auth: { nkeySeedFile: other }, tls }, waitOnFirstConnect: true }), { instanceOf: NatsAuthError, message: /refused the credentials .* for an nkey seed/ });
 });
