@@ -1,5 +1,6 @@
 // Lint rules: the recommended sets, plus the project's own bans that keep the
-// consensus core pure (no timers, clocks, randomness or I/O in actors/raft).
+// consensus core and the monitor's policy pure (no timers, clocks, randomness
+// or I/O in actors/raft or actors/monitor).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -18,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['actors/raft/**/*.ts'],
+    files: ['actors/raft/**/*.ts', 'actors/monitor/**/*.ts'],
     rules: {
       'no-restricted-properties': ['error', ...impureInCore],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'setImmediate', 'process'],

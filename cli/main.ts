@@ -10,6 +10,8 @@ import { registerReplicaCommand } from './commands/replica.ts';
 import { registerChatCommand } from './commands/chat.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
+import { registerMembersCommand } from './commands/members.ts';
+import { registerNatsConfigCommand } from './commands/nats-config.ts';
 import { registerCredentialsCommand } from './commands/credentials.ts';
 import { ExitCode, describeError, exitCodeOf } from './errors.ts';
 
@@ -28,6 +30,8 @@ registerReplicaCommand(program);
 registerChatCommand(program);
 registerDashboardCommand(program);
 registerInspectCommand(program);
+registerMembersCommand(program);
+registerNatsConfigCommand(program);
 registerCredentialsCommand(program);
 
 try {

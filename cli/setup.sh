@@ -2,7 +2,9 @@
 # Brings a fresh Debian/Ubuntu machine with Node 20 to the point where
 # `npx quorumchat up` and `npm test` work: the NATS server from apt (the only
 # system service quorumchat needs), Chromium for the web inspector's browser
-# test, and the npm dependencies (sqlite3 builds from source, about 2 minutes).
+# test, iproute2 and nftables for the partition tests across network-namespace
+# hosts (test/hosts/), and the npm dependencies (sqlite3 builds from source,
+# about 2 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,9 @@ if [ "${QUORUMCHAT_SKIP_BROWSER:-}" != 1 ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+# Looked up in the system directories: under npx, `nft` on PATH can be @vercel/nft.
+[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || [ -x /usr/bin/ip ] || need+=(iproute2)
+[ -x /usr/sbin/nft ] || [ -x /sbin/nft ] || [ -x /usr/bin/nft ] || need+=(nftables)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

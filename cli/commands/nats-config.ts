@@ -1,0 +1,86 @@
+/**
+ * `quorumchat nats-config`: prints the nats-server configuration of one host
+ * of a multi-host cluster (cli/format/nats-config.ts), so nobody writes routes
+ * and ping settings by hand. docs/deploy.md shows it in use.
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { UsageError } from '../errors.ts';
+import {
+  DEFAULT_CLUSTER_NAME,
+  DEFAULT_CLUSTER_PORT,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_LISTEN,
+  DEFAULT_MAX_PAYLOAD,
+  DEFAULT_PING_INTERVAL,
+  DEFAULT_PING_MAX,
+  DEFAULT_WRITE_DEADLINE,
+  renderNatsConfig,
+} from '../format/nats-config.ts';
+import { DEFAULT_NATS_PORT } from '../../config/defaults.ts';
+
+interface NatsConfigFlags {
+  readonly host?: string;
+  readonly hosts?: string;
+  readonly name?: string;
+  readonly listen: string;
+  readonly port: string;
+  readonly clusterPort: string;
+  readonly httpPort: string;
+  readonly clusterName: string;
+  readonly pingInterval: string;
+  readonly pingMax: string;
+  readonly writeDeadline: string;
+  readonly maxPayload: string;
+}
+
+/** Flag names as the operator typed them, for error messages about the generator's fields. */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  clusterPort: 'cluster-port',
+  httpPort: 'http-port',
+  clusterName: 'cluster-name',
+  pingInterval: 'ping-interval',
+  pingMax: 'ping-max',
+  writeDeadline: 'write-deadline',
+  maxPayload: 'max-payload',
+};
+
+export function registerNatsConfigCommand(program: Command): void {
+  program
+    .command('nats-config')
+    .description("print one host's nats-server configuration: routes to every other host, fast dead-route detection")
+    .requiredOption('--host <host>', 'this host, as the others reach it (one of --hosts)')
+    .requiredOption('--hosts <hosts>', 'every host of the cluster, comma-separated, e.g. h1,h2,h3,h4,h5')
+    .option('--name <name>', 'server name on monitoring pages and in logs (default: --host)')
+    .option('--listen <address>', 'address the ports bind to', DEFAULT_LISTEN)
+    .option('--port <port>', 'client port (replicas and chat clients)', String(DEFAULT_NATS_PORT))
+    .option('--cluster-port <port>', 'route port, the same on every host', String(DEFAULT_CLUSTER_PORT))
+    .option('--http-port <port>', 'monitoring port, 0 for none', String(DEFAULT_HTTP_PORT))
+    .option('--cluster-name <name>', 'NATS cluster name, the same on every host', DEFAULT_CLUSTER_NAME)
+    .option('--ping-interval <duration>', 'how often connections and routes are pinged', DEFAULT_PING_INTERVAL)
+    .option('--ping-max <count>', 'unanswered pings before a connection or route is closed', String(DEFAULT_PING_MAX))
+    .option('--write-deadline <duration>', 'a write blocked this long closes the connection', DEFAULT_WRITE_DEADLINE)
+    .option('--max-payload <size>', 'largest message', DEFAULT_MAX_PAYLOAD)
+    .addHelpText(
+      'after',
+      '\nExit code 0, or 2 for a bad flag.\n\nExample (on host h3 of five):\n' +
+        '  quorumchat nats-config --host h3 --hosts h1,h2,h3,h4,h5 > /etc/nats/quorumchat.conf\n' +
+        '  nats-server -c /etc/nats/quorumchat.conf -t',
+    )
+    .action((flags: NatsConfigFlags) => {
+      try {
+        process.stdout.write(
+          renderNatsConfig({
+            ...flags,
+            host: flags.host ?? '',
+            hosts: (flags.hosts ?? '').split(',').map((h) => h.trim()).filter((h) => h.length > 0),
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof z.ZodError)) throw err;
+        const issue = err.issues[0];
+        const field = String(issue?.path[0] ?? 'host');
+        throw new UsageError(`--${FLAG_OF[field] ?? field}: ${issue?.message ?? 'invalid'}`);
+      }
+    });
+}

@@ -1,0 +1,74 @@
+/**
+ * `quorumchat nats-config`: the generated configuration routes to every other
+ * host and nowhere else, carries the fast dead-route settings, refuses bad
+ * input with the flag's name, and is accepted by the real nats-server.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ZodError } from 'zod';
+import { renderNatsConfig, routesOf, NatsConfigInputSchema } from '../../cli/format/nats-config.ts';
+import { NATS_SERVER_BIN } from '../integration/support/nats-server.ts';
+import { runCli, tempDir } from '../integration/support/cli.ts';
+
+const HOSTS = ['h1', 'h2', 'h3', 'h4', 'h5'];
+
+test('routes go to every other host, in order, never to itself', (t) => {
+  const config = NatsConfigInputSchema.parse({ host: 'h3', hosts: HOSTS });
+  t.deepEqual(routesOf(config), ['nats-route://h1:6222', 'nats-route://h2:6222', 'nats-route://h4:6222', 'nats-route://h5:6222']);
+  const text = renderNatsConfig({ host: 'h3', hosts: HOSTS, clusterPort: 7244 });
+  t.regex(text, /"nats-route:\/\/h5:7244"/);
+  t.notRegex(text, /nats-route:\/\/h3:/);
+});
+
+test('defaults: client 4222, cluster 6222, monitoring 8222, pings that notice a dead route in seconds', (t) => {
+  const text = renderNatsConfig({ host: 'h1', hosts: HOSTS });
+  t.regex(text, /^listen: "0\.0\.0\.0:4222"$/m);
+  t.regex(text, /^http: "0\.0\.0\.0:8222"$/m);
+  t.regex(text, /^ {2}listen: "0\.0\.0\.0:6222"$/m);
+  t.regex(text, /^server_name: "h1"$/m);
+  t.regex(text, /^ping_interval: "1s"$/m);
+  t.regex(text, /^ping_max: 3$/m);
+  t.regex(text, /^write_deadline: "2s"$/m);
+  t.regex(text, /^ {2}name: "quorumchat"$/m);
+});
+
+test('--http-port 0 leaves monitoring off', (t) => {
+  t.notRegex(renderNatsConfig({ host: 'h1', hosts: HOSTS, httpPort: 0 }), /^http:/m);
+});
+
+test('bad input is refused, naming the field', (t) => {
+  const fieldOf = (input: Parameters<typeof renderNatsConfig>[0]): unknown => {
+    const error = t.throws(() => renderNatsConfig(input), { instanceOf: ZodError });
+    return error?.issues[0]?.path[0];
+  };
+  t.is(fieldOf({ host: 'h6', hosts: HOSTS }), 'host');
+  t.is(fieldOf({ host: 'h1', hosts: ['h1', 'h1'] }), 'hosts');
+  t.is(fieldOf({ host: 'h1', hosts: ['h1', 'h2 evil'] }), 'hosts');
+  t.is(fieldOf({ host: 'h1', hosts: HOSTS, port: 6222 }), 'port');
+  t.is(fieldOf({ host: 'h1', hosts: HOSTS, pingInterval: 'soon' }), 'pingInterval');
+  t.is(fieldOf({ host: 'h1', hosts: HOSTS, clusterName: 'a b' }), 'clusterName');
+});
+
+test('nats-server accepts the output of the command (nats-server -t)', async (t) => {
+  const dir = tempDir(t, 'nats-config');
+  for (const host of ['h1', 'h5']) {
+    const printed = await runCli(['nats-config', '--host', host, '--hosts', HOSTS.join(','), '--listen', '127.0.0.1', '--http-port', '0']);
+    t.is(printed.code, 0, printed.stderr);
+    const file = join(dir, `${host}.conf`);
+    writeFileSync(file, printed.stdout);
+    const { stdout, stderr } = await promisify(execFile)(NATS_SERVER_BIN, ['-c', file, '-t']);
+    t.regex(stdout + stderr, /configuration file .* is valid/);
+  }
+});
+
+test('the command reports a bad flag with exit code 2 and the flag name', async (t) => {
+  const result = await runCli(['nats-config', '--host', 'h9', '--hosts', HOSTS.join(',')]);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /--host: must be one of --hosts/);
+  const ping = await runCli(['nats-config', '--host', 'h1', '--hosts', HOSTS.join(','), '--ping-interval', 'often']);
+  t.is(ping.code, 2);
+  t.regex(ping.stderr, /--ping-interval: must be a duration/);
+});
