@@ -7,6 +7,8 @@ import { DataRootError, ReplicasExitedError } from './supervisor/local-cluster.t
 import { LeaderWaitTimeoutError } from './supervisor/cluster-status.ts';
 import { ConfigError } from '../config/index.ts';
 import { UnavailableError } from '../actors/client/index.ts';
+import { NatsAuthError } from '../actors/transport/nats-connection.ts';
+import { NatsCredentialsError } from '../config/nats-security.ts';
 
 /** Exit codes of every `quorumchat` command. */
 export const ExitCode = {
@@ -15,7 +17,7 @@ export const ExitCode = {
   failure: 1,
   /** A bad flag or value. */
   usage: 2,
-  /** The machine is not ready: nats-server missing, port taken, data directory in use or of another shape. */
+  /** The machine is not ready: nats-server missing, port taken, data directory in use or of another shape, NATS credentials refused or unreadable. */
   environment: 3,
   /** The cluster did not answer or has no leader. */
   unavailable: 4,
@@ -44,6 +46,7 @@ export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof ConfigError) return ExitCode.usage;
   if (err instanceof NatsServerNotFoundError || err instanceof PortInUseError || err instanceof DataRootError) return ExitCode.environment;
+  if (err instanceof NatsAuthError || err instanceof NatsCredentialsError) return ExitCode.environment;
   if (err instanceof UnavailableError || err instanceof LeaderWaitTimeoutError || err instanceof ReplicasExitedError || err instanceof NatsServerStartError) {
     return ExitCode.unavailable;
   }

@@ -12,6 +12,7 @@ import { registerDashboardCommand } from './commands/dashboard.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
 import { registerMembersCommand } from './commands/members.ts';
 import { registerNatsConfigCommand } from './commands/nats-config.ts';
+import { registerCredentialsCommand } from './commands/credentials.ts';
 import { ExitCode, describeError, exitCodeOf } from './errors.ts';
 
 const program = new Command('quorumchat')
@@ -31,6 +32,7 @@ registerDashboardCommand(program);
 registerInspectCommand(program);
 registerMembersCommand(program);
 registerNatsConfigCommand(program);
+registerCredentialsCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -54,3 +54,9 @@ export function parseFlag<S extends z.ZodType>(flag: string, schema: S, value: u
   const problem = result.error.issues.map((i) => i.message).join('; ');
   throw new UsageError(`--${flag} ${JSON.stringify(value)}: ${problem}`);
 }
+
+/** True for nats://127.x.x.x, localhost or [::1] URLs (and host:port without a scheme). */
+export function isLoopbackUrl(url: string): boolean {
+  const host = /^(?:[a-z]+:\/\/)?(\[[^\]]+\]|[^:/]+)/i.exec(url)?.[1] ?? '';
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

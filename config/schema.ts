@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ReplicaIdSchema as ReplicaId } from '../actors/protocol/replica-id.ts';
 import * as d from './defaults.ts';
+import { NatsAuthSettings, NatsTlsSettings } from './nats-security.ts';
 
 /** Dot-separated subject tokens, e.g. `quorumchat` or `acme.chat`. */
 export const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;
@@ -25,6 +26,9 @@ const Server = z.string().regex(SERVER_PATTERN, 'must be a NATS server address l
 
 export const NatsSettings = z.strictObject({
   servers: list(Server).pipe(z.array(Server).min(1, 'must name at least one NATS server')).prefault([`nats://${d.DEFAULT_NATS_HOST}:${d.DEFAULT_NATS_PORT}`]),
+  /** Absent: the environment's QUORUMCHAT_NATS_* or none (an open server); see config/nats-security.ts. */
+  auth: NatsAuthSettings.optional(),
+  tls: NatsTlsSettings.optional(),
 });
 
 export const TimingSettings = z.strictObject({

@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../config/defaults.ts';
 import { NatsLink, type LinkStatus } from '../transport/nats-connection.ts';
+import type { NatsSecuritySettings } from '../../config/nats-security.ts';
 import {
   AnsweredBySchema,
   apiSubject,
@@ -48,6 +49,8 @@ export interface ChatClientOptions {
   readonly name?: string;
   /** Keep trying when no NATS server answers yet (e.g. a UI started before the cluster); default: fail at once. */
   readonly waitOnFirstConnect?: boolean;
+  /** `nats.auth` / `nats.tls` (config/nats-security.ts); unset parts come from QUORUMCHAT_NATS_*, else none. */
+  readonly security?: NatsSecuritySettings | undefined;
 }
 
 export type SendInput = Omit<RequestOf<'send'>, 'requestId'> & { readonly requestId?: string };
@@ -98,7 +101,12 @@ export class ChatClient {
 
   /** Connects to NATS (failing if no server answers, unless `waitOnFirstConnect`) and returns a client that reconnects forever. */
   static async connect(options: ChatClientOptions): Promise<ChatClient> {
-    const link = await NatsLink.connect({ servers: options.servers, name: options.name ?? 'quorumchat-client', waitOnFirstConnect: options.waitOnFirstConnect ?? false });
+    const link = await NatsLink.connect({
+      servers: options.servers,
+      name: options.name ?? 'quorumchat-client',
+      waitOnFirstConnect: options.waitOnFirstConnect ?? false,
+      security: options.security,
+    });
     return new ChatClient(link, true, options);
   }
 

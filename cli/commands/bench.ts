@@ -17,9 +17,14 @@ import { median, runLoadLevel, type LoadLevelResult } from '../bench/load.ts';
 import { measureFailover, type FailoverSample } from '../bench/failover.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { formatTable } from '../format/table.ts';
-import { DurationSchema, NatsUrlSchema, PrefixSchema, ReplicaCountSchema, parseFlag, replicaIdsFor } from '../options.ts';
+import { DurationSchema, NatsUrlSchema, PrefixSchema, ReplicaCountSchema, isLoopbackUrl, parseFlag, replicaIdsFor } from '../options.ts';
+
+/** Kept here too: tests and callers import it from bench, where it was born. */
+export { isLoopbackUrl } from '../options.ts';
 import { LocalCluster } from '../supervisor/local-cluster.ts';
 import { findFreePort } from '../supervisor/nats-server.ts';
+import { addNatsAccessOptions, natsAccessOf } from '../nats-access.ts';
+import type { NatsSecuritySettings } from '../../config/nats-security.ts';
 
 /** The concurrencies the brief asks for. */
 export const DEFAULT_SENDER_LEVELS = [1, 16, 64, 256] as const;
@@ -54,6 +59,8 @@ const SenderLevelsSchema = z
 
 export interface BenchOptions {
   readonly nats?: string;
+  /** Credentials for --nats (the client role); a cluster bench starts uses its own. */
+  readonly security?: NatsSecuritySettings;
   readonly prefix: string;
   readonly senders: readonly number[];
   readonly durationMs: number;
@@ -77,8 +84,7 @@ export interface BenchReport {
 }
 
 export function registerBenchCommand(program: Command): void {
-  program
-    .command('bench')
+  addNatsAccessOptions(program.command('bench'))
     .description('measure committed sends/s, p50/p99 latency at several concurrencies, and failover time')
     .option('--nats <url>', 'benchmark this live cluster on loopback instead of starting one (failover is then not measured)')
     .option('--prefix <prefix>', 'subject prefix of the cluster', DEFAULT_PREFIX)
@@ -100,7 +106,7 @@ export function registerBenchCommand(program: Command): void {
       const int = (flag: string, key: string, min: number, max: number): number =>
         parseFlag(flag, z.coerce.number().int().min(min).max(max), raw[key]);
       const options: BenchOptions = {
-        ...(raw['nats'] !== undefined ? { nats: parseFlag('nats', NatsUrlSchema, raw['nats']) } : {}),
+        ...(raw['nats'] !== undefined ? { nats: parseFlag('nats', NatsUrlSchema, raw['nats']), security: natsAccessOf(raw, 'client', String(raw['nats'])) } : {}),
         prefix: parseFlag('prefix', PrefixSchema, raw['prefix']),
         senders: parseFlag('senders', SenderLevelsSchema, raw['senders']),
         durationMs: parseFlag('duration', DurationSchema.pipe(z.number().max(MAX_LEVEL_DURATION_MS)), raw['duration']),
@@ -145,6 +151,7 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
   process.once('SIGTERM', onSignal);
   try {
     let natsUrl = options.nats;
+    let security = options.security;
     if (natsUrl === undefined) {
       const settings = options.config === undefined ? undefined : loadClusterConfig({ file: options.config });
       const replicaSettings = settings === undefined ? undefined : { timing: settings.timing, logLevel: settings.logLevel };
@@ -161,11 +168,12 @@ export async function runBench(options: BenchOptions, progress: (line: string) =
       });
       cluster = started.cluster;
       natsUrl = cluster.natsUrl;
+      security = cluster.security('client');
       progress(`bench: leader ${started.status.leader} elected`);
       progress(`bench: pids nats-server ${cluster.nats.pid ?? '?'}, ${cluster.supervisor.list().map((r) => `${r.id} ${r.pid ?? '-'}`).join(', ')}`);
     }
     const clients = await Promise.all(
-      Array.from({ length: BENCH_CONNECTIONS }, () => ChatClient.connect({ servers: natsUrl, prefix: options.prefix, timeoutMs: BENCH_REQUEST_TIMEOUT_MS })),
+      Array.from({ length: BENCH_CONNECTIONS }, () => ChatClient.connect({ servers: natsUrl, security, prefix: options.prefix, timeoutMs: BENCH_REQUEST_TIMEOUT_MS })),
     );
     try {
       const users = await registerUsers(clients, options.users, progress);
@@ -288,12 +296,6 @@ async function untilAvailable<T>(op: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, SETUP_RETRY_MS));
     }
   }
-}
-
-/** True for nats://127.x.x.x, localhost or [::1] URLs (and host:port without a scheme). */
-export function isLoopbackUrl(url: string): boolean {
-  const host = /^(?:[a-z]+:\/\/)?(\[[^\]]+\]|[^:/]+)/i.exec(url)?.[1] ?? '';
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** The report as aligned tables. */

@@ -7,10 +7,10 @@ import { DEFAULT_PREFIX, DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts'
 import { CliError, ExitCode } from '../errors.ts';
 import { NatsUrlSchema, PrefixSchema, parseFlag, replicaIdsFor } from '../options.ts';
 import { DEFAULT_NATS_URL } from './status.ts';
+import { addNatsAccessOptions, natsAccessOf } from '../nats-access.ts';
 
 export function registerChatCommand(program: Command): void {
-  program
-    .command('chat')
+  addNatsAccessOptions(program.command('chat'))
     .description('open the terminal chat client on a running cluster')
     .option('--nats <url>', 'NATS server of the cluster', DEFAULT_NATS_URL)
     .option('--prefix <prefix>', 'subject prefix of the cluster', DEFAULT_PREFIX)
@@ -20,7 +20,8 @@ export function registerChatCommand(program: Command): void {
       const prefix = parseFlag('prefix', PrefixSchema, raw['prefix']);
       requireTty('chat');
       const { runTui } = await import('../tui/app.ts');
-      await runTui({ natsUrl, prefix, tabs: ['chat'], replicaIds: replicaIdsFor(DEFAULT_REPLICA_COUNT), supervisor: null });
+      const security = natsAccessOf(raw, 'client', natsUrl);
+      await runTui({ natsUrl, security, prefix, tabs: ['chat'], replicaIds: replicaIdsFor(DEFAULT_REPLICA_COUNT), supervisor: null });
     });
 }
 

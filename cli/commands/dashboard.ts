@@ -10,10 +10,10 @@ import { DEFAULT_PREFIX, DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts'
 import { NatsUrlSchema, PrefixSchema, ReplicaListSchema, parseFlag, replicaIdsFor } from '../options.ts';
 import { requireTty } from './chat.ts';
 import { DEFAULT_NATS_URL } from './status.ts';
+import { addNatsAccessOptions, natsAccessOf } from '../nats-access.ts';
 
 export function registerDashboardCommand(program: Command): void {
-  program
-    .command('dashboard')
+  addNatsAccessOptions(program.command('dashboard'))
     .description("watch every replica live: role, term, indices, lag, health, charts and state machines")
     .option('--nats <url>', 'NATS server of the cluster', DEFAULT_NATS_URL)
     .option('--prefix <prefix>', 'subject prefix of the cluster', DEFAULT_PREFIX)
@@ -25,6 +25,7 @@ export function registerDashboardCommand(program: Command): void {
       const replicaIds = parseFlag('replicas', ReplicaListSchema, raw['replicas']);
       requireTty('dashboard');
       const { runTui } = await import('../tui/app.ts');
-      await runTui({ natsUrl, prefix, tabs: ['dashboard'], replicaIds, supervisor: null });
+      const security = natsAccessOf(raw, 'operator', natsUrl);
+      await runTui({ natsUrl, security, prefix, tabs: ['dashboard'], replicaIds, supervisor: null });
     });
 }

@@ -10,13 +10,13 @@ import { DEFAULT_PREFIX } from '../../config/defaults.ts';
 import { NatsUrlSchema, PortSchema, PrefixSchema, parseFlag } from '../options.ts';
 import { requireTty } from './chat.ts';
 import { DEFAULT_NATS_URL } from './status.ts';
+import { addNatsAccessOptions, natsAccessOf } from '../nats-access.ts';
 
 /** The web inspector's default port (any free port with --port 0). */
 export const DEFAULT_INSPECTOR_PORT = 8090;
 
 export function registerInspectCommand(program: Command): void {
-  program
-    .command('inspect')
+  addNatsAccessOptions(program.command('inspect'))
     .description("watch every replica's state machine live, in the terminal or (--web) in a browser")
     .option('--nats <url>', 'NATS server of the cluster', DEFAULT_NATS_URL)
     .option('--prefix <prefix>', 'subject prefix of the cluster', DEFAULT_PREFIX)
@@ -30,6 +30,6 @@ export function registerInspectCommand(program: Command): void {
       const port = web ? (String(raw['port']) === '0' ? 0 : parseFlag('port', PortSchema, raw['port'])) : 0;
       if (!web) requireTty('inspect');
       const { runInspector } = await import('../inspector/run.ts');
-      await runInspector({ natsUrl, prefix, web, port });
+      await runInspector({ natsUrl, security: natsAccessOf(raw, 'operator', natsUrl), prefix, web, port });
     });
 }

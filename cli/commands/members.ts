@@ -10,6 +10,7 @@ import { ExitCode, UsageError } from '../errors.ts';
 import { ReplicaIdSchema } from '../../actors/protocol/index.ts';
 import { DurationSchema, NatsUrlSchema, PrefixSchema, parseFlag } from '../options.ts';
 import { connectOrExplain, DEFAULT_NATS_URL } from './status.ts';
+import { addNatsAccessOptions, natsAccessOf } from '../nats-access.ts';
 import { makeChange } from './members-change.ts';
 import { MembersRefusal, REFUSAL_HELP } from './members-exit.ts';
 import { formatMembers } from './members-format.ts';
@@ -47,7 +48,7 @@ export function registerMembersCommand(program: Command): void {
     .addHelpText('after', '\nExit code 0 when a leader answered, 4 when none did, 3 when NATS cannot be reached.')
     .action(async (raw: Record<string, unknown>) => {
       const options = connectionOf(raw);
-      const nc = await connectOrExplain(options.natsUrl);
+      const nc = await connectOrExplain(options.natsUrl, natsAccessOf(raw, 'operator', options.natsUrl));
       try {
         const report = await gatherMembers(nc, options.prefix, options.timeoutMs);
         process.stdout.write((raw['json'] === true ? JSON.stringify(report, null, 2) : formatMembers(report)) + '\n');
@@ -63,7 +64,7 @@ export function registerMembersCommand(program: Command): void {
     command.addHelpText('after', `\n${REFUSAL_HELP}`).action(async (id: string, raw: Record<string, unknown>) => {
       const replicaId = replicaIdOf(id);
       const options = connectionOf(raw);
-      const nc = await connectOrExplain(options.natsUrl);
+      const nc = await connectOrExplain(options.natsUrl, natsAccessOf(raw, 'operator', options.natsUrl));
       try {
         const done = await makeChange(nc, { action: change.action, id: replicaId }, { prefix: options.prefix, timeoutMs: options.timeoutMs, force: raw['force'] === true });
         process.stdout.write(`${done}\n`);
@@ -80,7 +81,8 @@ export function registerMembersCommand(program: Command): void {
 }
 
 function withConnection(command: Command, defaultTimeout: string): Command {
-  return command
+  // Membership changes need the operator credential (docs/security.md); beside `up` it is found under ./data.
+  return addNatsAccessOptions(command)
     .option('--nats <url>', 'NATS server of the cluster', DEFAULT_NATS_URL)
     .option('--prefix <prefix>', 'subject prefix of the cluster', DEFAULT_PREFIX)
     .option('--timeout <duration>', 'how long the cluster has to answer', defaultTimeout);

@@ -2,7 +2,7 @@
  * `quorumchat status`: every replica's role, term, commit and applied index,
  * lag and digest, from the per-replica status subjects, as a table or JSON.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { apiSubject, ClusterReply } from '../../actors/protocol/index.ts';
@@ -11,6 +11,9 @@ import { CliError, ExitCode } from '../errors.ts';
 import { formatClusterStatus } from '../format/status.ts';
 import { DurationSchema, NatsUrlSchema, PrefixSchema, ReplicaListSchema, parseFlag, replicaIdsFor } from '../options.ts';
 import { collectClusterStatus, STATUS_TIMEOUT_MS } from '../supervisor/cluster-status.ts';
+import { addNatsAccessOptions, connectNats, natsAccessOf } from '../nats-access.ts';
+import { NatsCredentialsError, type NatsSecuritySettings } from '../../config/nats-security.ts';
+import { NatsAuthError } from '../../actors/transport/nats-connection.ts';
 
 export const DEFAULT_NATS_URL = `nats://${DEFAULT_NATS_HOST}:${DEFAULT_NATS_PORT}`;
 /** How long to wait for the cluster's member list before falling back to r1..r5. */
@@ -24,8 +27,7 @@ const DEFAULT_REPLICA_IDS = replicaIdsFor(DEFAULT_REPLICA_COUNT);
 const OkClusterReply = ClusterReply.extend({ ok: z.literal(true) });
 
 export function registerStatusCommand(program: Command): void {
-  program
-    .command('status')
+  addNatsAccessOptions(program.command('status'))
     .description("show every replica's role, term, commit and applied index, lag and digest")
     .option('--nats <url>', 'NATS server of the cluster', DEFAULT_NATS_URL)
     .option('--prefix <prefix>', 'subject prefix of the cluster', DEFAULT_PREFIX)
@@ -41,7 +43,7 @@ export function registerStatusCommand(program: Command): void {
       const prefix = parseFlag('prefix', PrefixSchema, raw['prefix']);
       const timeoutMs = parseFlag('timeout', DurationSchema, raw['timeout']);
       const explicit = raw['replicas'] === undefined ? undefined : parseFlag('replicas', ReplicaListSchema, raw['replicas']);
-      const nc = await connectOrExplain(natsUrl);
+      const nc = await connectOrExplain(natsUrl, natsAccessOf(raw, 'operator', natsUrl));
       try {
         const ids = explicit ?? (await memberIds(nc, prefix)) ?? DEFAULT_REPLICA_IDS;
         const status = await collectClusterStatus(nc, prefix, ids, timeoutMs);
@@ -54,10 +56,12 @@ export function registerStatusCommand(program: Command): void {
 }
 
 /** Connects once, without retrying: status is a one-shot probe. */
-export async function connectOrExplain(natsUrl: string): Promise<NatsConnection> {
+export async function connectOrExplain(natsUrl: string, security: NatsSecuritySettings): Promise<NatsConnection> {
   try {
-    return await connect({ servers: natsUrl, name: 'quorumchat-status', timeout: CONNECT_TIMEOUT_MS, reconnect: false });
+    return await connectNats(natsUrl, security, { name: 'quorumchat-status', timeoutMs: CONNECT_TIMEOUT_MS, reconnect: false });
   } catch (err) {
+    // Refused or unreadable credentials say so themselves; "is the cluster up?" would mislead.
+    if (err instanceof NatsAuthError || err instanceof NatsCredentialsError) throw err;
     throw new CliError(
       `cannot reach NATS at ${natsUrl} (${err instanceof Error ? err.message : String(err)}); is the cluster up? (quorumchat up)`,
       ExitCode.environment,

@@ -21,12 +21,15 @@ import { LeaderWaitTimeoutError, type ClusterStatus } from '../supervisor/cluste
 import type { ClusterSupervisor } from '../supervisor/cluster-supervisor.ts';
 import { LocalCluster, LEADER_WAIT_TIMEOUT_MS } from '../supervisor/local-cluster.ts';
 import { DEFAULT_NATS_FALLBACK_DIRS } from '../supervisor/nats-server.ts';
+import type { NatsSecuritySettings } from '../../config/nats-security.ts';
 
 
 /** What a running `up` hands to the terminal UI. */
 export interface UpSession {
   readonly supervisor: ClusterSupervisor;
   readonly natsUrl: string;
+  /** The operator's credentials (under the data root): what up's own UI connects with. */
+  readonly security: NatsSecuritySettings;
   readonly prefix: string;
   readonly dataRoot: string;
   /** The status when the first leader was elected. */
@@ -140,6 +143,7 @@ export async function runUp(options: UpOptions, io: UpIo, openUi?: OpenUpUi): Pr
     const session: UpSession = {
       supervisor: started.supervisor,
       natsUrl: started.natsUrl,
+      security: started.security('operator'),
       prefix: started.prefix,
       dataRoot: started.dataRoot,
       initialStatus: status,
@@ -178,13 +182,16 @@ export async function runUp(options: UpOptions, io: UpIo, openUi?: OpenUpUi): Pr
 function printReady(io: UpIo, session: UpSession, cluster: LocalCluster): void {
   const nats = session.natsUrl;
   const prefixFlag = session.prefix === DEFAULT_PREFIX ? '' : ` --prefix ${session.prefix}`;
+  // The tools find up's credentials under ./data by themselves; elsewhere they need --data.
+  const dataFlag = resolve(DEFAULT_DATA_ROOT) === session.dataRoot ? '' : ` --data ${session.dataRoot}`;
   io.out('');
   io.out(formatClusterStatus(session.initialStatus));
   io.out('');
   io.out(`quorumchat is up: ${session.supervisor.replicaIds.length} replicas, leader ${session.initialStatus.leader}`);
   io.out(`  NATS      ${nats}   (subject prefix '${session.prefix}')`);
-  io.out(`  chat      quorumchat chat --nats ${nats}${prefixFlag}`);
-  io.out(`  status    quorumchat status --nats ${nats}${prefixFlag}`);
+  io.out(`  chat      quorumchat chat --nats ${nats}${prefixFlag}${dataFlag}`);
+  io.out(`  status    quorumchat status --nats ${nats}${prefixFlag}${dataFlag}`);
+  io.out(`  secured   NATS requires credentials: ${join(session.dataRoot, 'credentials')}/{client,operator,replica}.json (docs/security.md)`);
   io.out(`  data      ${session.dataRoot}   (replica logs: <id>/replica.log, NATS log: nats-server.log)`);
   io.out(`  pids      nats-server ${cluster.nats.pid ?? '?'}, ${session.supervisor.list().map((r) => `${r.id} ${r.pid ?? '-'}`).join(', ')}`);
   io.out('Press Ctrl-C to stop.');

@@ -5,7 +5,8 @@
 import blessed from 'blessed';
 import { ANY_TOKEN, inspectSubject } from '../../actors/protocol/index.ts';
 import { raftMachine } from '../../actors/raft/index.ts';
-import { connectNats } from '../tui/app.ts';
+import { connectTuiNats } from '../tui/app.ts';
+import type { NatsSecuritySettings } from '../../config/nats-security.ts';
 import { keyHints } from '../tui/widgets.ts';
 import { InspectorFeed } from './feed.ts';
 import { stateGraphOf } from './graph.ts';
@@ -15,14 +16,15 @@ import { startInspectorWeb } from './web.ts';
 
 export interface InspectorOptions {
   readonly natsUrl: string;
+  readonly security: NatsSecuritySettings;
   readonly prefix: string;
   readonly web: boolean;
   /** With `web`: the page's port on 127.0.0.1 (0: any free port). */
   readonly port: number;
 }
 
-export async function runInspector({ natsUrl, prefix, web, port }: InspectorOptions): Promise<void> {
-  const nc = await connectNats(natsUrl, 'quorumchat-inspect');
+export async function runInspector({ natsUrl, security, prefix, web, port }: InspectorOptions): Promise<void> {
+  const nc = await connectTuiNats(natsUrl, security, 'quorumchat-inspect');
   const feed = InspectorFeed.attach(nc, prefix);
   const subject = inspectSubject(prefix, ANY_TOKEN);
   const graph = stateGraphOf(raftMachine);

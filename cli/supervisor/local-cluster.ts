@@ -7,16 +7,22 @@
  *   <root>/cluster.json      the replica ids and prefix the root was created with
  *   <root>/up.pid            pid of the process running this cluster (a lock)
  *   <root>/nats-server.log   the embedded NATS server's log
+ *   <root>/nats-server.conf  its authorization: one user per role (0600)
+ *   <root>/credentials/      each role's credentials, <role>.json (0600, directory 0700)
  *   <root>/replica-config.json  settings every replica shares (timing, log level)
  *   <root>/<id>/             each replica's data directory, with replica.log
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ClusterSupervisor, type ClusterSupervisorOptions } from './cluster-supervisor.ts';
 import { waitForLeader, waitForSettled, type ClusterStatus } from './cluster-status.ts';
 import { findNatsServer, logTail, NatsServerProcess, type FindNatsServerOptions } from './nats-server.ts';
+import { prepareClusterSecurity, replicaNatsEnv, roleSecurity } from './cluster-credentials.ts';
+import { connectNats } from '../nats-access.ts';
+import type { NatsRole } from '../../config/nats-authorization.ts';
+import type { NatsSecuritySettings } from '../../config/nats-security.ts';
 
 /** Replicas start through tsx and elect within a few election timeouts; 60 s covers a loaded 2-core machine. */
 export const LEADER_WAIT_TIMEOUT_MS = 60_000;
@@ -77,6 +83,11 @@ export class LocalCluster {
     return this.supervisor.prefix;
   }
 
+  /** How a process of `role` authenticates to this cluster's NATS server (the credentials under the data root). */
+  security(role: NatsRole): NatsSecuritySettings {
+    return roleSecurity(this.dataRoot, role);
+  }
+
   /**
    * Starts nats-server, then every replica, and waits until one is elected leader.
    * On any failure it stops what it started before throwing.
@@ -87,6 +98,7 @@ export class LocalCluster {
     const binary = findNatsServer(options.find);
     mkdirSync(dataRoot, { recursive: true });
     claimDataRoot(dataRoot, options.replicaIds, options.prefix);
+    const { natsConfigFile } = prepareClusterSecurity(dataRoot, options.prefix);
     const replicaConfigFile = options.replicaSettings === undefined ? undefined : join(dataRoot, 'replica-config.json');
     if (replicaConfigFile !== undefined) writeFileSync(replicaConfigFile, JSON.stringify(options.replicaSettings, null, 2) + '\n');
     let nats: NatsServerProcess | null = null;
@@ -102,8 +114,9 @@ export class LocalCluster {
     try {
       options.signal?.throwIfAborted();
       progress(`starting nats-server (${binary}) on 127.0.0.1:${options.port}`);
-      nats = await NatsServerProcess.start({ binary, port: options.port, logFile: join(dataRoot, 'nats-server.log') });
-      nc = await connect({ servers: nats.url, name: 'quorumchat-up' });
+      nats = await NatsServerProcess.start({ binary, port: options.port, logFile: join(dataRoot, 'nats-server.log'), configFile: natsConfigFile });
+      // The runner polls status as an operator; reconnecting like nats.js's default did before.
+      nc = await connectNats(nats.url, roleSecurity(dataRoot, 'operator'), { name: 'quorumchat-up', reconnect: true });
       supervisor = new ClusterSupervisor({
         replicaIds: options.replicaIds,
         dataRoot,
@@ -111,6 +124,7 @@ export class LocalCluster {
         prefix: options.prefix,
         ...(replicaConfigFile !== undefined ? { replicaConfigFile } : {}),
         ...(options.launcher !== undefined ? { launcher: options.launcher } : {}),
+        env: replicaNatsEnv(dataRoot),
       });
       progress(`starting ${options.replicaIds.length} replicas under ${dataRoot}`);
       const sup = supervisor;

@@ -103,6 +103,8 @@ export interface NatsServerStartOptions {
   readonly logFile: string;
   readonly host?: string;
   readonly startTimeoutMs?: number;
+  /** A nats-server configuration file (e.g. the authorization `up` writes); -a and -p still apply over it. */
+  readonly configFile?: string;
 }
 
 /** A running nats-server child process. */
@@ -145,7 +147,8 @@ export class NatsServerProcess {
     try {
       // Own process group (detached): a Ctrl-C in the terminal reaches only
       // `quorumchat up`, which then stops the replicas before this server.
-      child = spawn(options.binary, ['-a', host, '-p', String(options.port)], {
+      const config = options.configFile === undefined ? [] : ['-c', options.configFile];
+      child = spawn(options.binary, [...config, '-a', host, '-p', String(options.port)], {
         stdio: ['ignore', logFd, logFd],
         detached: true,
       });

@@ -5,7 +5,9 @@
  * its ClusterSupervisor so the dashboard can stop, start and restart replicas.
  */
 import blessed from 'blessed';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsSecuritySettings } from '../../config/nats-security.ts';
+import { connectNats } from '../nats-access.ts';
 import { raftMachine } from '../../actors/raft/index.ts';
 import type { ClusterSupervisor } from '../supervisor/cluster-supervisor.ts';
 import type { UpSession } from '../commands/up.ts';
@@ -22,6 +24,8 @@ export type Tab = 'chat' | 'dashboard';
 
 export interface TuiOptions {
   readonly natsUrl: string;
+  /** Credentials and TLS for both the chat client and the dashboard's connection. */
+  readonly security: NatsSecuritySettings;
   readonly prefix: string;
   /** The tabs to show; the first is shown at start. */
   readonly tabs: readonly Tab[];
@@ -37,7 +41,7 @@ export const NATS_RECONNECT_WAIT_MS = 250;
 
 /** Opens the UI and resolves when the person quits (Ctrl-C) or `shutdown` fires. */
 export async function runTui(options: TuiOptions): Promise<void> {
-  const nc = await connectNats(options.natsUrl, 'quorumchat-tui');
+  const nc = await connectTuiNats(options.natsUrl, options.security, 'quorumchat-tui');
   const screen = blessed.screen({ smartCSR: true, fullUnicode: true, forceUnicode: true, title: 'quorumchat', autoPadding: true, warnings: false });
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
@@ -52,7 +56,7 @@ export async function runTui(options: TuiOptions): Promise<void> {
   let chatView: ChatView | null = null;
   let dashboardView: DashboardView | null = null;
   if (tabs.includes('chat')) {
-    const client = await ChatClient.connect({ servers: options.natsUrl, prefix: options.prefix, name: 'quorumchat-chat' });
+    const client = await ChatClient.connect({ servers: options.natsUrl, security: options.security, prefix: options.prefix, name: 'quorumchat-chat' });
     const controller = new ChatController(chatPortOf(client));
     chatView = new ChatView(screen, body, controller, quit);
     cleanups.push(() => controller.close(), () => client.close());
@@ -100,6 +104,8 @@ export async function runTui(options: TuiOptions): Promise<void> {
 export async function openUpUi(session: UpSession): Promise<void> {
   await runTui({
     natsUrl: session.natsUrl,
+    // up's own UI chats and operates: the operator role does both.
+    security: session.security,
     prefix: session.prefix,
     tabs: ['chat', 'dashboard'],
     replicaIds: session.supervisor.replicaIds,
@@ -108,6 +114,6 @@ export async function openUpUi(session: UpSession): Promise<void> {
   });
 }
 
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
-  return await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: NATS_RECONNECT_WAIT_MS });
+export async function connectTuiNats(url: string, security: NatsSecuritySettings, name: string): Promise<NatsConnection> {
+  return await connectNats(url, security, { name, reconnect: true, reconnectWaitMs: NATS_RECONNECT_WAIT_MS });
 }

@@ -7,18 +7,26 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ChatClient } from '../../actors/client/index.ts';
 import { assertPortFree, logTail } from '../../cli/supervisor/nats-server.ts';
 import { freePort } from './support/nats-server.ts';
+import { credentialsFileOf } from '../../cli/nats-access.ts';
+import type { NatsSecuritySettings } from '../../config/nats-security.ts';
+import { NatsAuthError } from '../../actors/transport/nats-connection.ts';
 import { isAlive, printedPids, runCli, spawnCli, stopClusterCommandInTeardown, tempDir, type CliChild } from './support/cli.ts';
 
 /** Replicas start through tsx on a shared 2-core machine: allow minutes, not seconds. */
 const UP_TIMEOUT_MS = 150_000;
 /** Short elections so the test does not wait on the 1-2 s production timeouts. */
 const FAST_TIMING = { heartbeatMs: 50, electionMinMs: 400, electionMaxMs: 800 };
+
+/** The client credentials `up` generated under its data root. */
+function clientSecurity(data: string): NatsSecuritySettings {
+  return { auth: { file: credentialsFileOf(data, 'client') } };
+}
 
 /** Starts `up --headless`, waits until it reports the cluster up, and returns its child and printed pids. */
 async function startUp(t: ExecutionContext, data: string, port: number, config: string): Promise<{ up: CliChild; pids: number[] }> {
@@ -62,17 +70,31 @@ test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
   t.regex(first.up.stdout(), new RegExp(`quorumchat chat --nats ${url}`));
   for (const id of ['r1', 'r2', 'r3', 'r4', 'r5']) t.true(existsSync(join(data, id, 'replica.log')), `${id} logs to its data dir`);
 
-  const table = await runCli(['status', '--nats', url]);
+  // Secure by default: credentials only its owner can read, and a connection without them is refused at once.
+  for (const role of ['replica', 'operator', 'client'] as const) t.is(statSync(credentialsFileOf(data, role)).mode & 0o777, 0o600, `${role} credentials are 0600`);
+  t.is(statSync(join(data, 'credentials')).mode & 0o777, 0o700);
+  await t.throwsAsync(ChatClient.connect({ servers: url, prefix: 'quorumchat' }), { instanceOf: NatsAuthError, message: /requires credentials \(Authorization Violation\)/ });
+  const anonymous = await runCli(['status', '--nats', url, '--data', tempDir(t, 'no-credentials')]);
+  t.is(anonymous.code, 3, anonymous.stdout);
+  t.regex(anonymous.stderr, /requires credentials/);
+  // README quick start: from the directory holding ./data, the tools need no flags at all.
+  const beside = tempDir(t, 'beside-up');
+  symlinkSync(data, join(beside, 'data'));
+  const noFlags = await runCli(['status', '--nats', url], { cwd: beside });
+  t.is(noFlags.code, 0, noFlags.stderr);
+
+  // up is secured: the tools find its credentials under --data (./data by default).
+  const table = await runCli(['status', '--nats', url, '--data', data]);
   t.is(table.code, 0, table.stderr);
   t.regex(table.stdout, /^leader r[1-5], term \d+, commitIndex \d+$/m);
   t.is([...table.stdout.matchAll(/^r[1-5]\s+yes\s+(leader|follower)\s/gm)].length, 5, table.stdout);
-  const status = await runCli(['status', '--nats', url, '--json']);
+  const status = await runCli(['status', '--nats', url, '--data', data, '--json']);
   t.is(status.code, 0, status.stderr);
   const parsed = JSON.parse(status.stdout) as { leader: string | null; replicas: { id: string; answered: boolean }[] };
   t.regex(parsed.leader ?? '', /^r[1-5]$/);
   t.deepEqual(parsed.replicas.map((r) => [r.id, r.answered]), ['r1', 'r2', 'r3', 'r4', 'r5'].map((id) => [id, true]));
 
-  const client = await ChatClient.connect({ servers: url, prefix: 'quorumchat', timeoutMs: 15_000 });
+  const client = await ChatClient.connect({ servers: url, security: clientSecurity(data), prefix: 'quorumchat', timeoutMs: 15_000 });
   try {
     await client.register({ username: 'alice', password: 'alice-password' });
     await client.register({ username: 'bob', password: 'bob-password' });
@@ -84,7 +106,7 @@ test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
   }
 
   // bench against this live cluster (as JSON): it sends, but cannot kill the leader of a cluster it did not start.
-  const bench = await runCli(['bench', '--nats', url, '--senders', '2', '--duration', '1s', '--kills', '1', '--users', '2', '--json']);
+  const bench = await runCli(['bench', '--nats', url, '--data', data, '--senders', '2', '--duration', '1s', '--kills', '1', '--users', '2', '--json']);
   t.is(bench.code, 0, bench.stderr);
   const report = JSON.parse(bench.stdout) as {
     cluster: { natsUrl: string; startedByBench: boolean };
@@ -100,7 +122,7 @@ test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
   await stopWithCtrlC(t, first.up, first.pids, data);
 
   const second = await startUp(t, data, port, config);
-  const again = await ChatClient.connect({ servers: url, prefix: 'quorumchat', timeoutMs: 15_000 });
+  const again = await ChatClient.connect({ servers: url, security: clientSecurity(data), prefix: 'quorumchat', timeoutMs: 15_000 });
   try {
     const bob = await again.login({ username: 'bob', password: 'bob-password' });
     const history = await again.history({ token: bob.token, with: 'alice' });

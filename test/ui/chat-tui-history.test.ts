@@ -36,7 +36,7 @@ test('history pages back to the start; delete for everyone, log out and delete t
   t.teardown(() => rmSync(dataRoot, { recursive: true, force: true }));
   const { cluster } = await LocalCluster.start({ dataRoot, replicaIds: ['r1', 'r2', 'r3'], port: await freePort(), prefix: 'quorumchat' });
   t.teardown(() => cluster.stop());
-  const client = await ChatClient.connect({ servers: cluster.natsUrl });
+  const client = await ChatClient.connect({ servers: cluster.natsUrl, security: cluster.security('client') });
   t.teardown(() => client.close());
 
   await client.register({ username: 'carol', password: PASSWORD });
@@ -44,7 +44,7 @@ test('history pages back to the start; delete for everyone, log out and delete t
   const { token: dave } = await client.login({ username: 'dave', password: PASSWORD });
   for (let i = 1; i <= NOTES; i++) await client.send({ token: dave, to: 'carol', text: `note ${i}` });
 
-  const term = await openTerminal('hist', `node ${BIN} chat --nats ${cluster.natsUrl}`, { env: ENV, columns: 110, rows: 30 });
+  const term = await openTerminal('hist', `node ${BIN} chat --nats ${cluster.natsUrl} --data ${dataRoot}`, { env: ENV, columns: 110, rows: 30 });
   t.teardown(() => term.kill());
   await logIn(term, 'carol');
   await term.waitFor(new RegExp(`dave \\(${NOTES}\\)`));
@@ -75,7 +75,7 @@ test('history pages back to the start; delete for everyone, log out and delete t
   t.false(seenByDave.messages.some((m) => m.text === 'to be deleted'), 'gone from the other side too');
 
   // The terminal inspector on the same cluster shows every replica's state.
-  const inspect = await openTerminal('insp', `node ${BIN} inspect --nats ${cluster.natsUrl}`, { env: ENV, columns: 110, rows: 30 });
+  const inspect = await openTerminal('insp', `node ${BIN} inspect --nats ${cluster.natsUrl} --data ${dataRoot}`, { env: ENV, columns: 110, rows: 30 });
   t.teardown(() => inspect.kill());
   const chart = await inspect.waitFor(/r1\s+t\d+[\s\S]*r2\s+t\d+[\s\S]*r3\s+t\d+/, 30_000);
   t.is(chart.match(/●/g)?.length, 3, 'each replica is in exactly one state');

@@ -19,7 +19,12 @@ export interface NatsServer {
   start(): Promise<void>;
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+export interface NatsServerOptions {
+  /** A nats-server configuration file (e.g. an authorization block); -a and -p still apply over it. */
+  readonly configFile?: string;
+}
+
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const server: NatsServer = {
@@ -27,7 +32,8 @@ export async function startNatsServer(): Promise<NatsServer> {
     url: `nats://127.0.0.1:${port}`,
     async start() {
       if (child) return;
-      child = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+      const config = options.configFile === undefined ? [] : ['-c', options.configFile];
+      child = spawn(NATS_SERVER_BIN, [...config, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
       await waitForPort(port, NATS_START_TIMEOUT_MS);
     },
     async stop() {

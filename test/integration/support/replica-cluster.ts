@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServer } from './nats-server.ts';
 import type { StatusReply } from '../../../actors/protocol/index.ts';
+import type { NatsSecuritySettings } from '../../../config/nats-security.ts';
+import { natsConnectOptions } from '../../../actors/transport/nats-connection.ts';
+import { resolveNatsSecurity } from '../../../config/nats-security.ts';
 
 const QUORUMCHAT_BIN = fileURLToPath(new URL('../../../cli/quorumchat.mjs', import.meta.url));
 
@@ -30,6 +33,10 @@ export interface ClusterOptions {
   readonly size?: number;
   readonly snapshotEvery?: number;
   readonly prefix?: string;
+  /** Raft timing instead of TEST_TIMING (must keep electionMaxMs below TEST_REQUEST_DEADLINE_MS). */
+  readonly timing?: { readonly heartbeatMs: number; readonly electionMinMs: number; readonly electionMaxMs: number };
+  /** A secured NATS server: its configuration, the replicas' extra environment (their credentials), the harness's own credentials. */
+  readonly nats?: { readonly configFile: string; readonly replicaEnv: Readonly<Record<string, string>>; readonly security: NatsSecuritySettings };
 }
 
 /** A status reply (actors/protocol/status.ts) with the runtime extras these tests read. */
@@ -52,20 +59,22 @@ export class ReplicaCluster {
     readonly prefix: string,
     readonly configFile: string,
     size: number,
+    private readonly replicaEnv: Readonly<Record<string, string>> = {},
   ) {
     this.ids = Array.from({ length: size }, (_, i) => `r${i + 1}`);
   }
 
   static async start(t: ExecutionContext, options: ClusterOptions = {}): Promise<ReplicaCluster> {
-    const nats = await startNatsServer();
+    const nats = await startNatsServer(options.nats === undefined ? {} : { configFile: options.nats.configFile });
     const root = mkdtempSync(join(tmpdir(), 'quorumchat-it-'));
     const configFile = join(root, 'replica.json');
     writeFileSync(
       configFile,
-      JSON.stringify({ timing: TEST_TIMING, requestDeadlineMs: TEST_REQUEST_DEADLINE_MS, snapshotEvery: options.snapshotEvery ?? 10_000, logLevel: 'info' }),
+      JSON.stringify({ timing: options.timing ?? TEST_TIMING, requestDeadlineMs: TEST_REQUEST_DEADLINE_MS, snapshotEvery: options.snapshotEvery ?? 10_000, logLevel: 'info' }),
     );
-    const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    const cluster = new ReplicaCluster(nats, nc, root, options.prefix ?? 'qc', configFile, options.size ?? 5);
+    const security = options.nats === undefined ? {} : natsConnectOptions(resolveNatsSecurity(options.nats.security, {}));
+    const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...security });
+    const cluster = new ReplicaCluster(nats, nc, root, options.prefix ?? 'qc', configFile, options.size ?? 5, options.nats?.replicaEnv);
     t.teardown(async () => {
       await cluster.destroy();
       if (process.env.KEEP_IT_LOGS === undefined) rmSync(root, { recursive: true, force: true });
@@ -92,7 +101,7 @@ export class ReplicaCluster {
     const child = spawn(
       process.execPath,
       [QUORUMCHAT_BIN, 'replica', '--id', id, '--peers', (options.peers ?? this.ids).join(','), '--nats', this.nats.url, '--data', this.dataDir(id), '--prefix', this.prefix, '--config', this.configFile],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.replicaEnv } },
     );
     child.stdout?.pipe(out, { end: false });
     child.stderr?.pipe(out, { end: false });
