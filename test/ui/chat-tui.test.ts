@@ -32,7 +32,7 @@ test('two people chat through the terminal UI, and the chat goes on after the le
   await register(up, 'alice');
   save('chat-alice-empty', await up.screen());
 
-  const chat = await openTerminal('chat', `node ${BIN} chat --nats nats://127.0.0.1:${port} --data ${data}`, { env: ENV, columns: 120, rows: 32 });
+  const chat = await openTerminal('chat', `node ${BIN} chat --nats nats://127.0.0.1:${port} --data ${cluster.dataRoot}`, { env: ENV, columns: 120, rows: 32 });
   t.teardown(() => chat.kill());
   save('chat-login', await chat.waitFor(/log in/, 60_000));
   await register(chat, 'bob');
@@ -111,7 +111,7 @@ test('two people chat through the terminal UI, and the chat goes on after the le
   save('chat-bob-resized', small);
 
   // The standalone dashboard watches the same cluster; it cannot stop replicas.
-  const watch = await openTerminal('dash', `node ${BIN} dashboard --nats nats://127.0.0.1:${port} --data ${data}`, { env: ENV, columns: 140, rows: 40 });
+  const watch = await openTerminal('dash', `node ${BIN} dashboard --nats nats://127.0.0.1:${port} --data ${cluster.dataRoot}`, { env: ENV, columns: 140, rows: 40 });
   t.teardown(() => watch.kill());
   await watch.waitFor(/r\d\s+-\s+leader\s+\d/, 30_000);
   await watch.keys('s');
