@@ -166,7 +166,8 @@ export class SimulatedPeerTransport implements PeerTransport {
       await writeFile(filePath, wire.bytes, { flush: true });
       if (this.#closed) throw new SnapshotStreamError(this.id, 'the receiver closed');
       this.#stats.snapshotsReceived++;
-      const received: ReceivedSnapshot = { from, term: wire.term, meta: wire.meta, filePath, bytes: wire.bytes.byteLength, sha256 };
+      const release = async (): Promise<void> => await rm(filePath, { force: true }).catch(() => undefined);
+      const received: ReceivedSnapshot = { from, term: wire.term, meta: wire.meta, filePath, bytes: wire.bytes.byteLength, sha256, release };
       for (const handler of this.#snapshotHandlers) {
         try {
           handler(received);

@@ -31,7 +31,7 @@ export interface PeerTransport {
   close(): Promise<void>;
 }
 
-/** A snapshot file that arrived whole and verified. The receiver (runtime) now owns `filePath`. */
+/** A snapshot file that arrived whole and verified. The receiver (runtime) owns it until it calls `release`. */
 export interface ReceivedSnapshot {
   readonly from: ReplicaId;
   /** The sender's term when it streamed. */
@@ -42,6 +42,8 @@ export interface ReceivedSnapshot {
   readonly bytes: number;
   /** Hex sha256 of the whole file, as verified. */
   readonly sha256: string;
+  /** The receiver is done with it (installed or refused): the transport deletes the file. Never rejects. */
+  release(): Promise<void>;
 }
 
 /** Why incoming bytes were dropped. */
