@@ -153,3 +153,18 @@ export interface RuntimeStore<Tx> {
   installSnapshot(meta: SnapshotMeta, source: string | AsyncIterable<Uint8Array>): Promise<unknown>;
   close(): Promise<void>;
 }
+
+/**
+ * UNSAFE, deliberately broken runtimes: only test/sim sets these, to prove
+ * the simulation catches each (docs/simulation.md, "Broken variants"). No
+ * configuration or CLI flag reaches them (cli/commands/replica.ts never sets
+ * `ReplicaWorld.unsafe`).
+ */
+export interface UnsafeRuntimeVariants {
+  /** Send a Ready's messages (a follower's append acknowledgement) before its persist is durable. */
+  readonly ackBeforeDurable?: boolean;
+  /** Answer a write as soon as the core took the proposal, before its entry is committed and applied. */
+  readonly replyBeforeApply?: boolean;
+  /** Serve reads from the local applied state without a read index from the leader. */
+  readonly readWithoutReadIndex?: boolean;
+}

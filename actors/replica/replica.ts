@@ -20,10 +20,10 @@
  *   replica.failed                 resolves with the error that stopped it, if any
  */
 import { createRaftActor, viewOf, type RaftActor } from '../raft/index.ts';
-import type { Configuration, CoreView, HardState, Entry, Index, RaftEvent, RaftInput, ReplicaId, SnapshotMeta } from '../raft/types.ts';
+import type { Configuration, CoreView, HardState, Entry, Index, RaftEvent, RaftInput, ReplicaId, SnapshotMeta, UnsafeVariants } from '../raft/types.ts';
 import type { PeerTransport } from '../transport/types.ts';
 import type { ReplicaConfig } from '../../config/index.ts';
-import { createPipeline, type Pipeline } from './pipeline.ts';
+import { createPipeline, trimBelowInstalled, type Pipeline } from './pipeline.ts';
 import { Waiters } from './waiters.ts';
 import { applyCommitted, type CommandReply } from './apply.ts';
 import { RequestHandler, type RoleView } from './requests.ts';
@@ -32,7 +32,7 @@ import { createInspectionPublisher, inspectSubject, type InspectionPublisher } f
 import { checkIdUnused, checkNotWiped } from './guard.ts';
 import { serveRequests } from './router.ts';
 import { createSnapshotInstaller, createSnapshotScheduler, createSnapshotSender } from './snapshots.ts';
-import type { ClientBus, ReplicaApplication, RuntimeClock, RuntimeLogger, RuntimeRandom, RuntimeStore } from './ports.ts';
+import type { ClientBus, ReplicaApplication, RuntimeClock, RuntimeLogger, RuntimeRandom, RuntimeStore, UnsafeRuntimeVariants } from './ports.ts';
 
 /** What the runtime reads from the configuration (config/ validates it; a simulator builds it directly). */
 export type ReplicaSettings = Pick<ReplicaConfig, 'id' | 'prefix' | 'peers' | 'timing' | 'snapshotEvery' | 'requestDeadlineMs'> & {
@@ -70,6 +70,10 @@ export interface ReplicaWorld<Tx, Live> {
   createTransport(): Promise<PeerTransport>;
   /** Skip the wiped-data-directory check (an operator who knows the replica never held a log). */
   readonly skipWipeCheck?: boolean;
+  /** UNSAFE broken variants, for the simulation's tests only (ports.ts); production never sets it. */
+  readonly unsafe?: UnsafeRuntimeVariants;
+  /** UNSAFE broken consensus core (RaftInput.unsafe), for the simulation's tests only; production never sets it. */
+  readonly unsafeCore?: UnsafeVariants;
 }
 
 export interface Replica {
@@ -124,6 +128,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
       maxUncommittedEntries: settings.limits.maxUncommittedEntries,
     },
     seed: random.coreSeed(),
+    ...(world.unsafeCore === undefined ? {} : { unsafe: world.unsafeCore }),
   };
   const core: RaftActor = createRaftActor(input, { clock, inspect: (event) => inspection.observe(event) });
 
@@ -135,20 +140,32 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
       lifecycle.fail(error, `the consensus core failed on ${event.type}`);
     }
   };
+  // The apply stage and the snapshot installer both replace applied state: one at a time, or an install landing
+  // between the apply stage's "what is not applied yet" and its transaction makes it re-apply (found by the simulation).
+  const stateMachine = createSerial();
+  // Likewise persists and installs: a persist queued before the core learned of an installed snapshot is trimmed to it.
+  const logWrites = createSerial();
+  let installedIndex = 0;
   const snapshotDeps = { store, send, log, stopping: () => lifecycle.stopping };
   const scheduler = createSnapshotScheduler({ ...snapshotDeps, snapshotEvery: settings.snapshotEvery });
-  const sender = createSnapshotSender({ ...snapshotDeps, transport, term: () => core.getSnapshot().context.term });
+  const sender = createSnapshotSender({ ...snapshotDeps, transport, term: () => core.getSnapshot().context.term, sleep: (ms) => clock.sleep(ms) });
   const installer = createSnapshotInstaller({
     ...snapshotDeps,
     id,
+    exclusive: (install) => stateMachine(() => logWrites(install)),
     installed: (index) => {
+      installedIndex = index;
       waiters.onSnapshotInstalled(index);
       scheduler.installed(index);
     },
   });
 
   const pipeline: Pipeline = createPipeline({
-    persist: (batch) => store.persist(batch),
+    persist: (batch) =>
+      logWrites(async () => {
+        const trimmed = trimBelowInstalled(batch, installedIndex, store.status().lastIndex);
+        if (trimmed) await store.persist(trimmed);
+      }),
     adoptSnapshot: async (meta) => {
       // The store installed it before the core saw it (the installer); only bookkeeping remains.
       waiters.onSnapshotInstalled(meta.index);
@@ -162,13 +179,15 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
       waiters.onReads(reads);
     },
     apply: (committed, commitIndex) =>
-      applyCommitted(
+      stateMachine(() =>
+        applyCommitted(
         { store, application, waiters, publish: (subject, body) => bus.publish(subject, JSON.stringify(body)), now: () => clock.now(), log, afterApply: (index) => scheduler.afterApply(index) },
         committed,
         commitIndex,
+        ),
       ),
     fail: (error) => lifecycle.fail(error, 'carrying out a Ready failed'),
-  });
+  }, world.unsafe);
 
   core.on('ready', ({ ready }) => pipeline.push(ready));
   core.subscribe({ error: (error) => lifecycle.fail(error, 'the consensus core stopped') });
@@ -202,6 +221,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     clusterBody: () => buildClusterBody(core.getSnapshot(), settings.timing.electionMaxMs),
     log,
     stopping: () => lifecycle.stopping,
+    unsafe: world.unsafe,
   });
 
   const status = (): ReplicaStatus =>
@@ -255,6 +275,16 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
   };
 
   return { id, status, view: () => viewOf(core.getSnapshot()), stop, failed: lifecycle.failed };
+}
+
+/** Runs the functions given to it one at a time, in call order. */
+function createSerial(): <T>(run: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(run: () => Promise<T>): Promise<T> => {
+    const next = tail.then(run, run);
+    tail = next.catch(() => undefined);
+    return next;
+  };
 }
 
 /** Stopping and failing: the first fatal error stops the replica and resolves `failed`. */

@@ -20,7 +20,7 @@ import { nextConfiguration, parseAdminRequest, MembersRequest, TransferRequest }
 import { BadRequest, Internal, isProtocolError, isWrite, TooLarge, Unavailable, type ChatRequest, type ReadRequest, type WriteRequest } from '../chat/index.ts';
 import { wireReply, type CommandReply } from './apply.ts';
 import { NotLeaderError, ProposalLostError, StoppingError, UnavailableError } from './errors.ts';
-import { withTimeout, type ClientBus, type ReplicaApplication, type RuntimeClock, type RuntimeLogger, type RuntimeRandom, type WireReply } from './ports.ts';
+import { withTimeout, type ClientBus, type ReplicaApplication, type RuntimeClock, type RuntimeLogger, type RuntimeRandom, type UnsafeRuntimeVariants, type WireReply } from './ports.ts';
 import type { Waiters } from './waiters.ts';
 
 /** Pause between attempts while no leader is known or a proposal was lost: a few per election, not a busy loop. */
@@ -72,6 +72,8 @@ export interface RequestContext {
   clusterBody(): Record<string, unknown>;
   readonly log: Pick<RuntimeLogger, 'warn' | 'error' | 'debug'>;
   stopping(): boolean;
+  /** UNSAFE broken variants, simulation only (ports.ts). */
+  readonly unsafe?: UnsafeRuntimeVariants | undefined;
 }
 
 /** A reply as it leaves a replica: who answered and the leader it knew of (docs/protocol.md §1.1). */
@@ -303,6 +305,11 @@ export class RequestHandler {
     const id = this.ctx.random.uuid();
     const applied = this.ctx.waiters.expectProposal(id);
     this.ctx.propose(id, prepared.data);
+    if (this.ctx.unsafe?.replyBeforeApply === true) {
+      // UNSAFE variant: acknowledged before it is committed; a new leader may overwrite it.
+      this.ctx.waiters.abandon(id);
+      return { ok: true };
+    }
     return wireReply(await this.beforeDeadline(applied, deadline, id, `${request.op} was not committed in time`));
   }
 
@@ -339,6 +346,8 @@ export class RequestHandler {
   }
 
   private async read(request: ReadRequest, deadline: number): Promise<WireReply> {
+    // UNSAFE variant: whatever this replica has applied, however stale.
+    if (this.ctx.unsafe?.readWithoutReadIndex === true) return await this.ctx.application.read(request, this.ctx.clock.now());
     const index = await this.untilLeaderOrUnavailable(deadline, {
       what: 'confirm a read index (no leader or no quorum)',
       asLeader: async (until) => await this.localReadIndex(until),
@@ -415,9 +424,12 @@ export class RequestHandler {
     return this.ctx.clock.now() + ms;
   }
 
-  /** Milliseconds left until `deadline`, at least 1 (the forward request's schema wants a positive deadline). */
+  /**
+   * Whole milliseconds left until `deadline`, at least 1: the forward request's schema wants a positive
+   * integer, and a clock may tell fractional time (the simulation's does; found by it).
+   */
   private remaining(deadline: number): number {
-    return Math.max(1, deadline - this.ctx.clock.now());
+    return Math.max(1, Math.ceil(deadline - this.ctx.clock.now()));
   }
 
   /** Stamps a reply with who answered it; never throws, so the handlers' "always a reply" holds. */

@@ -72,26 +72,36 @@ export interface SnapshotSender {
   send(to: ReplicaId, wanted: SnapshotMeta): void;
 }
 
-export function createSnapshotSender(deps: SnapshotDeps & { readonly transport: PeerTransport; readonly term: () => Term }): SnapshotSender {
+/**
+ * After a failed stream, wait this long before telling the core `unreachable` (it asks again at once): a peer
+ * that is down fails a stream immediately (NATS "no responders"), and without a pause the retry is a busy loop
+ * (found by the simulation). Long enough for a few retries per election timeout, not hundreds.
+ */
+export const SNAPSHOT_RETRY_PAUSE_MS = 100;
+
+export function createSnapshotSender(
+  deps: SnapshotDeps & { readonly transport: PeerTransport; readonly term: () => Term; readonly sleep: (ms: number) => Promise<void> },
+): SnapshotSender {
   const { store, transport, log } = deps;
   const streamingTo = new Set<ReplicaId>();
 
-  const streamOnce = async (to: ReplicaId, wanted: SnapshotMeta): Promise<void> => {
+  /** One stream; true when it failed (the core must hear `unreachable`). */
+  const streamOnce = async (to: ReplicaId, wanted: SnapshotMeta): Promise<boolean> => {
     const stream = await store.openSnapshot().catch((error: unknown) => {
       log.error({ err: error }, 'cannot open the local snapshot');
       return null;
     });
     if (!stream) {
       log.warn({ to, index: wanted.index }, 'asked to send a snapshot but none is stored');
-      deps.send({ type: 'unreachable', peer: to });
-      return;
+      return true;
     }
     try {
       // The receiving runtime installs it, then hands InstallSnapshot to its own core (the installer).
       await transport.streamSnapshot(to, stream.meta, stream.chunks(), deps.term());
+      return false;
     } catch (error) {
       log.warn({ to, err: error }, 'snapshot stream failed');
-      deps.send({ type: 'unreachable', peer: to });
+      return true;
     } finally {
       await stream.close().catch(() => undefined);
     }
@@ -102,7 +112,13 @@ export function createSnapshotSender(deps: SnapshotDeps & { readonly transport: 
       // One stream per peer at a time: the core may ask again (e.g. on a heartbeat) while one is running.
       if (streamingTo.has(to) || deps.stopping()) return;
       streamingTo.add(to);
-      void streamOnce(to, wanted).finally(() => streamingTo.delete(to));
+      void streamOnce(to, wanted).then(async (failed) => {
+        if (failed) await deps.sleep(SNAPSHOT_RETRY_PAUSE_MS);
+        streamingTo.delete(to);
+        // Only now: the core answers `unreachable` by asking for the snapshot again at once, and that
+        // request must find the peer free, or it is dropped and the core waits forever (found by the simulation).
+        if (failed) deps.send({ type: 'unreachable', peer: to });
+      });
     },
   };
 }
@@ -114,7 +130,14 @@ export interface SnapshotInstaller {
   idle(): Promise<void>;
 }
 
-export function createSnapshotInstaller(deps: SnapshotDeps & { readonly id: ReplicaId; readonly installed: (index: Index) => void }): SnapshotInstaller {
+export function createSnapshotInstaller(
+  deps: SnapshotDeps & {
+    readonly id: ReplicaId;
+    readonly installed: (index: Index) => void;
+    /** Shared with the apply stage: an install never lands in the middle of an apply batch. */
+    readonly exclusive: <T>(run: () => Promise<T>) => Promise<T>;
+  },
+): SnapshotInstaller {
   const { store, log } = deps;
   let installing: Promise<void> = Promise.resolve();
 
@@ -124,11 +147,12 @@ export function createSnapshotInstaller(deps: SnapshotDeps & { readonly id: Repl
       return;
     }
     try {
-      if (received.meta.index > store.status().appliedIndex) {
-        await store.installSnapshot(received.meta, received.filePath);
+      await deps.exclusive(async () => {
+        if (received.meta.index <= store.status().appliedIndex) return;
+        await store.installSnapshot(received.meta, received.content === undefined ? received.filePath : oneChunk(received.content));
         deps.installed(received.meta.index);
         log.info({ from: received.from, index: received.meta.index, bytes: received.bytes }, 'installed snapshot from leader');
-      }
+      });
     } catch (error) {
       log.error({ err: error, from: received.from }, 'could not install a received snapshot');
       return;
@@ -150,4 +174,8 @@ export function createSnapshotInstaller(deps: SnapshotDeps & { readonly id: Repl
       await installing.catch(() => undefined);
     },
   };
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }

@@ -37,8 +37,10 @@ export interface ReceivedSnapshot {
   /** The sender's term when it streamed. */
   readonly term: Term;
   readonly meta: SnapshotMeta;
-  /** A complete, fsynced file in the transport's snapshot directory. */
+  /** A complete, fsynced file in the transport's snapshot directory; '' when `content` holds the bytes instead. */
   readonly filePath: string;
+  /** In-memory transports (the simulation): the verified bytes themselves, no file. */
+  readonly content?: Uint8Array;
   readonly bytes: number;
   /** Hex sha256 of the whole file, as verified. */
   readonly sha256: string;
