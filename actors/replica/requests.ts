@@ -106,6 +106,8 @@ const WireReplyShape = z.looseObject({ ok: z.boolean() });
 
 /** A forward reply: a protocol reply, a read index, or retry. */
 type ForwardReply = WireReply | { readonly ok: true; readonly index: Index } | RetryElsewhere;
+/** A forward reply as it travels on the forward subject. */
+export type ForwardWireReply = Exclude<ForwardReply, RetryElsewhere> | typeof FORWARD_RETRY_WIRE;
 
 /** One job only a leader can do, as `untilLeader` runs it. */
 interface LeaderWork<T> {
@@ -145,7 +147,7 @@ export class RequestHandler {
   }
 
   /** A request from another replica on our forward subject: the reply's wire form. */
-  async handleForward(data: Uint8Array): Promise<object> {
+  async handleForward(data: Uint8Array): Promise<ForwardWireReply> {
     let reply: ForwardReply;
     try {
       reply = await this.forwardRequest(data);

@@ -12,16 +12,17 @@
 import { apiQueueGroup, statusSubject } from '../client/subjects.ts';
 import { adminQueueGroup } from './admin.ts';
 import type { BusRequest, ClientBus, RuntimeLogger } from './ports.ts';
-import { forwardSubject } from './requests.ts';
+import { forwardSubject, type ForwardWireReply, type StampedReply } from './requests.ts';
+import type { ReplicaStatus } from './status.ts';
 
 /** Status replies are cheap, but a flood of them must not starve Raft: at most this many handled at once. */
 export const MAX_STATUS_IN_FLIGHT = 64;
 
 export interface RouterHandlers {
-  client(op: string, data: Uint8Array): Promise<object>;
-  admin(op: string, data: Uint8Array): Promise<object>;
-  forward(data: Uint8Array): Promise<object>;
-  status(): object;
+  client(op: string, data: Uint8Array): Promise<StampedReply>;
+  admin(op: string, data: Uint8Array): Promise<StampedReply>;
+  forward(data: Uint8Array): Promise<ForwardWireReply>;
+  status(): ReplicaStatus;
 }
 
 /** Serves every subject of one replica; returns a function that stops serving them all. */

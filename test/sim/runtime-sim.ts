@@ -225,7 +225,8 @@ class RuntimeSimulation {
       if (!(error instanceof InvariantViolation)) throw error;
       violation = { invariant: error.invariant, detail: error.detail, step: this.#steps + this.#healSteps, timeMs: this.#queue.now, traceTail: [...this.#tail] };
     } finally {
-      for (const node of this.#nodes) this.#crash(node, 'end of run');
+      // Stop every replica's clock and transport so nothing of this run outlives it (not counted as a crash).
+      for (const node of this.#nodes) this.#crash(node, 'end of run', false);
     }
     const acknowledged = this.#sends.filter((send) => send.ack !== null).length;
     return {
@@ -369,7 +370,7 @@ class RuntimeSimulation {
   }
 
   /** Crash: the process dies; the disk keeps only what was durable. */
-  #crash(node: Node, why: string): void {
+  #crash(node: Node, why: string, count = true): void {
     if (!node.alive) return;
     node.alive = false;
     node.clock?.stop();
@@ -378,7 +379,7 @@ class RuntimeSimulation {
     node.disk.crash();
     node.replica = null;
     node.view = null;
-    this.#crashes++;
+    if (count) this.#crashes++;
     this.#record(`  ${node.id} down (${why})`);
   }
 
