@@ -1,5 +1,8 @@
-// CI: the real replica runtime under swarm faults over many seeds (part a of 3; ava runs the files on both cores, the batches of one file in turn).
+// CI: the real replica runtime under swarm faults over many seeds, plus a targeted mix (part a of 3;
+// ava runs the files on both cores, the batches of one file in turn).
 import test from 'ava';
-import { assertBatchPasses, describeBatch, swarmBatches } from './ci-batch.ts';
+import { assertBatchPasses, describeBatch, swarmBatches, type Batch } from './ci-batch.ts';
 
-for (const batch of swarmBatches(1)) test.serial(describeBatch(batch), async (t) => await assertBatchPasses(t, batch));
+const batches: Batch[] = [...swarmBatches(1), { start: 50_001, count: 30, nodes: [3, 5, 7], steps: 600, mix: 'partitions' }];
+
+for (const batch of batches) test.serial(describeBatch(batch), async (t) => await assertBatchPasses(t, batch));

@@ -1,5 +1,8 @@
-// CI: the real replica runtime under swarm faults over many seeds (part b of 3; ava runs the files on both cores, the batches of one file in turn).
+// CI: the real replica runtime under swarm faults over many seeds, plus a targeted mix (part b of 3;
+// ava runs the files on both cores, the batches of one file in turn).
 import test from 'ava';
-import { assertBatchPasses, describeBatch, swarmBatches } from './ci-batch.ts';
+import { assertBatchPasses, describeBatch, swarmBatches, type Batch } from './ci-batch.ts';
 
-for (const batch of swarmBatches(337)) test.serial(describeBatch(batch), async (t) => await assertBatchPasses(t, batch));
+const batches: Batch[] = [...swarmBatches(337), { start: 60_001, count: 30, nodes: [3, 5, 7], steps: 600, mix: 'elections' }];
+
+for (const batch of batches) test.serial(describeBatch(batch), async (t) => await assertBatchPasses(t, batch));
