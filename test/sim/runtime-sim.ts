@@ -13,9 +13,9 @@
  * queue drains) before the next. Nothing in the simulated world does real
  * I/O or reads a real clock, so one seed gives one trace.
  *
- * Clients speak the client protocol through the bus (`<prefix>.api.send`,
- * `history`) to any replica (queue group), retrying with the same requestId;
- * the client-visible guarantees are checked after every step.
+ * Clients (sim-clients.ts) speak the client protocol through the bus to any
+ * replica (queue group), retrying with the same requestId; the client-visible
+ * guarantees are checked after every step.
  */
 import { DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/limits.ts';
 import type { Configuration, CoreView, Index, RaftLimits, RaftTiming, ReplicaId, Term, UnsafeVariants } from '../../actors/raft/types.ts';
@@ -26,7 +26,9 @@ import { SeededRandom } from '../../actors/transport/sim-random.ts';
 import { CALM_NETWORK, SimulatedNetwork } from '../../actors/transport/simulated.ts';
 import { SimulatedPeerTransport, type PeerWire } from '../../actors/transport/sim-peer-transport.ts';
 import { MemoryDisk, type MemoryStore } from '../../storage/memory-store.ts';
-import { chatModel, chatModelCodec, TOKEN_PREFIX, type ChatModelState } from './chat-model.ts';
+import { chatModel, chatModelCodec, type ChatModelState } from './chat-model.ts';
+import { CLIENT, SimulatedClients } from './sim-clients.ts';
+import { FaultInjector } from './sim-faults.ts';
 import { drawMix, type FaultMix, type MixName } from './faults.ts';
 import { InvariantChecker, InvariantViolation, type InvariantName } from './invariants.ts';
 import { describeBusWire, SimulatedBus, type BusWire } from './sim-bus.ts';
@@ -67,24 +69,14 @@ export interface RuntimeSimResult {
 }
 
 const PREFIX = 'sim';
-const CLIENT = 'client';
-const USERS = ['ada', 'bob', 'cy'] as const;
-/** Sends in flight at once: a modest, bounded client population. */
-const MAX_OUTSTANDING_SENDS = 16;
-/** Share of client operations that are reads. */
-const READ_SHARE = 0.3;
 /** Trace lines kept for a violation report. */
 const TRACE_TAIL_LINES = 60;
 /** The runtime's request deadline, in election timeouts: a request outlasts an election (config/schema.ts requires it). */
 const REQUEST_DEADLINE_ELECTION_TIMEOUTS = 4;
-/** A client waits this much longer than the request deadline before it retries (the replica's `unavailable` comes first). */
-const CLIENT_TIMEOUT_GRACE_MS = 500;
 /** After every fault heals, this many election timeouts for every send to be acknowledged. */
 const LIVENESS_BOUND_ELECTION_TIMEOUTS = 30;
 /** Heal-phase steps cap: a guard against a livelocked harness. */
 const MAX_HEAL_STEPS = 400_000;
-/** Client retry pause range after an error reply or a timeout, ms. */
-const CLIENT_RETRY_MS: readonly [number, number] = [5, 50];
 
 export function runtimeReplayCommand(options: RuntimeSimOptions): string {
   const parts = ['npm run sim --', `--seed ${options.seed}`, `--nodes ${options.nodes}`, `--steps ${options.steps}`];
@@ -116,19 +108,6 @@ interface Node {
   checkedId: number;
 }
 
-interface Send {
-  readonly from: string;
-  readonly to: string;
-  readonly requestId: string;
-  /** Unique text: a read finds the send by it. */
-  readonly text: string;
-  readonly issuedAt: number;
-  /** The highest message id acknowledged before this send was first issued: its id must be higher. */
-  readonly idFloor: number;
-  ack: { readonly id: number | null; readonly at: number } | null;
-  attempts: number;
-}
-
 class RuntimeSimulation {
   readonly #o: RuntimeSimOptions;
   readonly #queue = new EventQueue();
@@ -143,8 +122,7 @@ class RuntimeSimulation {
   readonly #bus: SimulatedBus;
   readonly #checker = new InvariantChecker();
   readonly #nodes: Node[];
-  readonly #sends: Send[] = [];
-  readonly #byId = new Map<number, Send>();
+  readonly #clients: SimulatedClients;
   /** appliedIndex → (store digest, model digest) first seen, and by whom. */
   readonly #digests = new Map<Index, { store: string; model: string; by: ReplicaId }>();
   readonly #tail: string[] = [];
@@ -153,12 +131,9 @@ class RuntimeSimulation {
   #steps = 0;
   #healSteps = 0;
   #phase: 'faults' | 'heal' = 'faults';
-  #maxAckedId = 0;
-  #reads = 0;
   #crashes = 0;
   #failure: InvariantViolation | null = null;
-  /** Per seed: the chance that a commit advance is followed by a crash of that replica (#react). */
-  readonly #crashOnCommit: number;
+  readonly #faults: FaultInjector<Node>;
 
   constructor(options: RuntimeSimOptions) {
     if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 9) throw new RangeError(`nodes must be 1..9, got ${options.nodes}`);
@@ -168,7 +143,6 @@ class RuntimeSimulation {
     this.#timing = this.#mix.timing ?? DEFAULT_TIMING;
     this.#faultRandom = this.#random.fork();
     this.#clientRandom = this.#random.fork();
-    this.#crashOnCommit = this.#faultRandom.chance(0.4) ? this.#faultRandom.pick([0.02, 0.1]) : 0;
     const diskRandom = this.#random.fork();
     this.#limits = {
       ...DEFAULT_LIMITS,
@@ -182,6 +156,21 @@ class RuntimeSimulation {
     this.#peerNet = new SimulatedNetwork<PeerWire>(this.#queue, this.#random.fork(), CALM_NETWORK, (wire) => (wire.kind === 'message' ? wire.message.type : `snapshot ${wire.meta.index}`));
     this.#busNet = new SimulatedNetwork<BusWire>(this.#queue, this.#random.fork(), CALM_NETWORK, describeBusWire);
     this.#bus = new SimulatedBus(this.#queue, this.#random.fork(), this.#busNet, [...ids, CLIENT]);
+    this.#clients = new SimulatedClients({
+      queue: this.#queue,
+      random: this.#clientRandom,
+      bus: this.#bus,
+      mix: this.#mix,
+      timing: this.#timing,
+      prefix: PREFIX,
+      requestDeadlineMs: REQUEST_DEADLINE_ELECTION_TIMEOUTS * this.#timing.electionMaxMs,
+      inFaultPhase: () => this.#phase === 'faults',
+      record: (line) => this.#record(line),
+      fail: (violation) => (this.#failure ??= violation),
+      acknowledged: (id) => {
+        for (const node of this.#nodes) node.checkedId = Math.min(node.checkedId, id - 1);
+      },
+    });
     const initialConfig = { voters: ids, learners: [] };
     const [low, high] = this.#mix.diskLatencyMs;
     this.#nodes = ids.map((id) => {
@@ -209,6 +198,21 @@ class RuntimeSimulation {
         checkedId: 0,
       };
     });
+    this.#faults = new FaultInjector<Node>({
+      queue: this.#queue,
+      random: this.#faultRandom,
+      mix: this.#mix,
+      timing: this.#timing,
+      prefix: PREFIX,
+      nodes: this.#nodes,
+      peerNet: this.#peerNet,
+      busNet: this.#busNet,
+      bus: this.#bus,
+      crash: (node, why) => this.#crash(node, why),
+      start: (node) => this.#start(node),
+      inFaultPhase: () => this.#phase === 'faults',
+      record: (line) => this.#record(line),
+    });
   }
 
   async run(): Promise<RuntimeSimResult> {
@@ -217,8 +221,8 @@ class RuntimeSimulation {
       this.#record(`start seed=${this.#o.seed} nodes=${this.#o.nodes} limits=${JSON.stringify(this.#limits)}`);
       for (const node of this.#nodes) this.#start(node);
       await this.#settle();
-      this.#scheduleFault();
-      this.#scheduleClient();
+      this.#faults.schedule();
+      this.#clients.schedule();
       while (this.#steps < this.#o.steps) await this.#step();
       await this.#heal();
     } catch (error) {
@@ -228,7 +232,7 @@ class RuntimeSimulation {
       // Stop every replica's clock and transport so nothing of this run outlives it (not counted as a crash).
       for (const node of this.#nodes) this.#crash(node, 'end of run', false);
     }
-    const acknowledged = this.#sends.filter((send) => send.ack !== null).length;
+    const acknowledged = this.#clients.sends.filter((send) => send.ack !== null).length;
     return {
       options: this.#o,
       ok: violation === null,
@@ -237,7 +241,7 @@ class RuntimeSimulation {
       steps: this.#steps,
       healSteps: this.#healSteps,
       simTimeMs: this.#queue.now,
-      stats: { sends: this.#sends.length, acknowledged, reads: this.#reads, crashes: this.#crashes, leaderTerms: this.#checker.leaderTerms, snapshots: this.#nodes.reduce((n, node) => n + (node.store?.status().snapshotIndex ? 1 : 0), 0) },
+      stats: { sends: this.#clients.sends.length, acknowledged, reads: this.#clients.reads, crashes: this.#crashes, leaderTerms: this.#checker.leaderTerms, snapshots: this.#nodes.reduce((n, node) => n + (node.store?.status().snapshotIndex ? 1 : 0), 0) },
       trace: this.#trace,
       replay: runtimeReplayCommand(this.#o),
     };
@@ -273,10 +277,10 @@ class RuntimeSimulation {
     }
     this.#record('  heal: network calm, every replica up');
     const deadline = this.#queue.now + LIVENESS_BOUND_ELECTION_TIMEOUTS * this.#timing.electionMaxMs;
-    while (this.#sends.some((send) => send.ack === null) || !this.#allCaughtUp()) {
+    while (this.#clients.sends.some((send) => send.ack === null) || !this.#allCaughtUp()) {
       const next = this.#queue.peekTime();
       if (next === null || next > deadline || this.#healSteps >= MAX_HEAL_STEPS) {
-        const pending = this.#sends.filter((send) => send.ack === null).map((send) => send.requestId);
+        const pending = this.#clients.sends.filter((send) => send.ack === null).map((send) => send.requestId);
         throw new InvariantViolation('liveness', `${pending.length} sends never acknowledged (${pending.slice(0, 5).join(', ')}) or replicas not caught up (${this.#nodes.map((n) => `${n.id}@${n.store?.status().appliedIndex ?? '-'}`).join(' ')}) within ${LIVENESS_BOUND_ELECTION_TIMEOUTS} election timeouts of heal`);
       }
       await this.#step();
@@ -285,7 +289,7 @@ class RuntimeSimulation {
     for (const node of this.#members()) {
       const state = node.store?.app;
       if (!state) continue;
-      for (const send of this.#sends) {
+      for (const send of this.#clients.sends) {
         const count = state.messages.filter((m) => m.from === send.from && m.requestId === send.requestId).length;
         if (send.ack !== null && count === 0) throw new InvariantViolation('acknowledged write lost', `${node.id} never applied acknowledged send ${send.requestId} (acknowledged at ${send.ack.at.toFixed(2)} ms)`);
         if (count > 1) throw new InvariantViolation('exactly once', `${node.id} holds send ${send.from}/${send.requestId} ${count} times`);
@@ -398,8 +402,8 @@ class RuntimeSimulation {
       if (before === null || before.role !== view.role || before.term !== view.term || before.commitIndex !== view.commitIndex) {
         this.#record(`  ${node.id} ${view.role} t${view.term} lead=${view.leader ?? '-'} commit=${view.commitIndex} last=${view.lastIndex}`);
       }
-      if (before !== null && view.commitIndex > before.commitIndex) this.#react(node, view.role === 'leader' ? Math.max(this.#crashOnCommit, this.#mix.crashAfterCommit) : this.#crashOnCommit, 'just committed');
-      if (view.role === 'leader' && before?.role !== 'leader') this.#react(node, this.#mix.crashNewLeader, 'new leader');
+      if (before !== null && view.commitIndex > before.commitIndex) this.#faults.react(node, view.role === 'leader' ? Math.max(this.#faults.crashOnCommit, this.#mix.crashAfterCommit) : this.#faults.crashOnCommit, 'just committed');
+      if (view.role === 'leader' && before?.role !== 'leader') this.#faults.react(node, this.#mix.crashNewLeader, 'new leader');
       this.#checkLog(node, view);
       const termAt = (index: Index): Term | null | undefined => termInView(view, index);
       this.#checker.observeView(view, termAt);
@@ -458,224 +462,12 @@ class RuntimeSimulation {
     for (let id = node.checkedId + 1; id <= app.messages.length; id++) {
       const message = app.messages[id - 1]!;
       if (message.id !== id) throw new InvariantViolation('state machine safety', `${node.id}'s message ids are not dense and in commit order: #${id} is ${message.id}`);
-      const send = this.#byId.get(id);
+      const send = this.#clients.byId.get(id);
       if (send !== undefined && (send.from !== message.from || send.requestId !== message.requestId)) {
         throw new InvariantViolation('acknowledged write lost', `send ${send.from}/${send.requestId} was acknowledged as message ${id}, but ${node.id} applied ${message.from}/${message.requestId} there`);
       }
     }
     node.checkedId = app.messages.length;
-  }
-
-  // ---- clients ----
-
-  #scheduleClient(): void {
-    if (this.#phase !== 'faults') return;
-    const [low, high] = this.#mix.proposalIntervalMs;
-    this.#queue.schedule(this.#clientRandom.int(low, high), 'client', () => {
-      if (this.#phase !== 'faults') return;
-      if (this.#clientRandom.chance(READ_SHARE)) this.#read();
-      else if (this.#sends.filter((send) => send.ack === null).length < MAX_OUTSTANDING_SENDS) this.#newSend();
-      this.#scheduleClient();
-    });
-  }
-
-  #newSend(): void {
-    const from = this.#clientRandom.pick(USERS);
-    const to = this.#clientRandom.pick(USERS.filter((user) => user !== from));
-    const requestId = `q${this.#sends.length + 1}`;
-    const send: Send = { from, to, requestId, text: `m-${requestId}`, issuedAt: this.#queue.now, idFloor: this.#maxAckedId, ack: null, attempts: 0 };
-    this.#sends.push(send);
-    this.#attempt(send);
-  }
-
-  #attempt(send: Send): void {
-    send.attempts++;
-    const body = JSON.stringify({ token: `${TOKEN_PREFIX}${send.from}`, to: send.to, text: send.text, requestId: send.requestId });
-    const timeout = REQUEST_DEADLINE_ELECTION_TIMEOUTS * this.#timing.electionMaxMs + CLIENT_TIMEOUT_GRACE_MS;
-    this.#bus.request(CLIENT, `${PREFIX}.api.send`, body, timeout).then(
-      (text) => this.#onSendReply(send, text),
-      () => this.#retry(send),
-    );
-  }
-
-  #retry(send: Send): void {
-    if (send.ack !== null) return;
-    this.#queue.schedule(this.#clientRandom.int(...CLIENT_RETRY_MS), `client retry ${send.requestId}`, () => this.#attempt(send));
-  }
-
-  #onSendReply(send: Send, text: string): void {
-    const reply = JSON.parse(text) as { ok: boolean; message?: { id: number }; error?: { code: string; message: string } };
-    if (!reply.ok) {
-      if (reply.error?.code !== 'unavailable') this.#failure ??= new InvariantViolation('harness error', `send ${send.requestId} got ${reply.error?.code}: ${reply.error?.message}`);
-      this.#retry(send);
-      return;
-    }
-    const id = reply.message?.id ?? null;
-    if (send.ack !== null) {
-      // Exactly once: a retry with the same requestId answers with the same message.
-      if (send.ack.id !== null && id !== null && send.ack.id !== id) this.#failure ??= new InvariantViolation('exactly once', `send ${send.from}/${send.requestId} acknowledged as message ${send.ack.id} and again as ${id}`);
-      return;
-    }
-    send.ack = { id, at: this.#queue.now };
-    this.#record(`  ack ${send.requestId} as #${id ?? '?'}`);
-    if (id === null) return;
-    // Ids strictly increasing in commit order: a send issued after another was acknowledged commits after it.
-    if (id <= send.idFloor) this.#failure ??= new InvariantViolation('linearizability', `send ${send.requestId} got id ${id}, but id ${send.idFloor} was acknowledged before it was issued`);
-    const other = this.#byId.get(id);
-    if (other !== undefined && other !== send) this.#failure ??= new InvariantViolation('exactly once', `message ${id} acknowledged for both ${other.requestId} and ${send.requestId}`);
-    this.#byId.set(id, send);
-    this.#maxAckedId = Math.max(this.#maxAckedId, id);
-    for (const node of this.#nodes) node.checkedId = Math.min(node.checkedId, id - 1);
-  }
-
-  /** A linearizable read sees every send acknowledged before it was issued. */
-  #read(): void {
-    const user = this.#clientRandom.pick(USERS);
-    const other = this.#clientRandom.pick(USERS.filter((u) => u !== user));
-    const issuedAt = this.#queue.now;
-    const mustSee = this.#sends.filter((send) => send.ack !== null && ((send.from === user && send.to === other) || (send.from === other && send.to === user)));
-    this.#reads++;
-    const body = JSON.stringify({ token: `${TOKEN_PREFIX}${user}`, with: other });
-    this.#bus.request(CLIENT, `${PREFIX}.api.history`, body, REQUEST_DEADLINE_ELECTION_TIMEOUTS * this.#timing.electionMaxMs + CLIENT_TIMEOUT_GRACE_MS).then(
-      (text) => {
-        const reply = JSON.parse(text) as { ok: boolean; messages?: { text: string }[]; replica?: string };
-        if (!reply.ok) return;
-        const seen = new Set((reply.messages ?? []).map((m) => m.text));
-        const missing = mustSee.find((send) => !seen.has(send.text));
-        if (missing) this.#failure ??= new InvariantViolation('linearizability', `a history read of ${user}/${other} issued at ${issuedAt.toFixed(2)} ms, served by ${reply.replica}, misses ${missing.requestId}, acknowledged at ${missing.ack!.at.toFixed(2)} ms`);
-      },
-      () => undefined,
-    );
-  }
-
-  // ---- faults ----
-
-  #scheduleFault(): void {
-    if (this.#phase !== 'faults') return;
-    const [low, high] = this.#mix.faultIntervalMs;
-    this.#queue.schedule(this.#faultRandom.int(low, high), 'fault', () => {
-      if (this.#phase !== 'faults') return;
-      this.#fault();
-      this.#scheduleFault();
-    });
-  }
-
-  #fault(): void {
-    const random = this.#faultRandom;
-    const w = this.#mix.weights;
-    const kinds = ['crash', 'crashLeader', 'restart', 'partition', 'isolateLeader', 'oneWay', 'heal', 'clockJump', 'clockRate', 'weather', 'transfer', 'membership'] as const;
-    const weights = kinds.map((kind) => w[kind]);
-    if (weights.every((x) => x <= 0)) return;
-    const kind = kinds[random.weighted(weights)]!;
-    const up = this.#nodes.filter((n) => n.alive);
-    const down = this.#nodes.filter((n) => !n.alive);
-    const maxDown = this.#maxDown();
-    const leader = up.find((n) => n.view?.role === 'leader');
-    const ids = this.#nodes.map((n) => n.id);
-    const both = (f: (net: SimulatedNetwork<PeerWire> | SimulatedNetwork<BusWire>) => void): void => {
-      f(this.#peerNet);
-      f(this.#busNet);
-    };
-    switch (kind) {
-      case 'crash':
-      case 'crashLeader': {
-        const victim = kind === 'crashLeader' ? leader : up.length > 0 ? random.pick(up) : undefined;
-        if (victim && down.length < maxDown) this.#crash(victim, `fault ${kind}`);
-        return;
-      }
-      case 'restart':
-        if (down.length > 0) this.#start(random.pick(down));
-        return;
-      case 'partition': {
-        const shuffled = [...ids].sort(() => random.next() - 0.5);
-        const cut = random.int(1, Math.max(1, ids.length - 1));
-        both((net) => net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]));
-        this.#record(`  fault partition ${shuffled.slice(0, cut).join(',')} | ${shuffled.slice(cut).join(',')}`);
-        return;
-      }
-      case 'isolateLeader':
-        if (leader) both((net) => net.isolate(leader.id, ids));
-        this.#record(`  fault isolate ${leader?.id ?? '-'}`);
-        return;
-      case 'oneWay': {
-        const from = random.pick(ids);
-        const to = random.pick(ids.filter((id) => id !== from));
-        if (from !== undefined && to !== undefined) both((net) => net.cutLink(from, to));
-        this.#record(`  fault cut ${from}->${to}`);
-        return;
-      }
-      case 'heal':
-        both((net) => net.heal());
-        this.#record('  fault heal');
-        return;
-      case 'clockJump': {
-        const node = up.length > 0 ? random.pick(up) : undefined;
-        const ms = random.int(-this.#timing.electionMaxMs, this.#timing.electionMaxMs);
-        node?.clock?.jump(ms);
-        this.#record(`  fault clock jump ${node?.id ?? '-'} ${ms} ms`);
-        return;
-      }
-      case 'clockRate': {
-        const node = up.length > 0 ? random.pick(up) : undefined;
-        if (node?.clock) node.clock.rate = random.pick([0.25, 0.5, 2, 4]);
-        return;
-      }
-      case 'weather': {
-        const conditions = {
-          dropRate: random.next() * this.#mix.maxDropRate,
-          duplicateRate: random.next() * this.#mix.maxDuplicateRate,
-          minDelayMs: 0,
-          maxDelayMs: random.int(1, this.#mix.maxDelayMs),
-          reorderRate: random.next() * 0.3,
-          reorderDelayMs: random.int(0, this.#mix.maxDelayMs),
-        };
-        both((net) => net.setConditions(conditions));
-        this.#record(`  fault weather drop=${conditions.dropRate.toFixed(2)} dup=${conditions.duplicateRate.toFixed(2)}`);
-        return;
-      }
-      case 'membership': {
-        const config = leader?.view?.config;
-        if (config === undefined) return;
-        const request = membershipChange(config, ids, random);
-        if (request === null) return;
-        // Through the runtime's own operator request, like `transfer`.
-        this.#bus.request(CLIENT, `${PREFIX}.admin.members`, JSON.stringify(request), this.#timing.electionMaxMs * 4).catch(() => undefined);
-        this.#record(`  fault membership ${request.action} ${request.id}`);
-        return;
-      }
-      case 'transfer': {
-        const to = random.pick(ids);
-        // Through the runtime's own operator request: any replica takes it and forwards it to the leader.
-        this.#bus.request(CLIENT, `${PREFIX}.admin.transfer`, JSON.stringify({ to }), this.#timing.electionMaxMs * 2).catch(() => undefined);
-        this.#record(`  fault transfer to ${to}`);
-        return;
-      }
-    }
-  }
-
-  /**
-   * A reactive fault: crash a replica 0–3 ms after its commit index advanced, i.e. while it persists, applies and
-   * answers what just committed. Timer-driven faults rarely land in that window (a few ms per commit).
-   */
-  #react(node: Node, chance: number, why: string): void {
-    if (this.#phase !== 'faults' || !this.#faultRandom.chance(chance)) return;
-    const incarnation = node.incarnation;
-    const isolate = node.view?.role === 'leader' && this.#faultRandom.chance(this.#mix.reactiveIsolate);
-    this.#queue.schedule(this.#faultRandom.int(0, 3), `fault ${isolate ? 'isolate' : 'crash'} ${node.id} (${why})`, () => {
-      const down = this.#nodes.filter((n) => !n.alive).length;
-      if (this.#phase !== 'faults' || !node.alive || node.incarnation !== incarnation) return;
-      if (isolate) {
-        const ids = this.#nodes.map((n) => n.id);
-        this.#peerNet.isolate(node.id, ids);
-        this.#busNet.isolate(node.id, ids);
-      } else if (down < this.#maxDown()) {
-        this.#crash(node, `reactive: ${why}`);
-      }
-    });
-  }
-
-  #maxDown(): number {
-    return this.#mix.maxDown === 'majority' ? Math.floor(this.#nodes.length / 2) + 1 : Math.floor((this.#nodes.length - 1) / 2);
   }
 
   #record(line: string): void {
@@ -699,20 +491,6 @@ function runtimeClock(queue: EventQueue, clock: SimulatedClock, alive: () => boo
         if (alive()) clock.setTimeout(() => resolve(), ms);
       }),
   };
-}
-
-/** Fewest voters a membership fault leaves: below three, one crash stalls the cluster for the rest of the seed. */
-const MIN_VOTERS = 3;
-
-/** A single-server change: add a non-member back as learner, promote a learner, or remove a voter (keeping MIN_VOTERS). */
-function membershipChange(config: Configuration, ids: readonly ReplicaId[], random: SeededRandom): { action: 'addLearner' | 'promote' | 'remove'; id: ReplicaId } | null {
-  const outside = ids.filter((id) => !config.voters.includes(id) && !config.learners.includes(id));
-  const options: { action: 'addLearner' | 'promote' | 'remove'; id: ReplicaId }[] = [
-    ...outside.map((id) => ({ action: 'addLearner' as const, id })),
-    ...config.learners.map((id) => ({ action: 'promote' as const, id })),
-    ...(config.voters.length > MIN_VOTERS ? config.voters.map((id) => ({ action: 'remove' as const, id })) : []),
-  ];
-  return options.length === 0 ? null : random.pick(options);
 }
 
 function unsafeOf(variant: RuntimeVariant | undefined): UnsafeRuntimeVariants | undefined {
