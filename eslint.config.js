@@ -26,4 +26,19 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'net', 'knex', 'sqlite3', '@nats-io/*', '../transport/*', '../replica/*', '../../storage/*'] }],
     },
   },
+  {
+    // The runtime takes its world as ports (actors/replica/ports.ts), so the simulation runs this very code.
+    // The two adapter files beside it (chat over Knex, the NATS transport factory) are plugged in by the CLI.
+    files: ['actors/replica/**/*.ts'],
+    ignores: ['actors/replica/chat-application.ts', 'actors/replica/nats-transport.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'actors/replica takes time from its RuntimeClock port' },
+        { object: 'Math', property: 'random', message: 'actors/replica takes randomness from its RuntimeRandom port' },
+      ],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'setImmediate', 'process'],
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'net', 'knex', 'sqlite3', '@nats-io/*'] }],
+    },
+  },
 );

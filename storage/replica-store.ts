@@ -179,12 +179,26 @@ export function raftStartOf(
   loaded: LoadedState,
   initialConfig: Configuration,
 ): { hardState: HardState; snapshot: SnapshotMeta; entries: readonly Entry[]; commitIndex: Index } {
+  const snapshot = loaded.snapshot?.meta ?? { index: 0, term: 0, config: initialConfig };
   return {
-    hardState: loaded.hardState,
-    snapshot: loaded.snapshot?.meta ?? { index: 0, term: 0, config: initialConfig },
+    hardState: hardStateCovering(loaded.hardState, snapshot),
+    snapshot,
     entries: loaded.entries,
     commitIndex: loaded.applied.index,
   };
+}
+
+/**
+ * The hard state a core starts with, at least the term of the stored snapshot.
+ * A snapshot received from a leader is stored before the core hears of it
+ * (the core must never believe in a snapshot that is not durable), so before
+ * the core persists the leader's term: a crash in between leaves a snapshot
+ * of a term beyond the hard state's, which the core rightly refuses as input
+ * (found by the simulation). Starting in the snapshot's term with no vote is
+ * safe: a vote is persisted together with its term, so none was cast in it.
+ */
+export function hardStateCovering(hardState: HardState, snapshot: SnapshotMeta): HardState {
+  return snapshot.term > hardState.term ? { term: snapshot.term, votedFor: null } : hardState;
 }
 
 class SqliteReplicaStore implements ReplicaStore {

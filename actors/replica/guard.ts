@@ -9,10 +9,10 @@
  * safe; the evidence we look for is the leader having counted this id's
  * acknowledgements (its matchIndex for us is above 0).
  */
-import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { statusSubject, StatusReply } from '../protocol/index.ts';
 import { DuplicateReplicaError, WipedReplicaError } from './errors.ts';
+import type { ClientBus } from './ports.ts';
 
 /** How long to wait for each peer's status at start: a live peer answers in milliseconds. */
 export const WIPE_CHECK_TIMEOUT_MS = 1_500;
@@ -20,7 +20,7 @@ export const WIPE_CHECK_TIMEOUT_MS = 1_500;
 const PeerStatus = StatusReply.extend({ ok: z.literal(true) });
 
 export interface WipeCheckArgs {
-  readonly nc: NatsConnection;
+  readonly bus: Pick<ClientBus, 'request'>;
   readonly prefix: string;
   readonly id: string;
   readonly peers: readonly string[];
@@ -28,13 +28,13 @@ export interface WipeCheckArgs {
 }
 
 /** Throws WipedReplicaError when a peer shows that `id` held a log the cluster still counts on. */
-export async function checkNotWiped({ nc, prefix, id, peers, log }: WipeCheckArgs): Promise<void> {
+export async function checkNotWiped({ bus, prefix, id, peers, log }: WipeCheckArgs): Promise<void> {
   const others = peers.filter((peer) => peer !== id);
   const answers = await Promise.all(
     others.map(async (peer) => {
       try {
-        const reply = await nc.request(statusSubject(prefix, peer), '{}', { timeout: WIPE_CHECK_TIMEOUT_MS });
-        const parsed = PeerStatus.safeParse(JSON.parse(reply.string()));
+        const reply = await bus.request(statusSubject(prefix, peer), '{}', WIPE_CHECK_TIMEOUT_MS);
+        const parsed = PeerStatus.safeParse(JSON.parse(reply));
         return parsed.success ? parsed.data : null;
       } catch {
         return null; // not running (e.g. the whole cluster is starting): no evidence either way
@@ -58,11 +58,10 @@ export const DUPLICATE_CHECK_TIMEOUT_MS = 1_000;
  * Throws DuplicateReplicaError when another process already answers on this
  * id's status subject (the same id started twice, on this host or another).
  */
-export async function checkIdUnused({ nc, prefix, id }: Pick<WipeCheckArgs, 'nc' | 'prefix' | 'id'>): Promise<void> {
+export async function checkIdUnused({ bus, prefix, id }: Pick<WipeCheckArgs, 'bus' | 'prefix' | 'id'>): Promise<void> {
   let reply: unknown;
   try {
-    const msg = await nc.request(statusSubject(prefix, id), '{}', { timeout: DUPLICATE_CHECK_TIMEOUT_MS });
-    reply = JSON.parse(msg.string());
+    reply = JSON.parse(await bus.request(statusSubject(prefix, id), '{}', DUPLICATE_CHECK_TIMEOUT_MS));
   } catch {
     return; // no responders or no answer: nobody runs under this id
   }

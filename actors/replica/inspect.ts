@@ -33,8 +33,8 @@ export interface InspectionPublisher {
   close(): void;
 }
 
-export function createInspectionPublisher(options: { readonly id: string; readonly publish: (record: InspectionRecord) => void; readonly now?: () => number }): InspectionPublisher {
-  const now = options.now ?? (() => Date.now());
+export function createInspectionPublisher(options: { readonly id: string; readonly publish: (record: InspectionRecord) => void; readonly now: () => number }): InspectionPublisher {
+  const now = options.now;
   let tokens = INSPECT_BURST;
   let refilledAt = now();
   let dropped = 0;

@@ -1,7 +1,21 @@
 /** The production transport factory: the NATS peer transport, receiving snapshots under `<dataDir>/incoming-snapshots`. */
 import { join } from 'node:path';
 import { NatsPeerTransport } from '../transport/index.ts';
-import type { TransportFactory } from './replica.ts';
+import type { Logger } from 'pino';
+import type { ReplicaConfig } from '../../config/index.ts';
+import type { ReplicaId } from '../raft/types.ts';
+import type { NatsLink } from '../transport/nats-connection.ts';
+import type { PeerTransport } from '../transport/types.ts';
+
+/** What the production transport needs once NATS is connected. */
+export interface TransportFactoryArgs {
+  readonly link: NatsLink;
+  readonly prefix: string;
+  readonly id: ReplicaId;
+  readonly dataDir: string;
+  readonly config: ReplicaConfig;
+  readonly logger: Logger;
+}
 
 /**
  * Received snapshot files land here, outside storage's own snapshot directory
@@ -9,7 +23,7 @@ import type { TransportFactory } from './replica.ts';
  */
 export const INCOMING_SNAPSHOT_DIR = 'incoming-snapshots';
 
-export const natsPeerTransport: TransportFactory = async ({ link, prefix, id, dataDir, config, logger }) =>
+export const natsPeerTransport = async ({ link, prefix, id, dataDir, config, logger }: TransportFactoryArgs): Promise<PeerTransport> =>
   await NatsPeerTransport.start({
     link,
     id,

@@ -14,6 +14,7 @@
  * came before it in the same Ready is durable.
  */
 import type { Entry, HardState, Index, Message, ProposalOutcome, ReadOutcome, Ready, ReplicaId, SnapshotMeta } from '../raft/types.ts';
+import type { UnsafeRuntimeVariants } from './ports.ts';
 
 /** What one group commit writes, in one transaction. */
 export interface PersistBatch {
@@ -63,7 +64,7 @@ export interface PipelineStats {
   applyBatches: number;
 }
 
-export function createPipeline(effects: PipelineEffects): Pipeline {
+export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRuntimeVariants, 'ackBeforeDurable'> = {}): Pipeline {
   const durabilityQueue: Ready[] = [];
   const applyQueue: { committed: readonly Entry[]; commitIndex: Index }[] = [];
   const stats: PipelineStats = { readys: 0, groupCommits: 0, largestGroup: 0, queued: 0, applyBatches: 0 };
@@ -116,6 +117,8 @@ export function createPipeline(effects: PipelineEffects): Pipeline {
               await effects.adoptSnapshot(part.meta);
               if (part.persist) await effects.persist(part.persist);
             } else {
+              // UNSAFE variant: acknowledgements leave before the entries they acknowledge are durable.
+              if (unsafe.ackBeforeDurable === true) for (const ready of part.readys) effects.send(ready.messages, ready.snapshotsToSend);
               const batch = mergePersists(part.readys);
               if (batch) await effects.persist(batch);
             }
@@ -123,7 +126,7 @@ export function createPipeline(effects: PipelineEffects): Pipeline {
             stats.largestGroup = Math.max(stats.largestGroup, part.readys.length);
             for (const ready of part.readys) {
               stats.readys += 1;
-              effects.send(ready.messages, ready.snapshotsToSend);
+              if (unsafe.ackBeforeDurable !== true || part.kind === 'snapshot') effects.send(ready.messages, ready.snapshotsToSend);
               effects.answer(ready.proposals, ready.reads);
               if (ready.committed.length > 0) {
                 applyQueue.push({ committed: ready.committed, commitIndex: ready.commitIndex });
@@ -255,4 +258,24 @@ export function mergePersists(readys: readonly Ready[]): PersistBatch | null {
     ...(truncateFrom !== undefined ? { truncateFrom } : {}),
     entries,
   };
+}
+
+/**
+ * A persist batch made before the core learned of a snapshot the installer
+ * already put in the store (the installer runs beside the pipeline): entries
+ * at or below that snapshot are covered by it (committed, so identical by log
+ * matching) and are dropped, a truncation inside it is dropped, and what is
+ * left is written over the store's log from its first index. Without this, the
+ * store refuses the batch and the replica stops (found by the simulation).
+ * Returns null when nothing is left to write.
+ */
+export function trimBelowInstalled(batch: PersistBatch, installedIndex: Index, lastIndex: Index): PersistBatch | null {
+  if (installedIndex === 0) return batch;
+  const entries = batch.entries.filter((entry) => entry.index > installedIndex);
+  let truncateFrom = batch.truncateFrom !== undefined && batch.truncateFrom > installedIndex ? batch.truncateFrom : undefined;
+  const first = entries[0];
+  if (first !== undefined && first.index <= lastIndex) truncateFrom = Math.min(truncateFrom ?? first.index, first.index);
+  if (truncateFrom !== undefined && truncateFrom > lastIndex) truncateFrom = undefined;
+  if (!batch.hardState && truncateFrom === undefined && entries.length === 0) return null;
+  return { ...(batch.hardState ? { hardState: batch.hardState } : {}), ...(truncateFrom !== undefined ? { truncateFrom } : {}), entries };
 }

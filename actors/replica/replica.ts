@@ -1,286 +1,317 @@
 /**
- * One running replica: store + consensus core + peer transport + client
- * protocol, wired so that every Ready is carried out strictly in order
- * (pipeline.ts): persist → send → apply.
+ * One running replica: a thin loop that feeds the consensus core (messages,
+ * proposals, ticks through the clock port) and carries out its Readys in
+ * order (pipeline.ts: persist → send → apply), like etcd's rawnode beside
+ * raft. Every other job is a part of its own:
  *
- *   startReplica(config, options)  opens everything and starts serving
+ *   requests.ts   the request layer (act as leader, else forward, else wait)
+ *   router.ts     which subject goes to which handler
+ *   snapshots.ts  the snapshot scheduler, sender and installer
+ *   apply.ts      the apply stage (store transaction + application)
+ *   waiters.ts    local callers waiting on proposals, reads, applies
+ *
+ * The world comes in as ports (ports.ts): bus, clock, randomness, logger, the
+ * store and the application (`openStore`), the peer transport. The CLI plugs
+ * in NATS, the system clock, node:crypto and Knex/SQLite
+ * (cli/commands/replica.ts); nothing here reaches for them.
+ *
+ *   startReplica(settings, world)  opens the store and starts serving
  *   replica.stop()                 stops accepting, finishes the in-flight persist, closes
  *   replica.failed                 resolves with the error that stopped it, if any
  */
-import { randomInt } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import type { Subscription } from '@nats-io/transport-node';
-import type { Logger } from 'pino';
 import { createRaftActor, viewOf, type RaftActor } from '../raft/index.ts';
-import type { Configuration, CoreView, Message, RaftEvent, RaftInput, ReplicaId, SnapshotMeta } from '../raft/types.ts';
-import { openReplicaStore, raftStartOf, type ReplicaStore } from '../../storage/index.ts';
-import { CHAT_MIGRATIONS, type ScryptCost } from '../chat/index.ts';
-import type { PeerTransport, ReceivedSnapshot } from '../transport/types.ts';
-import { NatsLink } from '../transport/nats-connection.ts';
+import type { Configuration, CoreView, HardState, Entry, Index, RaftEvent, RaftInput, ReplicaId, SnapshotMeta, UnsafeVariants } from '../raft/types.ts';
+import type { PeerTransport } from '../transport/types.ts';
 import type { ReplicaConfig } from '../../config/index.ts';
-import { createPipeline, type Pipeline } from './pipeline.ts';
+import { createPipeline, trimBelowInstalled, type Pipeline } from './pipeline.ts';
 import { Waiters } from './waiters.ts';
 import { applyCommitted, type CommandReply } from './apply.ts';
-import { RequestHandler } from './requests.ts';
+import { RequestHandler, type RoleView } from './requests.ts';
 import { buildClusterBody, buildStatus, type ReplicaStatus } from './status.ts';
 import { createInspectionPublisher, type InspectionPublisher } from './inspect.ts';
 import { checkIdUnused, checkNotWiped } from './guard.ts';
-import { adminQueueGroup, apiQueueGroup, forwardSubject, inspectSubject, liveSubject, statusSubject } from '../protocol/index.ts';
+import { serveRequests } from './router.ts';
+import { createSnapshotInstaller, createSnapshotScheduler, createSnapshotSender } from './snapshots.ts';
+import type { ClientBus, ReplicaApplication, RuntimeClock, RuntimeLogger, RuntimeRandom, RuntimeStore, UnsafeRuntimeVariants } from './ports.ts';
+import { inspectSubject } from '../protocol/index.ts';
 
-/** Builds the peer transport once NATS is connected (the NATS implementation in production, others in tests). */
-export type TransportFactory = (args: {
-  readonly link: NatsLink;
-  readonly prefix: string;
-  readonly id: ReplicaId;
-  readonly dataDir: string;
-  readonly config: ReplicaConfig;
-  readonly logger: Logger;
-}) => PeerTransport | Promise<PeerTransport>;
+/** What the runtime reads from the configuration (config/ validates it; a simulator builds it directly). */
+export type ReplicaSettings = Pick<ReplicaConfig, 'id' | 'prefix' | 'peers' | 'timing' | 'snapshotEvery' | 'requestDeadlineMs'> & {
+  readonly limits: Pick<ReplicaConfig['limits'], 'maxEntriesPerAppend' | 'maxBytesPerAppend' | 'maxInflightAppends' | 'maxUncommittedEntries' | 'maxRequestBytes'>;
+};
 
-export interface StartOptions {
-  readonly logger: Logger;
-  readonly createTransport: TransportFactory;
-  /** Lower scrypt cost for tests; production uses the chat module's default. */
-  readonly passwordCost?: ScryptCost;
+/** Where the core starts from, as the store recovered it (storage's `raftStartOf`). */
+export interface RaftStart {
+  readonly hardState: HardState;
+  readonly snapshot: SnapshotMeta;
+  readonly entries: readonly Entry[];
+  readonly commitIndex: Index;
+}
+
+/** An opened store, what it recovered, and the application over it. */
+export interface OpenedStore<Tx, Live> {
+  readonly store: RuntimeStore<Tx>;
+  readonly start: RaftStart;
+  /** Nothing was ever stored (no term, log, snapshot or applied entry): the wiped-directory check applies. */
+  readonly empty: boolean;
+  readonly application: ReplicaApplication<Tx, Live>;
+}
+
+/** The replica's world, as ports (ports.ts). */
+export interface ReplicaWorld<Tx, Live> {
+  readonly bus: ClientBus;
+  readonly clock: RuntimeClock;
+  readonly random: RuntimeRandom;
+  readonly logger: RuntimeLogger;
+  /** For the status reply (the process id in production). */
+  readonly pid: number;
+  /** Open the store (after the duplicate-id check) and recover what it holds. */
+  openStore(): Promise<OpenedStore<Tx, Live>>;
+  /** The peer transport, once the store is open. */
+  createTransport(): Promise<PeerTransport>;
   /** Skip the wiped-data-directory check (an operator who knows the replica never held a log). */
   readonly skipWipeCheck?: boolean;
+  /** UNSAFE broken variants, for the simulation's tests only (ports.ts); production never sets it. */
+  readonly unsafe?: UnsafeRuntimeVariants;
+  /** UNSAFE broken consensus core (RaftInput.unsafe), for the simulation's tests only; production never sets it. */
+  readonly unsafeCore?: UnsafeVariants;
 }
 
 export interface Replica {
   readonly id: ReplicaId;
   status(): ReplicaStatus;
   view(): CoreView;
-  /** Stop accepting requests, finish the in-flight persist and applies, close store and NATS. Idempotent. */
+  /** Stop accepting requests, finish the in-flight persist and applies, close store and transport. Idempotent. */
   stop(): Promise<void>;
   /** Resolves with the error that stopped the replica on its own (never resolves on a clean stop). */
   readonly failed: Promise<Error>;
 }
 
-/** Status replies are cheap, but a flood of them must not starve Raft: at most this many handled at once. */
-const MAX_STATUS_IN_FLIGHT = 64;
-
-export async function startReplica(config: ReplicaConfig, options: StartOptions): Promise<Replica> {
-  const log = options.logger;
-  const { id, prefix } = config;
-  const initialConfig: Configuration = { voters: [...config.peers], learners: [] };
-
-  const link = await NatsLink.connect({ servers: config.nats.servers, name: `quorumchat-${id}`, waitOnFirstConnect: true });
-  const nc = link.nc;
-  let store: ReplicaStore | null = null;
+export async function startReplica<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>): Promise<Replica> {
+  const { id, prefix } = settings;
+  // Before touching the data directory: a second process under a running id must not even open the store.
+  await checkIdUnused({ bus: world.bus, prefix, id });
+  const opened = await world.openStore();
   try {
-    // Before touching the data directory: a second process under a running id must not even open the store.
-    await checkIdUnused({ nc, prefix, id });
-    store = await openReplicaStore({ dataDir: config.dataDir, replicaId: id, migrations: CHAT_MIGRATIONS, logger: log, initialConfig });
-    const loaded = await store.load();
-    const empty = loaded.hardState.term === 0 && loaded.entries.length === 0 && loaded.snapshot === null && loaded.applied.index === 0;
-    if (empty && !options.skipWipeCheck) await checkNotWiped({ nc, prefix, id, peers: config.peers, log });
-    const running = await run({ config, options, link, store, loaded: raftStartOf(loaded, initialConfig) });
-    log.info({ id, term: loaded.hardState.term, appliedIndex: loaded.applied.index, entries: loaded.entries.length }, 'replica started');
+    if (opened.empty && world.skipWipeCheck !== true) await checkNotWiped({ bus: world.bus, prefix, id, peers: settings.peers, log: world.logger });
+    const transport = await world.createTransport();
+    const running = run(settings, world, opened, transport);
+    world.logger.info({ id, term: opened.start.hardState.term, appliedIndex: opened.start.commitIndex, entries: opened.start.entries.length }, 'replica started');
     return running;
   } catch (error) {
-    await store?.close().catch(() => undefined);
-    await link.close().catch(() => undefined);
+    await opened.store.close().catch(() => undefined);
     throw error;
   }
 }
 
-interface RunArgs {
-  readonly config: ReplicaConfig;
-  readonly options: StartOptions;
-  readonly link: NatsLink;
-  readonly store: ReplicaStore;
-  readonly loaded: ReturnType<typeof raftStartOf>;
+/** The initial configuration of a cluster whose bootstrap voters are `peers`. */
+export function initialConfiguration(peers: readonly ReplicaId[]): Configuration {
+  return { voters: [...peers], learners: [] };
 }
 
-async function run({ config, options, link, store, loaded }: RunArgs): Promise<Replica> {
-  const log = options.logger;
-  const { id, prefix } = config;
-  const nc = link.nc;
-  const startedAt = Date.now();
+function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>, opened: OpenedStore<Tx, Live>, transport: PeerTransport): Replica {
+  const { id, prefix } = settings;
+  const { bus, clock, random, logger: log } = world;
+  const { store, application } = opened;
+  const startedAt = clock.now();
   const waiters = new Waiters<CommandReply>(store.status().appliedIndex);
-  let stopping = false;
-  let failWith!: (error: Error) => void;
-  const failed = new Promise<Error>((resolve) => (failWith = resolve));
-  let fatal: Error | null = null;
-  let snapshotting = false;
-  let lastSnapshotIndex = store.status().snapshotIndex;
+  const lifecycle = createLifecycle(log);
 
-  const inspection: InspectionPublisher = createInspectionPublisher({ id, publish: (record) => publishSafe(inspectSubject(prefix, id), record) });
-
+  const inspection: InspectionPublisher = createInspectionPublisher({ id, publish: (record) => bus.publish(inspectSubject(prefix, id), JSON.stringify(record)), now: () => clock.now() });
   const input: RaftInput = {
     id,
-    ...loaded,
-    timing: config.timing,
+    ...opened.start,
+    timing: settings.timing,
     limits: {
-      maxEntriesPerAppend: config.limits.maxEntriesPerAppend,
-      maxBytesPerAppend: config.limits.maxBytesPerAppend,
-      maxInflightAppends: config.limits.maxInflightAppends,
-      maxUncommittedEntries: config.limits.maxUncommittedEntries,
+      maxEntriesPerAppend: settings.limits.maxEntriesPerAppend,
+      maxBytesPerAppend: settings.limits.maxBytesPerAppend,
+      maxInflightAppends: settings.limits.maxInflightAppends,
+      maxUncommittedEntries: settings.limits.maxUncommittedEntries,
     },
-    // The runtime is not the deterministic core: a fresh seed per process keeps replicas' election jitter apart.
-    seed: randomInt(0, 2 ** 31 - 1),
+    seed: random.coreSeed(),
+    ...(world.unsafeCore === undefined ? {} : { unsafe: world.unsafeCore }),
   };
-  const core: RaftActor = createRaftActor(input, { inspect: (event) => inspection.observe(event) });
-
-  const transport = await options.createTransport({ link, prefix, id, dataDir: config.dataDir, config, logger: log });
-
-  const stopForError = (error: unknown, what: string): void => {
-    if (fatal) return;
-    fatal = error instanceof Error ? error : new Error(String(error));
-    log.fatal({ err: fatal }, `${what}; the replica stops`);
-    stopping = true;
-    failWith(fatal);
-  };
+  const core: RaftActor = createRaftActor(input, { clock, inspect: (event) => inspection.observe(event) });
 
   const send = (event: RaftEvent): void => {
-    if (fatal) return;
+    if (lifecycle.fatal) return;
     try {
       core.send(event);
     } catch (error) {
-      stopForError(error, `the consensus core failed on ${event.type}`);
+      lifecycle.fail(error, `the consensus core failed on ${event.type}`);
     }
   };
-
-  const publishSafe = (subject: string, body: unknown): void => {
-    try {
-      nc.publish(subject, JSON.stringify(body));
-    } catch (error) {
-      // Closed or reconnecting connection: live frames and inspection records are best effort.
-      log.debug({ err: error, subject }, 'publish failed');
-    }
-  };
-
-  const maybeSnapshot = (appliedIndex: number): void => {
-    if (snapshotting || stopping || appliedIndex - lastSnapshotIndex < config.snapshotEvery) return;
-    snapshotting = true;
-    void (async () => {
-      try {
-        const stored = await store.createSnapshot();
-        lastSnapshotIndex = stored.meta.index;
-        // The core may now drop entries up to the snapshot; storage drops them from disk after the core knows.
-        send({ type: 'compacted', meta: stored.meta });
-        await store.compact(stored.meta.index);
-        log.info({ index: stored.meta.index, bytes: stored.bytes }, 'snapshot taken, log compacted');
-      } catch (error) {
-        log.error({ err: error }, 'snapshot failed; will retry after more entries');
-        lastSnapshotIndex = store.status().appliedIndex;
-      } finally {
-        snapshotting = false;
-      }
-    })();
-  };
-
-  const streamingTo = new Set<ReplicaId>();
-  const streamSnapshot = async (to: ReplicaId, wanted: SnapshotMeta): Promise<void> => {
-    // One stream per peer at a time: the core may ask again (e.g. on a heartbeat) while one is running.
-    if (streamingTo.has(to) || stopping) return;
-    streamingTo.add(to);
-    try {
-      await streamSnapshotOnce(to, wanted);
-    } finally {
-      streamingTo.delete(to);
-    }
-  };
-  const streamSnapshotOnce = async (to: ReplicaId, wanted: SnapshotMeta): Promise<void> => {
-    const stream = await store.openSnapshot().catch((error: unknown) => {
-      log.error({ err: error }, 'cannot open the local snapshot');
-      return null;
-    });
-    if (!stream) {
-      log.warn({ to, index: wanted.index }, 'asked to send a snapshot but none is stored');
-      send({ type: 'unreachable', peer: to });
-      return;
-    }
-    try {
-      // The receiving runtime installs the verified file, then hands InstallSnapshot to its own core (onSnapshotReceived).
-      await transport.streamSnapshot(to, stream.meta, stream.chunks(), viewOf(core.getSnapshot()).term);
-    } catch (error) {
-      log.warn({ to, err: error }, 'snapshot stream failed');
-      send({ type: 'unreachable', peer: to });
-    } finally {
-      await stream.close().catch(() => undefined);
-    }
-  };
-
-  let installing: Promise<void> = Promise.resolve();
-  const onSnapshotReceived = (received: ReceivedSnapshot): void => {
-    // One install at a time, in arrival order.
-    installing = installing.then(async () => {
-      if (stopping) return;
-      try {
-        if (received.meta.index > store.status().appliedIndex) {
-          await store.installSnapshot(received.meta, received.filePath);
-          waiters.onSnapshotInstalled(received.meta.index);
-          lastSnapshotIndex = received.meta.index;
-          log.info({ from: received.from, index: received.meta.index, bytes: received.bytes }, 'installed snapshot from leader');
-        }
-      } catch (error) {
-        log.error({ err: error, from: received.from }, 'could not install a received snapshot');
-        return;
-      } finally {
-        // The runtime owns the received file; storage copied what it keeps.
-        await rm(received.filePath, { force: true }).catch(() => undefined);
-      }
-      // Raft §7: the core learns the snapshot only once it is durably in the store.
-      const message: Message = { type: 'InstallSnapshot', from: received.from, to: id, term: received.term, snapshot: received.meta };
-      send({ type: 'message', message });
-    });
-  };
+  // The apply stage and the snapshot installer both replace applied state: one at a time, or an install landing
+  // between the apply stage's "what is not applied yet" and its transaction makes it re-apply (found by the simulation).
+  const stateMachine = createSerial();
+  // Likewise persists and installs: a persist queued before the core learned of an installed snapshot is trimmed to it.
+  const logWrites = createSerial();
+  let installedIndex = 0;
+  const snapshotDeps = { store, send, log, stopping: () => lifecycle.stopping };
+  const scheduler = createSnapshotScheduler({ ...snapshotDeps, snapshotEvery: settings.snapshotEvery });
+  const sender = createSnapshotSender({ ...snapshotDeps, transport, term: () => core.getSnapshot().context.term, sleep: (ms) => clock.sleep(ms) });
+  const installer = createSnapshotInstaller({
+    ...snapshotDeps,
+    id,
+    exclusive: (install) => stateMachine(() => logWrites(install)),
+    installed: (index) => {
+      installedIndex = index;
+      waiters.onSnapshotInstalled(index);
+      scheduler.installed(index);
+    },
+  });
 
   const pipeline: Pipeline = createPipeline({
-    persist: (batch) => store.persist(batch),
+    persist: (batch) =>
+      logWrites(async () => {
+        const trimmed = trimBelowInstalled(batch, installedIndex, store.status().lastIndex);
+        if (trimmed) await store.persist(trimmed);
+      }),
     adoptSnapshot: async (meta) => {
-      // The store installed it before the core saw it (onSnapshotReceived); only bookkeeping remains.
+      // The store installed it before the core saw it (the installer); only bookkeeping remains.
       waiters.onSnapshotInstalled(meta.index);
     },
     send(messages, snapshotsToSend) {
       for (const message of messages) transport.send(message);
-      for (const { to, meta } of snapshotsToSend) void streamSnapshot(to, meta);
+      for (const { to, meta } of snapshotsToSend) sender.send(to, meta);
     },
     answer(proposals, reads) {
       waiters.onProposals(proposals);
       waiters.onReads(reads);
     },
     apply: (committed, commitIndex) =>
-      applyCommitted(
-        {
-          store,
-          waiters,
-          publish: (publication) => publishSafe(liveSubject(prefix, publication.sessionKey), publication.frame),
-          now: () => Date.now(),
-          log,
-          afterApply: maybeSnapshot,
-        },
+      stateMachine(() =>
+        applyCommitted(
+        { store, application, waiters, publish: (subject, body) => bus.publish(subject, JSON.stringify(body)), now: () => clock.now(), log, afterApply: (index) => scheduler.afterApply(index) },
         committed,
         commitIndex,
+        ),
       ),
-    fail: (error) => stopForError(error, 'carrying out a Ready failed'),
-  });
+    fail: (error) => lifecycle.fail(error, 'carrying out a Ready failed'),
+  }, world.unsafe);
 
   core.on('ready', ({ ready }) => pipeline.push(ready));
-  core.subscribe({ error: (error) => stopForError(error, 'the consensus core stopped') });
-  let lastRole = '';
-  core.subscribe((snapshot) => {
-    // Read the three fields directly: this runs on every step, viewOf would copy the progress table each time.
-    const { role, term, leader } = snapshot.context;
-    const key = `${role}/${term}/${leader ?? '-'}`;
-    if (key !== lastRole) {
-      lastRole = key;
-      log.info({ role, term, leader }, 'role');
-    }
-  });
+  core.subscribe({ error: (error) => lifecycle.fail(error, 'the consensus core stopped') });
+  core.subscribe(roleLogger(log));
   // For the status reply: when a leader (anyone sending appends) last reached this replica.
   let lastAppendAt: number | null = null;
   const unsubscribeMessages = transport.onMessage((message) => {
-    if (message.type === 'AppendEntries') lastAppendAt = Date.now();
+    if (message.type === 'AppendEntries') lastAppendAt = clock.now();
     send({ type: 'message', message });
   });
-  const unsubscribeSnapshots = transport.onSnapshot(onSnapshotReceived);
+  const unsubscribeSnapshots = transport.onSnapshot((received) => installer.receive(received));
   core.start();
 
+  const role = createRoleView(core);
+  const handler = new RequestHandler({
+    id,
+    prefix,
+    bus,
+    clock,
+    random,
+    application,
+    waiters,
+    requestDeadlineMs: settings.requestDeadlineMs,
+    maxRequestBytes: settings.limits.maxRequestBytes,
+    role,
+    propose: (proposalId, data) => send({ type: 'propose', id: proposalId, data }),
+    readIndex: (readId) => send({ type: 'readIndex', id: readId }),
+    proposeConfig: (proposalId, next) => send({ type: 'proposeConfig', id: proposalId, config: next }),
+    transferLeadership: (to) => send({ type: 'transferLeadership', to }),
+    configuration: () => viewOf(core.getSnapshot()).config,
+    clusterBody: () => buildClusterBody(core.getSnapshot(), settings.timing.electionMaxMs),
+    log,
+    stopping: () => lifecycle.stopping,
+    unsafe: world.unsafe,
+  });
+
+  const status = (): ReplicaStatus =>
+    buildStatus({
+      snapshot: core.getSnapshot(),
+      store: store.status(),
+      link: bus.status(),
+      startedAt,
+      now: clock.now(),
+      pid: world.pid,
+      pipeline: pipeline.stats,
+      requestsInFlight: handler.requestsInFlight,
+      electionMaxMs: settings.timing.electionMaxMs,
+      transport: transport.stats(),
+      inspectionDropped: inspection.dropped(),
+      lastLeaderContactMs: core.getSnapshot().context.role === 'leader' ? 0 : lastAppendAt === null ? null : clock.now() - lastAppendAt,
+    });
+
+  const stopServing = serveRequests({
+    bus,
+    prefix,
+    id,
+    log,
+    handlers: {
+      client: (op, data) => handler.handleClient(op, data),
+      admin: (op, data) => handler.handleAdmin(op, data),
+      forward: (data) => handler.handleForward(data),
+      status,
+    },
+  });
+
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      lifecycle.stopping = true;
+      // Stop accepting requests first: a request that arrives now goes to another replica (queue group).
+      stopServing();
+      unsubscribeMessages();
+      unsubscribeSnapshots();
+      core.stop();
+      await pipeline.stop();
+      await installer.idle();
+      await scheduler.idle();
+      waiters.closeAll();
+      inspection.close();
+      await transport.close().catch((error: unknown) => log.warn({ err: error }, 'closing the transport failed'));
+      await store.close().catch((error: unknown) => log.warn({ err: error }, 'closing the store failed'));
+      log.info({ id }, 'replica stopped');
+    })();
+    return stopped;
+  };
+
+  return { id, status, view: () => viewOf(core.getSnapshot()), stop, failed: lifecycle.failed };
+}
+
+/** Runs the functions given to it one at a time, in call order. */
+function createSerial(): <T>(run: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(run: () => Promise<T>): Promise<T> => {
+    const next = tail.then(run, run);
+    tail = next.catch(() => undefined);
+    return next;
+  };
+}
+
+/** Stopping and failing: the first fatal error stops the replica and resolves `failed`. */
+function createLifecycle(log: RuntimeLogger): { stopping: boolean; readonly fatal: Error | null; fail(error: unknown, what: string): void; readonly failed: Promise<Error> } {
+  let failWith!: (error: Error) => void;
+  const failed = new Promise<Error>((resolve) => (failWith = resolve));
+  const state = {
+    stopping: false,
+    fatal: null as Error | null,
+    failed,
+    fail(error: unknown, what: string) {
+      if (state.fatal) return;
+      state.fatal = error instanceof Error ? error : new Error(String(error));
+      log.fatal({ err: state.fatal }, `${what}; the replica stops`);
+      state.stopping = true;
+      failWith(state.fatal);
+    },
+  };
+  return state;
+}
+
+/** The leader's position for the request layer, with the apply barrier of its term (requests.ts `RoleView`). */
+function createRoleView(core: RaftActor): () => RoleView {
   // The commit index a leader saw when it first served in its term: everything acknowledged before it took office is at or below it.
   let barrier = { term: -1, index: 0 };
-  const role = () => {
+  return () => {
     const { role: current, leader: leaderId, term, commitIndex, leaderState } = core.getSnapshot().context;
     const leader = current === 'leader';
     // Thesis §6.4: only once an entry of its own term is committed does a leader's commitIndex cover all earlier commits.
@@ -288,117 +319,18 @@ async function run({ config, options, link, store, loaded }: RunArgs): Promise<R
     if (ready && barrier.term !== term) barrier = { term, index: commitIndex };
     return { leader, leaderId, ready, term, applyBarrier: barrier.term === term ? barrier.index : commitIndex };
   };
+}
 
-  const handler = new RequestHandler({
-    id,
-    prefix,
-    nc,
-    store,
-    waiters,
-    requestDeadlineMs: config.requestDeadlineMs,
-    maxRequestBytes: config.limits.maxRequestBytes,
-    passwordCost: options.passwordCost,
-    role,
-    propose: (proposalId, data) => send({ type: 'propose', id: proposalId, data }),
-    readIndex: (readId) => send({ type: 'readIndex', id: readId }),
-    proposeConfig: (proposalId, next) => send({ type: 'proposeConfig', id: proposalId, config: next }),
-    transferLeadership: (to) => send({ type: 'transferLeadership', to }),
-    configuration: () => viewOf(core.getSnapshot()).config,
-    clusterBody: () => buildClusterBody(core.getSnapshot(), config.timing.electionMaxMs),
-    log,
-    stopping: () => stopping,
-  });
-
-  const status = (): ReplicaStatus =>
-    buildStatus({
-      snapshot: core.getSnapshot(),
-      store: store.status(),
-      link: link.status,
-      startedAt,
-      pipeline: pipeline.stats,
-      requestsInFlight: handler.requestsInFlight,
-      electionMaxMs: config.timing.electionMaxMs,
-      transport: transport.stats(),
-      inspectionDropped: inspection.dropped(),
-      lastLeaderContactMs: core.getSnapshot().context.role === 'leader' ? 0 : lastAppendAt === null ? null : Date.now() - lastAppendAt,
-    });
-
-  const subscriptions: Subscription[] = [];
-  let statusInFlight = 0;
-  subscriptions.push(
-    nc.subscribe(`${prefix}.api.*`, {
-      queue: apiQueueGroup(prefix),
-      callback: (error, msg) => {
-        if (error || !msg.reply) return;
-        const op = msg.subject.slice(prefix.length + '.api.'.length);
-        void handler.handleClient(op, msg.data).then((reply) => respond(msg.respond.bind(msg), reply));
-      },
-    }),
-    nc.subscribe(`${prefix}.admin.*`, {
-      queue: adminQueueGroup(prefix),
-      callback: (error, msg) => {
-        if (error || !msg.reply) return;
-        const op = msg.subject.slice(prefix.length + '.admin.'.length);
-        void handler.handleAdmin(op, msg.data).then((reply) => respond(msg.respond.bind(msg), reply));
-      },
-    }),
-    nc.subscribe(forwardSubject(prefix, id), {
-      callback: (error, msg) => {
-        if (error || !msg.reply) return;
-        void handler.handleForward(msg.data).then((reply) => respond(msg.respond.bind(msg), reply));
-      },
-    }),
-    nc.subscribe(statusSubject(prefix, id), {
-      callback: (error, msg) => {
-        if (error || !msg.reply || statusInFlight >= MAX_STATUS_IN_FLIGHT) return;
-        statusInFlight += 1;
-        try {
-          respond(msg.respond.bind(msg), { ok: true, ...status() });
-        } catch (failure) {
-          log.error({ err: failure }, 'status reply failed');
-        } finally {
-          statusInFlight -= 1;
-        }
-      },
-    }),
-  );
-
-  function respond(reply: (payload: string) => boolean, body: object): void {
-    try {
-      reply(JSON.stringify(body));
-    } catch (error) {
-      log.debug({ err: error }, 'could not send a reply');
+/** Logs every change of role, term or leader. */
+function roleLogger(log: RuntimeLogger): (snapshot: ReturnType<RaftActor['getSnapshot']>) => void {
+  let last = '';
+  return (snapshot) => {
+    // Read the three fields directly: this runs on every step, viewOf would copy the progress table each time.
+    const { role, term, leader } = snapshot.context;
+    const key = `${role}/${term}/${leader ?? '-'}`;
+    if (key !== last) {
+      last = key;
+      log.info({ role, term, leader }, 'role');
     }
-  }
-
-  link.onStatus((linkStatus) => log.warn({ nats: linkStatus }, 'NATS connection'));
-
-  let stopped: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    stopped ??= (async () => {
-      stopping = true;
-      // Stop accepting requests first: a request that arrives now goes to another replica (queue group).
-      for (const subscription of subscriptions) subscription.unsubscribe();
-      unsubscribeMessages();
-      unsubscribeSnapshots();
-      core.stop();
-      await pipeline.stop();
-      await installing.catch(() => undefined);
-      waiters.closeAll();
-      inspection.close();
-      await transport.close().catch((error: unknown) => log.warn({ err: error }, 'closing the transport failed'));
-      await store.close().catch((error: unknown) => log.warn({ err: error }, 'closing the store failed'));
-      await link.close().catch(() => undefined);
-      log.info({ id }, 'replica stopped');
-    })();
-    return stopped;
-  };
-
-  return {
-    id,
-    status,
-    view: () => viewOf(core.getSnapshot()),
-    stop,
-    failed,
   };
 }

@@ -1,41 +1,27 @@
 /**
  * Serving the client protocol (PROTOCOL.md): any replica takes any request.
  *
- * Writes: the leader prepares the command (decides ts, salts, tokens once),
- * proposes it and answers once the entry is applied locally; a follower
- * forwards the request to the leader and relays the reply. While no leader is
- * known the request is held and retried until its deadline, then `unavailable`.
+ * Everything only a leader can do (propose a write, confirm a read index,
+ * describe the cluster, change members, transfer leadership) goes through
+ * ONE loop, `untilLeader`: act as leader, else forward to the known leader
+ * and relay its reply, else wait for a leader; until the deadline, then
+ * `unavailable`. "This replica cannot do it now, try again" is the typed value
+ * `RETRY_ELSEWHERE`, never a reply body (on the forward subject between
+ * replicas it travels as `{ok: false, retry: true}`, decoded at the edge).
  *
- * Reads are linearizable (thesis §6.4): get a read index from the leader
- * (locally, or over the forward subject), wait until this replica has applied
- * it, then read the local tables.
+ * Writes: the leader prepares the command (the application decides ts,
+ * salts, tokens once), proposes it and answers once the entry is applied
+ * locally. Reads are linearizable (thesis §6.4): a read index from the
+ * leader, wait until this replica has applied it, then read.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import type { Configuration, Index } from '../raft/types.ts';
 import { nextConfiguration, parseAdminRequest } from './admin.ts';
 import { forwardSubject, MembersRequest, TransferRequest } from '../protocol/index.ts';
-import {
-  AlreadyApplied,
-  BadRequest,
-  executeRead,
-  Internal,
-  isProtocolError,
-  isWrite,
-  parseRequest,
-  parseRequestBytes,
-  prepareCommand,
-  TooLarge,
-  Unavailable,
-  encodeCommand,
-  type ChatRequest,
-  type ScryptCost,
-  type WriteRequest,
-} from '../chat/index.ts';
-import type { ReplicaStore } from '../../storage/index.ts';
+import { BadRequest, Internal, isProtocolError, isWrite, TooLarge, Unavailable, type ChatRequest, type ReadRequest, type WriteRequest } from '../chat/index.ts';
 import { wireReply, type CommandReply } from './apply.ts';
 import { NotLeaderError, ProposalLostError, StoppingError, UnavailableError } from './errors.ts';
+import { withTimeout, type ClientBus, type ReplicaApplication, type RuntimeClock, type RuntimeLogger, type RuntimeRandom, type UnsafeRuntimeVariants, type WireReply } from './ports.ts';
 import type { Waiters } from './waiters.ts';
 
 /** Pause between attempts while no leader is known or a proposal was lost: a few per election, not a busy loop. */
@@ -45,44 +31,59 @@ export const FORWARD_GRACE_MS = 250;
 /** Requests handled at once per replica; beyond this new ones get `unavailable` at once instead of queueing without bound. */
 export const MAX_REQUESTS_IN_FLIGHT = 5_000;
 
-/** What the request layer needs from the running replica. */
-export interface RequestContext {
-  readonly id: string;
-  readonly prefix: string;
-  readonly nc: NatsConnection;
-  readonly store: ReplicaStore;
-  readonly waiters: Waiters<CommandReply>;
-  readonly requestDeadlineMs: number;
-  readonly maxRequestBytes: number;
-  readonly passwordCost: ScryptCost | undefined;
+/** The leader's position as the request layer needs it. */
+export interface RoleView {
+  readonly leader: boolean;
+  readonly leaderId: string | null;
   /**
    * `ready`: this leader has committed an entry of its own term, so its commitIndex covers
    * everything committed before it took office (thesis §6.4).
    */
-  role(): {
-    readonly leader: boolean;
-    readonly leaderId: string | null;
-    readonly ready: boolean;
-    readonly term: number;
-    /**
-     * Leader only: once appliedIndex reaches this, the local tables hold every
-     * write acknowledged by anyone before this request (earlier terms' writes
-     * up to the commit index this leader saw when ready; this term's writes
-     * are acknowledged by this leader only after it applied them).
-     */
-    readonly applyBarrier: Index;
-  };
+  readonly ready: boolean;
+  readonly term: number;
+  /**
+   * Leader only: once appliedIndex reaches this, the applied state holds every
+   * write acknowledged by anyone before this request (earlier terms' writes
+   * up to the commit index this leader saw when ready; this term's writes
+   * are acknowledged by this leader only after it applied them).
+   */
+  readonly applyBarrier: Index;
+}
+
+/** What the request layer needs from the running replica. */
+export interface RequestContext {
+  readonly id: string;
+  readonly prefix: string;
+  /** Forwarding to the leader (request/reply with a timeout). */
+  readonly bus: Pick<ClientBus, 'request'>;
+  readonly clock: RuntimeClock;
+  readonly random: Pick<RuntimeRandom, 'uuid' | 'bytes'>;
+  readonly application: Pick<ReplicaApplication<unknown>, 'parse' | 'parseForwarded' | 'prepare' | 'read'>;
+  readonly waiters: Waiters<CommandReply>;
+  readonly requestDeadlineMs: number;
+  readonly maxRequestBytes: number;
+  role(): RoleView;
   /** Hand a proposal to the core (the caller registered its id with the waiters first). */
   propose(id: string, data: Uint8Array): void;
   readIndex(id: string): void;
   proposeConfig(id: string, config: Configuration): void;
   transferLeadership(to: string): void;
   configuration(): Configuration;
-  /** The `cluster` reply body, leader only. */
-  clusterBody(): object;
-  readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  /** The `cluster` reply body (without `ok`), leader only. */
+  clusterBody(): Record<string, unknown>;
+  readonly log: Pick<RuntimeLogger, 'warn' | 'error' | 'debug'>;
   stopping(): boolean;
+  /** UNSAFE broken variants, simulation only (ports.ts). */
+  readonly unsafe?: UnsafeRuntimeVariants | undefined;
 }
+
+/** A reply as it leaves a replica: who answered and the leader it knew of (docs/protocol.md §1.1). */
+export type StampedReply = WireReply & { readonly replica: string; readonly leader: string | null };
+
+/** "This replica cannot do that now (it does not lead, or lost the proposal): try again, here or at the leader." */
+export const RETRY_ELSEWHERE: unique symbol = Symbol('retry elsewhere');
+export type RetryElsewhere = typeof RETRY_ELSEWHERE;
+
 
 const ForwardRequest = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('write'), op: z.string(), body: z.unknown(), deadlineMs: z.number().int().positive() }),
@@ -93,10 +94,29 @@ const ForwardRequest = z.discriminatedUnion('kind', [
 ]);
 type ForwardRequest = z.infer<typeof ForwardRequest>;
 
-/** A forwarded request reached a replica that does not (or no longer) lead: the sender retries elsewhere. */
-const RETRY = { ok: false, retry: true } as const;
-const ForwardRetry = z.object({ ok: z.literal(false), retry: z.literal(true) });
-const ReadIndexReply = z.object({ ok: z.literal(true), index: z.number().int().nonnegative() });
+/** On the forward subject only: the wire form of RETRY_ELSEWHERE (docs/replica.md, "The forward subject"). */
+const FORWARD_RETRY_WIRE = { ok: false, retry: true } as const;
+const ForwardRetryWire = z.object({ ok: z.literal(false), retry: z.literal(true) });
+const ReadIndexWire = z.object({ ok: z.literal(true), index: z.number().int().nonnegative() });
+/** The least a relayed reply must be: a JSON object with a boolean `ok`. */
+const WireReplyShape = z.looseObject({ ok: z.boolean() });
+
+/** A forward reply: a protocol reply, a read index, or retry. */
+type ForwardReply = WireReply | { readonly ok: true; readonly index: Index } | RetryElsewhere;
+/** A forward reply as it travels on the forward subject. */
+export type ForwardWireReply = Exclude<ForwardReply, RetryElsewhere> | typeof FORWARD_RETRY_WIRE;
+
+/** One job only a leader can do, as `untilLeader` runs it. */
+interface LeaderWork<T> {
+  /** For `unavailable` at the deadline: "could not <what> within the deadline". */
+  readonly what: string;
+  /** As the leader. RETRY_ELSEWHERE (or a NotLeaderError / ProposalLostError) means: pause and look again. */
+  asLeader(deadline: number): Promise<T | RetryElsewhere>;
+  /** What to ask the leader on the forward subject; null when this work must not be forwarded (it arrived forwarded). */
+  forward: ((deadlineMs: number) => ForwardRequest) | null;
+  /** The leader's reply, decoded (RETRY_ELSEWHERE when the leader could not do it). */
+  decode(reply: unknown): T | RetryElsewhere;
+}
 
 export class RequestHandler {
   private inFlight = 0;
@@ -108,10 +128,10 @@ export class RequestHandler {
   }
 
   /**
-   * A client request on `<prefix>.api.<op>`: always resolves to a reply body, never throws.
+   * A client request on `<prefix>.api.<op>`: always resolves to a reply, never throws.
    * Every reply, success or error, names this replica (docs/protocol.md §1.1).
    */
-  async handleClient(op: string, data: Uint8Array): Promise<object> {
+  async handleClient(op: string, data: Uint8Array): Promise<StampedReply> {
     if (this.inFlight >= MAX_REQUESTS_IN_FLIGHT) return this.answered(new Unavailable(`replica ${this.ctx.id} has ${this.inFlight} requests in flight; retry`).toReply());
     this.inFlight += 1;
     try {
@@ -123,298 +143,296 @@ export class RequestHandler {
     }
   }
 
-  /** A request from another replica on our forward subject. */
-  async handleForward(data: Uint8Array): Promise<object> {
+  /** A request from another replica on our forward subject: the reply's wire form. */
+  async handleForward(data: Uint8Array): Promise<ForwardWireReply> {
+    let reply: ForwardReply;
     try {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(new TextDecoder().decode(data));
-      } catch {
-        return new BadRequest('forwarded request is not JSON').toReply();
-      }
-      const parsed = ForwardRequest.safeParse(raw);
-      if (!parsed.success) return new BadRequest(`forwarded request is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`).toReply();
-      return await this.forwarded(parsed.data);
+      reply = await this.forwardRequest(data);
     } catch (error) {
-      if (error instanceof NotLeaderError) return RETRY;
-      return this.failure(error, 'forward');
+      reply = error instanceof NotLeaderError ? RETRY_ELSEWHERE : this.failure(error, 'forward');
     }
+    return reply === RETRY_ELSEWHERE ? FORWARD_RETRY_WIRE : reply;
   }
 
-  /** An operator request on `<prefix>.admin.<op>` (admin.ts): always resolves to a reply body, naming this replica like a client reply. */
-  async handleAdmin(op: string, data: Uint8Array): Promise<object> {
-    return this.answered(await this.adminRequest(op, data));
-  }
-
-  private async adminRequest(op: string, data: Uint8Array): Promise<object> {
+  /** An operator request on `<prefix>.admin.<op>` (admin.ts): always resolves to a reply, naming this replica like a client reply. */
+  async handleAdmin(op: string, data: Uint8Array): Promise<StampedReply> {
     try {
-      if (this.ctx.stopping()) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
-      if (data.byteLength > this.ctx.maxRequestBytes) return new TooLarge(`request body is ${data.byteLength} bytes, over the limit of ${this.ctx.maxRequestBytes}`).toReply();
-      const body = parseJsonObject(data);
-      if (isProtocolError(body)) return body.toReply();
-      const request = parseAdminRequest(op, body);
-      if (isProtocolError(request)) return request.toReply();
-      const deadline = Date.now() + this.ctx.requestDeadlineMs;
-      const forward: ForwardRequest =
-        request.op === 'members'
-          ? { kind: 'members', request: request.members, deadlineMs: this.ctx.requestDeadlineMs }
-          : { kind: 'transfer', request: request.transfer, deadlineMs: this.ctx.requestDeadlineMs };
-      for (;;) {
-        const role = this.ctx.role();
-        if (role.leader) {
-          let reply: object;
-          try {
-            reply = await this.forwarded({ ...forward, deadlineMs: Math.max(1, deadline - Date.now()) });
-          } catch (error) {
-            if (!(error instanceof NotLeaderError)) throw error;
-            reply = RETRY;
-          }
-          if (!ForwardRetry.safeParse(reply).success) return reply;
-        } else if (role.leaderId !== null) {
-          const reply = await this.askLeader(role.leaderId, { ...forward, deadlineMs: Math.max(1, deadline - Date.now()) }, deadline);
-          if (reply !== null) return reply;
-        }
-        await this.pauseOrGiveUp(deadline, `could not carry out ${op}`);
-      }
+      return this.answered(await this.adminRequest(op, data));
     } catch (error) {
-      return this.failure(error, `admin.${op}`);
+      return this.answered(this.failure(error, `admin.${op}`));
     }
   }
 
-  private async clientRequest(op: string, data: Uint8Array): Promise<object> {
-    if (this.ctx.stopping()) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
-    if (data.byteLength > this.ctx.maxRequestBytes) {
-      return new TooLarge(`request body is ${data.byteLength} bytes, over the limit of ${this.ctx.maxRequestBytes}`).toReply();
-    }
-    const deadline = Date.now() + this.ctx.requestDeadlineMs;
+  private async adminRequest(op: string, data: Uint8Array): Promise<WireReply> {
+    const refused = this.refuse(data);
+    if (refused) return refused;
+    const body = parseJsonObject(data);
+    if (isProtocolError(body)) return body.toReply();
+    const request = parseAdminRequest(op, body);
+    if (isProtocolError(request)) return request.toReply();
+    const forward = (deadlineMs: number): ForwardRequest =>
+      request.op === 'members' ? { kind: 'members', request: request.members, deadlineMs } : { kind: 'transfer', request: request.transfer, deadlineMs };
+    return await this.untilLeaderOrUnavailable(this.deadlineIn(this.ctx.requestDeadlineMs), {
+      what: `carry out ${op}`,
+      asLeader: async (deadline) => await this.leaderWork(forward(this.remaining(deadline))),
+      forward,
+      decode: decodeWireReply,
+    });
+  }
+
+  private async clientRequest(op: string, data: Uint8Array): Promise<WireReply> {
+    const refused = this.refuse(data);
+    if (refused) return refused;
+    const deadline = this.deadlineIn(this.ctx.requestDeadlineMs);
     if (op === 'cluster') {
       const body = parseJsonObject(data);
       if (isProtocolError(body)) return body.toReply();
-      return await this.cluster(deadline);
+      return await this.untilLeaderOrUnavailable(deadline, {
+        what: 'describe the cluster (no leader)',
+        asLeader: async () => this.clusterReply(),
+        forward: () => ({ kind: 'cluster' }),
+        decode: decodeWireReply,
+      });
     }
-    const request = parseRequestBytes(op, data);
+    const request = this.ctx.application.parse(op, data);
     if (isProtocolError(request)) return request.toReply();
-    return isWrite(request) ? await this.write(request, deadline) : await this.read(request, deadline);
+    return isWrite(request) ? await this.untilLeaderOrUnavailable(deadline, this.writeWork(request, true)) : await this.read(request, deadline);
   }
 
-  private async forwarded(request: ForwardRequest): Promise<object> {
-    const role = this.ctx.role();
-    if (!role.leader) return RETRY;
+  /** Shutting down, or a body over the size limit: the answer before any parsing. */
+  private refuse(data: Uint8Array): WireReply | null {
+    if (this.ctx.stopping()) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
+    if (data.byteLength > this.ctx.maxRequestBytes) return new TooLarge(`request body is ${data.byteLength} bytes, over the limit of ${this.ctx.maxRequestBytes}`).toReply();
+    return null;
+  }
+
+  private async forwardRequest(data: Uint8Array): Promise<ForwardReply> {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder().decode(data));
+    } catch {
+      return new BadRequest('forwarded request is not JSON').toReply();
+    }
+    const parsed = ForwardRequest.safeParse(raw);
+    if (!parsed.success) return new BadRequest(`forwarded request is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`).toReply();
+    if (!this.ctx.role().leader) return RETRY_ELSEWHERE;
+    return await this.leaderWork(parsed.data);
+  }
+
+  /** What the leader does for a (possibly forwarded) request; RETRY_ELSEWHERE once it no longer leads. */
+  private async leaderWork(request: ForwardRequest): Promise<ForwardReply> {
+    const deadline = 'deadlineMs' in request ? this.deadlineIn(Math.min(request.deadlineMs, this.ctx.requestDeadlineMs)) : 0;
     switch (request.kind) {
       case 'cluster':
-        return { ok: true, ...this.ctx.clusterBody() };
-      case 'readIndex': {
-        const deadline = Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs);
+        return this.clusterReply();
+      case 'readIndex':
         return { ok: true, index: await this.localReadIndex(deadline) };
-      }
       case 'members':
-        return await this.changeMembers(request.request, Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs));
+        return await this.untilLeader(deadline, this.membersWork(request.request));
       case 'transfer':
-        return await this.transfer(request.request.to, Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs));
+        return await this.transfer(request.request.to, deadline);
       case 'write': {
-        const parsed = parseRequest(request.op, request.body);
+        const parsed = this.ctx.application.parseForwarded(request.op, request.body);
         if (isProtocolError(parsed)) return parsed.toReply();
         if (!isWrite(parsed)) return new BadRequest(`${request.op} is not a write`).toReply();
-        const deadline = Date.now() + Math.min(request.deadlineMs, this.ctx.requestDeadlineMs);
-        return await this.proposeUntil(parsed, deadline, false);
+        return await this.untilLeader(deadline, this.writeWork(parsed, false));
       }
     }
-  }
-
-  /** Leader only: one membership change, answered once the config entry is applied here. */
-  private async changeMembers(request: MembersRequest, deadline: number): Promise<object> {
-    for (;;) {
-      if (!this.ctx.role().leader) return RETRY;
-      const next = nextConfiguration(this.ctx.configuration(), request);
-      if (isProtocolError(next)) return next.toReply();
-      const id = randomUUID();
-      const applied = this.ctx.waiters.expectProposal(id);
-      this.ctx.proposeConfig(id, next);
-      try {
-        await this.beforeDeadline(applied, deadline, id, `the configuration change was not committed in time`);
-        const now = this.ctx.configuration();
-        return { ok: true, voters: now.voters, learners: now.learners };
-      } catch (error) {
-        // Lost, or refused because the previous change is not committed yet: try again until the deadline.
-        if (!(error instanceof ProposalLostError)) throw error;
-        this.ctx.log.debug({ reason: error.message }, 'configuration change not accepted yet; retrying');
-      }
-      await this.pauseOrGiveUp(deadline, `could not ${request.action} ${request.id}`);
-    }
-  }
-
-  /** Leader only: hand leadership to `to` (thesis §3.10) and answer once it leads. */
-  private async transfer(to: string, deadline: number): Promise<object> {
-    if (!this.ctx.configuration().voters.includes(to)) return new BadRequest(`${to} is not a voter; only a voter can lead`).toReply();
-    if (to === this.ctx.id) return { ok: true, leader: to };
-    this.ctx.transferLeadership(to);
-    for (;;) {
-      const role = this.ctx.role();
-      if (role.leaderId === to) return { ok: true, leader: to };
-      await this.pauseOrGiveUp(deadline, `leadership did not move to ${to}`);
-    }
-  }
-
-  /** PROTOCOL.md `cluster`: the leader's view, fetched from the leader when this replica follows. */
-  private async cluster(deadline: number): Promise<object> {
-    for (;;) {
-      const role = this.ctx.role();
-      if (role.leader) return { ok: true, ...this.ctx.clusterBody() };
-      if (role.leaderId !== null) {
-        const reply = await this.askLeader(role.leaderId, { kind: 'cluster' }, deadline);
-        if (reply !== null) return reply;
-      }
-      await this.pauseOrGiveUp(deadline, 'no leader to describe the cluster');
-    }
-  }
-
-  private async write(request: WriteRequest, deadline: number): Promise<object> {
-    return await this.proposeUntil(request, deadline, true);
   }
 
   /**
-   * Until the deadline: propose as leader, or forward to the leader, or wait
-   * for one. A lost proposal (overwritten by a new leader) is retried; a
-   * send repeated with the same requestId is applied once (AlreadyApplied).
+   * The one loop (see the file comment). Returns the work's result, or
+   * RETRY_ELSEWHERE when this replica does not lead and the work must not be
+   * forwarded; throws UnavailableError at the deadline.
    */
-  private async proposeUntil(request: WriteRequest, deadline: number, mayForward: boolean): Promise<object> {
+  private async untilLeader<T>(deadline: number, work: LeaderWork<T>): Promise<T | RetryElsewhere> {
     for (;;) {
       const role = this.ctx.role();
       if (role.leader) {
-        if (role.ready) {
-          try {
-            return await this.proposeAsLeader(request, deadline);
-          } catch (error) {
-            if (!(error instanceof ProposalLostError || error instanceof NotLeaderError)) throw error;
-            this.ctx.log.debug({ op: request.op, reason: error.message }, 'proposal lost; retrying');
-          }
-        }
-      } else if (!mayForward) {
-        return RETRY;
+        const result = await this.attemptAsLeader(work, deadline);
+        if (result !== RETRY_ELSEWHERE) return result;
+      } else if (work.forward === null) {
+        return RETRY_ELSEWHERE;
       } else if (role.leaderId !== null) {
-        const { op, ...body } = request;
-        const reply = await this.askLeader(role.leaderId, { kind: 'write', op, body, deadlineMs: Math.max(1, deadline - Date.now()) }, deadline);
-        if (reply !== null) return reply;
+        const result = await this.askLeader(role.leaderId, work.forward(this.remaining(deadline)), deadline, work.decode);
+        if (result !== RETRY_ELSEWHERE) return result;
       }
-      await this.pauseOrGiveUp(deadline, `could not commit ${request.op}`);
+      await this.pauseOrGiveUp(deadline, work.what);
     }
   }
 
-  private async proposeAsLeader(request: WriteRequest, deadline: number): Promise<object> {
-    // Validate against tables that hold every write acknowledged before this request arrived.
-    const barrier = this.ctx.role().applyBarrier;
-    await this.beforeDeadline(this.ctx.waiters.untilApplied(barrier), deadline, null, `leader ${this.ctx.id} did not apply up to ${barrier} in time`);
-    const prepared = await prepareCommand(request, {
-      db: this.ctx.store.reader,
-      now: Date.now(),
-      randomBytes: (n) => randomBytes(n),
-      ...(this.ctx.passwordCost ? { passwordCost: this.ctx.passwordCost } : {}),
-    });
-    if (prepared instanceof AlreadyApplied) return prepared.reply;
-    if (isProtocolError(prepared)) return prepared.toReply();
-    const id = randomUUID();
+  /** `untilLeader` for work that may be forwarded, so it never comes back as RETRY_ELSEWHERE. */
+  private async untilLeaderOrUnavailable<T>(deadline: number, work: LeaderWork<T>): Promise<T> {
+    const result = await this.untilLeader(deadline, work);
+    if (result === RETRY_ELSEWHERE) throw new UnavailableError(`could not ${work.what} within the deadline; retry`);
+    return result;
+  }
+
+  private async attemptAsLeader<T>(work: LeaderWork<T>, deadline: number): Promise<T | RetryElsewhere> {
+    try {
+      return await work.asLeader(deadline);
+    } catch (error) {
+      if (!(error instanceof ProposalLostError || error instanceof NotLeaderError)) throw error;
+      this.ctx.log.debug({ what: work.what, reason: error.message }, 'the leader could not do it this time; retrying');
+      return RETRY_ELSEWHERE;
+    }
+  }
+
+  /**
+   * A write until the deadline. A lost proposal (overwritten by a new leader) is
+   * retried; a send repeated with the same requestId is applied once (the
+   * application answers it from the applied state).
+   */
+  private writeWork(request: WriteRequest, mayForward: boolean): LeaderWork<WireReply> {
+    const { op, ...body } = request;
+    return {
+      what: `commit ${request.op}`,
+      asLeader: async (deadline) => await this.proposeAsLeader(request, deadline),
+      forward: mayForward ? (deadlineMs) => ({ kind: 'write', op, body, deadlineMs }) : null,
+      decode: decodeWireReply,
+    };
+  }
+
+  private async proposeAsLeader(request: WriteRequest, deadline: number): Promise<WireReply | RetryElsewhere> {
+    const role = this.ctx.role();
+    // Not ready: its commitIndex may not cover earlier terms' commits yet; validating now could miss them.
+    if (!role.ready) return RETRY_ELSEWHERE;
+    // Validate against the state that holds every write acknowledged before this request arrived.
+    await this.beforeDeadline(this.ctx.waiters.untilApplied(role.applyBarrier), deadline, null, `leader ${this.ctx.id} did not apply up to ${role.applyBarrier} in time`);
+    const prepared = await this.ctx.application.prepare(request, this.ctx.clock.now(), (n) => this.ctx.random.bytes(n));
+    if (prepared.kind === 'answer') return prepared.reply;
+    const id = this.ctx.random.uuid();
     const applied = this.ctx.waiters.expectProposal(id);
-    this.ctx.propose(id, encodeCommand(prepared));
-    const reply = await this.beforeDeadline(applied, deadline, id, `${request.op} was not committed in time`);
-    return wireReply(reply);
-  }
-
-  private async read(request: Exclude<ChatRequest, WriteRequest>, deadline: number): Promise<object> {
-    const index = await this.readIndex(deadline);
-    await this.beforeDeadline(this.ctx.waiters.untilApplied(index), deadline, null, `replica ${this.ctx.id} did not catch up to read index ${index} in time`);
-    const reply = await executeRead(this.ctx.store.reader, request, Date.now());
-    return isProtocolError(reply) ? reply.toReply() : reply;
-  }
-
-  /** A read index from the leader: ours if we lead, else asked of the leader. */
-  private async readIndex(deadline: number): Promise<Index> {
-    for (;;) {
-      const role = this.ctx.role();
-      if (role.leader) {
-        try {
-          return await this.localReadIndex(deadline);
-        } catch (error) {
-          if (!(error instanceof NotLeaderError || error instanceof ProposalLostError)) throw error;
-        }
-      } else if (role.leaderId !== null) {
-        const reply = await this.askLeader(role.leaderId, { kind: 'readIndex', deadlineMs: Math.max(1, deadline - Date.now()) }, deadline);
-        const parsed = ReadIndexReply.safeParse(reply);
-        if (parsed.success) return parsed.data.index;
-        if (reply !== null) throw new UnavailableError(`leader ${role.leaderId} refused a read index: ${JSON.stringify(reply)}`);
-      }
-      await this.pauseOrGiveUp(deadline, 'no leader confirmed a read index');
+    this.ctx.propose(id, prepared.data);
+    if (this.ctx.unsafe?.replyBeforeApply === true) {
+      // UNSAFE variant: acknowledged before it is committed; a new leader may overwrite it.
+      this.ctx.waiters.abandon(id);
+      return { ok: true };
     }
+    return wireReply(await this.beforeDeadline(applied, deadline, id, `${request.op} was not committed in time`));
+  }
+
+  /** Leader only: one membership change, answered once the config entry is applied here. */
+  private membersWork(request: MembersRequest): LeaderWork<WireReply> {
+    return {
+      what: `${request.action} ${request.id}`,
+      asLeader: async (deadline) => {
+        const next = nextConfiguration(this.ctx.configuration(), request);
+        if (isProtocolError(next)) return next.toReply();
+        // Refused (the previous change is not committed yet) or lost: ProposalLostError, so the loop tries again.
+        const id = this.ctx.random.uuid();
+        const applied = this.ctx.waiters.expectProposal(id);
+        this.ctx.proposeConfig(id, next);
+        await this.beforeDeadline(applied, deadline, id, 'the configuration change was not committed in time');
+        const now = this.ctx.configuration();
+        return { ok: true, voters: now.voters, learners: now.learners };
+      },
+      forward: null,
+      decode: decodeWireReply,
+    };
+  }
+
+  /** Leader only: hand leadership to `to` (thesis §3.10) and answer once it leads. */
+  private async transfer(to: string, deadline: number): Promise<WireReply> {
+    if (!this.ctx.configuration().voters.includes(to)) return new BadRequest(`${to} is not a voter; only a voter can lead`).toReply();
+    if (to !== this.ctx.id) this.ctx.transferLeadership(to);
+    while (this.ctx.role().leaderId !== to) await this.pauseOrGiveUp(deadline, `move leadership to ${to}`);
+    return { ok: true, leader: to };
+  }
+
+  private clusterReply(): WireReply {
+    return { ok: true, ...this.ctx.clusterBody() };
+  }
+
+  private async read(request: ReadRequest, deadline: number): Promise<WireReply> {
+    // UNSAFE variant: whatever this replica has applied, however stale.
+    if (this.ctx.unsafe?.readWithoutReadIndex === true) return await this.ctx.application.read(request, this.ctx.clock.now());
+    const index = await this.untilLeaderOrUnavailable(deadline, {
+      what: 'confirm a read index (no leader or no quorum)',
+      asLeader: async (until) => await this.localReadIndex(until),
+      forward: (deadlineMs) => ({ kind: 'readIndex', deadlineMs }),
+      decode: (reply) => {
+        const parsed = ReadIndexWire.safeParse(reply);
+        if (parsed.success) return parsed.data.index;
+        throw new UnavailableError(`the leader refused a read index: ${JSON.stringify(reply)}`);
+      },
+    });
+    await this.beforeDeadline(this.ctx.waiters.untilApplied(index), deadline, null, `replica ${this.ctx.id} did not catch up to read index ${index} in time`);
+    return await this.ctx.application.read(request, this.ctx.clock.now());
   }
 
   private async localReadIndex(deadline: number): Promise<Index> {
-    const id = randomUUID();
+    const id = this.ctx.random.uuid();
     const answer = this.ctx.waiters.expectRead(id);
     this.ctx.readIndex(id);
     return await this.beforeDeadline(answer, deadline, id, 'the leader could not confirm its leadership in time');
   }
 
   /**
-   * One forwarded request to the leader. Returns its reply, or null when the
-   * leader did not take it (not leader anymore, unreachable, timed out).
+   * One forwarded request to the leader: its decoded reply, or RETRY_ELSEWHERE
+   * when the leader did not take it (not leader anymore, unreachable, timed out).
    */
-  private async askLeader(leader: string, request: ForwardRequest, deadline: number): Promise<object | null> {
-    const timeout = deadline - Date.now() + FORWARD_GRACE_MS;
-    if (timeout <= FORWARD_GRACE_MS) return null;
+  private async askLeader<T>(leader: string, request: ForwardRequest, deadline: number, decode: (reply: unknown) => T | RetryElsewhere): Promise<T | RetryElsewhere> {
+    const timeout = deadline - this.ctx.clock.now() + FORWARD_GRACE_MS;
+    if (timeout <= FORWARD_GRACE_MS) return RETRY_ELSEWHERE;
     const term = this.ctx.role().term;
-    const answer = (async (): Promise<object | null> => {
+    const answer = (async (): Promise<unknown> => {
       try {
-        const msg = await this.ctx.nc.request(forwardSubject(this.ctx.prefix, leader), JSON.stringify(request), { timeout });
-        const reply = JSON.parse(msg.string()) as unknown;
-        if (ForwardRetry.safeParse(reply).success) return null;
-        if (typeof reply !== 'object' || reply === null) return null;
-        return reply;
+        const reply = JSON.parse(await this.ctx.bus.request(forwardSubject(this.ctx.prefix, leader), JSON.stringify(request), timeout)) as unknown;
+        return ForwardRetryWire.safeParse(reply).success ? RETRY_ELSEWHERE : reply;
       } catch (error) {
         // No responders, timeout or a disconnect: the leader may have died; find the next one.
         this.ctx.log.debug({ leader, err: error }, 'forward to leader failed');
-        return null;
+        return RETRY_ELSEWHERE;
       }
     })();
     // A leader that died holding our request never answers: stop waiting once another leader (or term) takes over.
     let watching = true;
-    const superseded = (async (): Promise<null> => {
+    const superseded = (async (): Promise<RetryElsewhere> => {
       while (watching) {
-        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+        await this.ctx.clock.sleep(RETRY_PAUSE_MS);
         const now = this.ctx.role();
-        if (now.term !== term || (now.leaderId !== null && now.leaderId !== leader) || this.ctx.stopping()) return null;
+        if (now.term !== term || (now.leaderId !== null && now.leaderId !== leader) || this.ctx.stopping()) break;
       }
-      return null;
+      return RETRY_ELSEWHERE;
     })();
     try {
-      return await Promise.race([answer, superseded]);
+      const reply = await Promise.race([answer, superseded]);
+      return reply === RETRY_ELSEWHERE ? RETRY_ELSEWHERE : decode(reply);
     } finally {
       watching = false;
     }
   }
 
   private async beforeDeadline<T>(promise: Promise<T>, deadline: number, abandonId: string | null, message: string): Promise<T> {
-    const remaining = deadline - Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new UnavailableError(message)), Math.max(0, remaining));
-    });
     try {
-      return await Promise.race([promise, expired]);
+      return await withTimeout(this.ctx.clock, promise, deadline - this.ctx.clock.now(), () => new UnavailableError(message));
     } catch (error) {
       if (abandonId !== null) this.ctx.waiters.abandon(abandonId);
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   private async pauseOrGiveUp(deadline: number, what: string): Promise<void> {
     if (this.ctx.stopping()) throw new StoppingError();
-    if (Date.now() + RETRY_PAUSE_MS >= deadline) throw new UnavailableError(`${what} within the deadline (no leader or no quorum); retry`);
-    await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+    if (this.ctx.clock.now() + RETRY_PAUSE_MS >= deadline) throw new UnavailableError(`could not ${what} within the deadline (no leader or no quorum); retry`);
+    await this.ctx.clock.sleep(RETRY_PAUSE_MS);
+  }
+
+  private deadlineIn(ms: number): number {
+    return this.ctx.clock.now() + ms;
+  }
+
+  /**
+   * Whole milliseconds left until `deadline`, at least 1: the forward request's schema wants a positive
+   * integer, and a clock may tell fractional time (the simulation's does; found by it).
+   */
+  private remaining(deadline: number): number {
+    return Math.max(1, Math.ceil(deadline - this.ctx.clock.now()));
   }
 
   /** Stamps a reply with who answered it; never throws, so the handlers' "always a reply" holds. */
-  private answered(body: object): object {
+  private answered(body: WireReply): StampedReply {
     let leader: string | null = null;
     try {
       leader = this.ctx.role().leaderId;
@@ -424,7 +442,7 @@ export class RequestHandler {
     return stampReply(body, this.ctx.id, leader);
   }
 
-  private failure(error: unknown, op: string): object {
+  private failure(error: unknown, op: string): WireReply {
     if (error instanceof UnavailableError) return new Unavailable(error.message).toReply();
     if (error instanceof StoppingError) return new Unavailable(`replica ${this.ctx.id} is shutting down; retry`).toReply();
     if (isProtocolError(error)) return error.toReply();
@@ -441,8 +459,13 @@ export class RequestHandler {
  * already has its own `leader` (`cluster`, `transfer`), which is kept. A
  * `replica` in the body (a relayed leader's reply) is overwritten.
  */
-export function stampReply(body: object, replica: string, leader: string | null): object {
-  return { leader, ...body, replica };
+export function stampReply(body: WireReply, replica: string, leader: string | null): StampedReply {
+  return { leader, ...body, replica } as StampedReply;
+}
+
+/** A relayed leader's reply: relayed as it is when it looks like a protocol reply; anything else means try again. */
+function decodeWireReply(reply: unknown): WireReply | RetryElsewhere {
+  return WireReplyShape.safeParse(reply).success ? (reply as WireReply) : RETRY_ELSEWHERE;
 }
 
 function parseJsonObject(data: Uint8Array): Record<string, unknown> | BadRequest {
@@ -456,5 +479,4 @@ function parseJsonObject(data: Uint8Array): Record<string, unknown> | BadRequest
   return value as Record<string, unknown>;
 }
 
-/** Exported for tests of the wire shape. */
-export type { CommandReply };
+export type { ChatRequest };

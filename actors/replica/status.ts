@@ -11,7 +11,7 @@ import { viewOf, type raftMachine } from '../raft/index.ts';
 import type { Index, ReplicaId, Role } from '../raft/types.ts';
 import type { Health, PeerProgress, StatusFields } from '../protocol/index.ts';
 import type { StoreStatus } from '../../storage/index.ts';
-import type { LinkStatus } from '../transport/nats-connection.ts';
+import type { BusStatus } from './ports.ts';
 import type { TransportStats } from '../transport/types.ts';
 import type { PipelineStats } from './pipeline.ts';
 
@@ -27,7 +27,7 @@ export interface ReplicaStatus extends StatusFields {
   /** commitIndex − appliedIndex. */
   readonly lag: Index;
   readonly health: Health;
-  readonly nats: LinkStatus;
+  readonly nats: BusStatus;
   readonly uptimeMs: number;
   readonly progress: Readonly<Record<ReplicaId, PeerProgress>>;
   readonly requestsInFlight: number;
@@ -41,8 +41,11 @@ export interface ReplicaStatus extends StatusFields {
 export interface StatusInput {
   readonly snapshot: SnapshotFrom<typeof raftMachine>;
   readonly store: StoreStatus;
-  readonly link: LinkStatus;
+  readonly link: BusStatus;
   readonly startedAt: number;
+  /** The runtime clock's now (uptime). */
+  readonly now: number;
+  readonly pid: number;
   readonly pipeline: PipelineStats;
   readonly requestsInFlight: number;
   readonly electionMaxMs: number;
@@ -66,13 +69,13 @@ export function buildStatus(input: StatusInput): ReplicaStatus {
     digest: input.store.digest,
     voters: view.config.voters,
     learners: view.config.learners,
-    pid: process.pid,
+    pid: input.pid,
     lastIndex: view.lastIndex,
     snapshotIndex: input.store.snapshotIndex,
     lag,
     health,
     nats: input.link,
-    uptimeMs: Date.now() - input.startedAt,
+    uptimeMs: input.now - input.startedAt,
     progress: progressOf(input.snapshot),
     requestsInFlight: input.requestsInFlight,
     pipeline: { ...input.pipeline },
@@ -83,7 +86,7 @@ export function buildStatus(input: StatusInput): ReplicaStatus {
 }
 
 /** PROTOCOL.md `cluster` (without `ok`): the leader's view of every member. */
-export function buildClusterBody(snapshot: SnapshotFrom<typeof raftMachine>, electionMaxMs: number): object {
+export function buildClusterBody(snapshot: SnapshotFrom<typeof raftMachine>, electionMaxMs: number): Record<string, unknown> {
   const view = viewOf(snapshot);
   const progress = progressOf(snapshot);
   const members = [...view.config.voters.map((id) => ({ id, voter: true })), ...view.config.learners.map((id) => ({ id, voter: false }))].map(({ id, voter }) => {

@@ -37,14 +37,14 @@ export const MAX_SIMULATED_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 export interface SimulatedPeerTransportOptions {
   readonly network: SimulatedNetwork<PeerWire>;
   readonly id: ReplicaId;
-  /** Where received snapshot files are written (created if missing). */
-  readonly snapshotDir: string;
+  /** Where received snapshot files are written (created if missing); without one, received bytes stay in memory (`content`). */
+  readonly snapshotDir?: string;
 }
 
 export class SimulatedPeerTransport implements PeerTransport {
   readonly id: ReplicaId;
   readonly #network: SimulatedNetwork<PeerWire>;
-  readonly #snapshotDir: string;
+  readonly #snapshotDir: string | undefined;
   readonly #messageHandlers = new Set<(message: Message) => void>();
   readonly #snapshotHandlers = new Set<(snapshot: ReceivedSnapshot) => void>();
   /** Outbound streams not yet settled: failed on close. */
@@ -158,15 +158,21 @@ export class SimulatedPeerTransport implements PeerTransport {
   }
 
   async #receiveSnapshot(wire: Extract<PeerWire, { kind: 'snapshot' }>, from: ReplicaId): Promise<void> {
-    const filePath = join(this.#snapshotDir, `snapshot-${wire.meta.index}-${wire.meta.term}-${wire.streamId}.bin`);
+    const dir = this.#snapshotDir;
+    const filePath = dir === undefined ? '' : join(dir, `snapshot-${wire.meta.index}-${wire.meta.term}-${wire.streamId}.bin`);
     try {
       const sha256 = createHash('sha256').update(wire.bytes).digest('hex');
       if (sha256 !== wire.sha256) throw new SnapshotStreamError(this.id, `checksum mismatch from ${from}`);
-      await mkdir(this.#snapshotDir, { recursive: true });
-      await writeFile(filePath, wire.bytes, { flush: true });
+      if (dir !== undefined) {
+        await mkdir(dir, { recursive: true });
+        await writeFile(filePath, wire.bytes, { flush: true });
+      }
       if (this.#closed) throw new SnapshotStreamError(this.id, 'the receiver closed');
       this.#stats.snapshotsReceived++;
-      const received: ReceivedSnapshot = { from, term: wire.term, meta: wire.meta, filePath, bytes: wire.bytes.byteLength, sha256 };
+      const release = async (): Promise<void> => {
+        if (dir !== undefined) await rm(filePath, { force: true }).catch(() => undefined);
+      };
+      const received: ReceivedSnapshot = { from, term: wire.term, meta: wire.meta, filePath, bytes: wire.bytes.byteLength, sha256, release, ...(dir === undefined ? { content: wire.bytes } : {}) };
       for (const handler of this.#snapshotHandlers) {
         try {
           handler(received);
@@ -176,7 +182,7 @@ export class SimulatedPeerTransport implements PeerTransport {
       }
       wire.settle(null);
     } catch (error) {
-      await rm(filePath, { force: true });
+      if (dir !== undefined) await rm(filePath, { force: true });
       wire.settle(error instanceof Error ? error : new Error(String(error)));
     }
   }

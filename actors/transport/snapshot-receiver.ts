@@ -6,7 +6,7 @@
  * clear log line says why.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReplicaId, SnapshotMeta, Term } from '../raft/types.ts';
 import type { SnapshotFrame, SnapshotReply } from './snapshot-frames.ts';
@@ -191,7 +191,8 @@ export class SnapshotReceiver {
     this.#streams.delete(s.stream);
     this.#completed.push(s.stream);
     if (this.#completed.length > COMPLETED_STREAMS_REMEMBERED) this.#completed.shift();
-    const received: ReceivedSnapshot = { from: s.from, term: s.term, meta: s.meta, filePath, bytes: s.bytes, sha256: whole.toString('hex') };
+    const release = async (): Promise<void> => await rm(filePath, { force: true }).catch(() => undefined);
+    const received: ReceivedSnapshot = { from: s.from, term: s.term, meta: s.meta, filePath, bytes: s.bytes, sha256: whole.toString('hex'), release };
     this.#options.logger.info({ from: s.from, index: s.meta.index, term: s.meta.term, bytes: s.bytes, chunks: s.nextSeq }, 'snapshot received and verified');
     this.#options.onComplete(received);
     return { ok: true };

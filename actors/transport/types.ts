@@ -31,17 +31,21 @@ export interface PeerTransport {
   close(): Promise<void>;
 }
 
-/** A snapshot file that arrived whole and verified. The receiver (runtime) now owns `filePath`. */
+/** A snapshot file that arrived whole and verified. The receiver (runtime) owns it until it calls `release`. */
 export interface ReceivedSnapshot {
   readonly from: ReplicaId;
   /** The sender's term when it streamed. */
   readonly term: Term;
   readonly meta: SnapshotMeta;
-  /** A complete, fsynced file in the transport's snapshot directory. */
+  /** A complete, fsynced file in the transport's snapshot directory; '' when `content` holds the bytes instead. */
   readonly filePath: string;
+  /** In-memory transports (the simulation): the verified bytes themselves, no file. */
+  readonly content?: Uint8Array;
   readonly bytes: number;
   /** Hex sha256 of the whole file, as verified. */
   readonly sha256: string;
+  /** The receiver is done with it (installed or refused): the transport deletes the file. Never rejects. */
+  release(): Promise<void>;
 }
 
 /** Why incoming bytes were dropped. */

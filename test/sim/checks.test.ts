@@ -1,19 +1,17 @@
+// Unit checks of the simulation's own parts: the in-memory store's contract and
+// crash model, the chat model's exactly-once rule, and that each core invariant
+// fires on a hand-made violation.
 import test from 'ava';
-import type { CoreView, Entry, Ready } from '../../actors/raft/types.ts';
-import { SeededRandom } from '../../actors/transport/sim-random.ts';
-import { SimulatedDisk, StorageContractError } from './disk.ts';
+import type { CoreView, Entry } from '../../actors/raft/types.ts';
+import { MemoryDisk } from '../../storage/memory-store.ts';
+import { InvalidPersistError, ApplyOrderError } from '../../storage/errors.ts';
+import { chatModel, chatModelCodec, type ChatModelState } from './chat-model.ts';
 import { InvariantChecker, InvariantViolation } from './invariants.ts';
-import { ReadChecker } from './reads.ts';
-import { applyEntry, initialState } from './state-machine.ts';
 
 const config = { voters: ['r1', 'r2', 'r3'], learners: [] };
 const encoder = new TextEncoder();
 const command = (index: number, term: number, payload: string): Entry => ({ index, term, kind: 'command', data: encoder.encode(payload) });
 const noop = (index: number, term: number): Entry => ({ index, term, kind: 'noop' });
-
-function ready(fields: Partial<Ready>): Ready {
-  return { seq: 0, entries: [], messages: [], snapshotsToSend: [], committed: [], commitIndex: 0, proposals: [], reads: [], ...fields };
-}
 
 function view(fields: Partial<CoreView>): CoreView {
   return {
@@ -32,51 +30,100 @@ function view(fields: Partial<CoreView>): CoreView {
   };
 }
 
-test('disk: persist applies hard state, truncation and appends in order; recover returns them', (t) => {
-  const disk = new SimulatedDisk(config, 'honest', new SeededRandom(1));
-  disk.persist(ready({ hardState: { term: 2, votedFor: 'r2' }, entries: [noop(1, 1), command(2, 1, 'a'), command(3, 2, 'b')] }), () => undefined);
-  disk.persist(ready({ truncateFrom: 3, entries: [command(3, 3, 'c')] }), () => undefined);
-  const recovered = disk.recover();
-  t.deepEqual(recovered.hardState, { term: 2, votedFor: 'r2' });
-  t.deepEqual(recovered.entries.map((e) => `${e.index}/${e.term}`), ['1/1', '2/1', '3/3']);
-  t.is(disk.entryAt(3)?.term, 3);
+function disk(options: { mode?: 'honest' | 'lying'; flushes?: () => boolean } = {}): MemoryDisk<ChatModelState> {
+  return new MemoryDisk({ codec: chatModelCodec, initialConfig: config, mode: options.mode ?? 'honest', ...(options.flushes ? { flushes: options.flushes } : {}) });
+}
+
+const send = (index: number, term: number, from: string, requestId: string): Entry =>
+  command(index, term, JSON.stringify({ type: 'send', from, to: 'bob', text: `m-${requestId}`, requestId, ts: index }));
+
+test('memory store: persist and apply survive a crash on an honest disk; recovery starts where they left off', async (t) => {
+  const d = disk();
+  const store = d.open();
+  await store.persist({ hardState: { term: 1, votedFor: 'r1' }, entries: [noop(1, 1), send(2, 1, 'ada', 'q1')] });
+  const model = chatModel(() => store.app);
+  await store.apply([noop(1, 1), send(2, 1, 'ada', 'q1')], async (tx, entry) => (entry.kind === 'command' ? await model.apply(tx, entry) : null));
+  d.crash();
+  const again = d.open();
+  const loaded = again.load();
+  t.deepEqual(loaded.hardState, { term: 1, votedFor: 'r1' });
+  t.is(loaded.entries.length, 2);
+  t.is(loaded.appliedIndex, 2);
+  t.is(again.app.messages.length, 1);
+  await t.throwsAsync(store.persist({ entries: [] }), { message: /closed/ }, 'the crashed incarnation writes nothing more');
 });
 
-test('disk: impossible requests are contract errors, not silent corruption', (t) => {
-  const disk = new SimulatedDisk(config, 'honest', new SeededRandom(1));
-  t.throws(() => disk.persist(ready({ entries: [noop(2, 1)] }), () => undefined), { instanceOf: StorageContractError, message: /append of index 2 where 1/ });
-  t.throws(() => disk.persist(ready({ truncateFrom: 5 }), () => undefined), { instanceOf: StorageContractError });
-  t.throws(() => disk.persist(ready({ installSnapshot: { index: 4, term: 1, config } }), () => undefined), { instanceOf: StorageContractError, message: /never arrived/ });
-  disk.persist(ready({ hardState: { term: 3, votedFor: null } }), () => undefined);
-  t.throws(() => disk.persist(ready({ hardState: { term: 2, votedFor: null } }), () => undefined), { message: /went back/ });
+test('memory store: the same contract errors as the SQLite store', async (t) => {
+  const store = disk().open();
+  await store.persist({ hardState: { term: 1, votedFor: null }, entries: [noop(1, 1)] });
+  await t.throwsAsync(store.persist({ entries: [noop(3, 1)] }), { instanceOf: InvalidPersistError });
+  await store.apply([noop(1, 1)], async () => null);
+  await t.throwsAsync(store.persist({ truncateFrom: 1, entries: [noop(1, 1)] }), { instanceOf: InvalidPersistError });
+  await t.throwsAsync(store.apply([noop(1, 1)], async () => null), { instanceOf: ApplyOrderError });
+  await t.throwsAsync(store.apply([noop(2, 1)], async () => null), { message: /only persisted entries/ });
 });
 
-test('disk: snapshots replace the log they cover; a received one replaces the state machine', (t) => {
-  const disk = new SimulatedDisk(config, 'honest', new SeededRandom(1));
-  disk.persist(ready({ entries: [noop(1, 1), command(2, 1, 'a'), command(3, 1, 'b')] }), () => undefined);
-  let state = initialState(config);
-  for (const entry of [noop(1, 1), command(2, 1, 'a')]) state = applyEntry(state, entry);
-  disk.setApplied(state);
-  disk.saveSnapshot({ meta: { index: 2, term: 1, config }, state });
-  t.deepEqual(disk.recover().entries.map((e) => e.index), [3]);
-  t.throws(() => disk.saveSnapshot({ meta: { index: 3, term: 1, config }, state }), { message: /ahead of applied/ });
-  const received = { meta: { index: 9, term: 4, config }, state: { ...state, appliedIndex: 9, appliedTerm: 4 } };
-  disk.persist(ready({ installSnapshot: received.meta }), () => received);
-  t.is(disk.applied.appliedIndex, 9);
-  t.is(disk.lastIndex, 9);
-  t.deepEqual(disk.recover().entries, []);
+test('memory store: a lying disk acknowledges writes a crash then loses; snapshots travel as bytes', async (t) => {
+  const d = disk({ mode: 'lying', flushes: () => false });
+  const store = d.open();
+  await store.persist({ hardState: { term: 1, votedFor: null }, entries: [noop(1, 1)] });
+  t.is(store.status().lastIndex, 1, 'acknowledged');
+  d.crash();
+  t.is(d.open().status().lastIndex, 0, 'lost: it was never flushed');
+
+  const leader = disk().open();
+  await leader.persist({ hardState: { term: 2, votedFor: null }, entries: [noop(1, 2), send(2, 2, 'ada', 'q1')] });
+  const model = chatModel(() => leader.app);
+  await leader.apply([noop(1, 2), send(2, 2, 'ada', 'q1')], async (tx, entry) => (entry.kind === 'command' ? await model.apply(tx, entry) : null));
+  const { meta } = await leader.createSnapshot();
+  const stream = await leader.openSnapshot();
+  const follower = disk().open();
+  await follower.installSnapshot(meta, stream!.chunks());
+  t.is(follower.status().appliedIndex, 2);
+  t.is(follower.status().digest, leader.status().digest);
+  t.deepEqual(follower.app, leader.app);
+  t.is(follower.load().hardState.term, 2, 'the hard state starts at least in the snapshot term (storage hardStateCovering)');
 });
 
-test('disk: a lying disk acknowledges writes a crash then loses; an honest one keeps them', (t) => {
-  const writeMany = (disk: SimulatedDisk) => {
-    for (let i = 1; i <= 40; i++) disk.persist(ready({ hardState: { term: i, votedFor: null }, entries: [noop(i, i)] }), () => undefined);
-    disk.crash();
-    return disk.recover();
-  };
-  t.is(writeMany(new SimulatedDisk(config, 'honest', new SeededRandom(5))).entries.length, 40);
-  const lied = writeMany(new SimulatedDisk(config, 'lying', new SeededRandom(5)));
-  t.true(lied.entries.length < 40, `kept ${lied.entries.length} of 40`);
-  t.is(lied.hardState.term, lied.entries.length, 'what survives is one consistent earlier flush');
+test('memory store: the unsafe non-atomic apply re-applies entries after a crash between its two writes', async (t) => {
+  let release!: () => void;
+  const d = new MemoryDisk<ChatModelState>({
+    codec: chatModelCodec,
+    initialConfig: config,
+    mode: 'honest',
+    latencyMs: () => 1,
+    sleep: async () => await new Promise<void>((resolve) => (release = resolve)),
+    unsafe: { nonAtomicApply: true },
+  });
+  const store = d.open();
+  const entries = [send(1, 1, 'ada', 'q1')];
+  const persisted = store.persist({ hardState: { term: 1, votedFor: null }, entries });
+  release();
+  await persisted;
+  const model = chatModel(() => store.app);
+  const applying = store.apply(entries, async (tx, entry) => (entry.kind === 'command' ? await model.apply(tx, entry) : null));
+  release(); // the first wait, before applying
+  await new Promise((resolve) => setImmediate(resolve));
+  d.crash(); // between "tables written" and "appliedIndex written"
+  release();
+  await t.throwsAsync(applying);
+  const again = d.open();
+  t.is(again.status().appliedIndex, 0);
+  t.is(again.app.applied, 1, 'the tables already hold the entry the store says is not applied');
+});
+
+test('chat model: one message per (sender, requestId), at prepare and at apply', async (t) => {
+  const state = chatModelCodec.initial();
+  const model = chatModel(() => state);
+  const request = { op: 'send', token: 't-ada', to: 'bob', text: 'hi', requestId: 'q1' } as const;
+  const prepared = await model.prepare(request, 10, () => new Uint8Array());
+  t.is(prepared.kind, 'propose');
+  const entry = { index: 1, term: 1, kind: 'command', data: prepared.kind === 'propose' ? prepared.data : new Uint8Array() } as const;
+  await model.apply(state, entry);
+  await model.apply(state, { ...entry, index: 2 }); // the same request proposed twice (a retry after a lost leader)
+  t.is(state.messages.length, 1);
+  const again = await model.prepare(request, 11, () => new Uint8Array());
+  t.deepEqual(again, { kind: 'answer', reply: { ok: true, message: { id: 1, from: 'ada', to: 'bob', text: 'hi', ts: 10 } } });
 });
 
 test('invariants: two leaders in one term break election safety', (t) => {
@@ -116,41 +163,8 @@ test('invariants: a leader of a later term lacking a committed entry breaks lead
   t.is(error?.invariant, 'leader completeness');
 });
 
-test('invariants: state machine safety: different entries at one index, gaps, repeats and lost applied state', (t) => {
+test('invariants: a commit index claimed with two terms breaks state machine safety', (t) => {
   const checker = new InvariantChecker();
-  let r1 = initialState(config);
-  let r2 = initialState(config);
-  r1 = checker.observeApply('r1', r1, noop(1, 1));
-  r1 = checker.observeApply('r1', r1, command(2, 1, 'a'));
-  r2 = checker.observeApply('r2', r2, noop(1, 1));
-  t.throws(() => checker.observeApply('r2', r2, command(2, 2, 'b')), { message: /state machine safety.*"t1 command a"/ });
-  t.throws(() => checker.observeApply('r1', r1, command(4, 1, 'x')), { message: /applied index 4 right after 2/ });
-  t.throws(() => checker.observeApply('r1', r1, command(2, 1, 'a')), { message: /applied index 2 right after 2/ });
-  t.throws(() => checker.observeState('r1', r2, 'recovery'), { message: /had applied through 2.*apply 2..2 again/ });
-  checker.observeState('r3', r1, 'snapshot install');
   checker.observeCommit(view({ id: 'r1', commitIndex: 2 }), 1);
   t.throws(() => checker.observeCommit(view({ id: 'r2', commitIndex: 2 }), 2), { message: /committed with term 1 at r1 but with term 2/ });
-});
-
-test('invariants: an acknowledgement must match what was applied there', (t) => {
-  const checker = new InvariantChecker();
-  checker.observeApply('r1', initialState(config), command(1, 1, 'p1'));
-  checker.observeAck('p1', 't1 command p1', 1, 1);
-  t.is(checker.maxAckedIndex, 1);
-  t.throws(() => checker.observeAck('p2', 't1 command p2', 1, 1), { message: /acknowledged write lost/ });
-  t.throws(() => checker.observeAck('p3', 't1 command p3', 2, 1), { message: /holds "nothing"/ });
-});
-
-test('reads: a read observes what was committed when it was issued, and what earlier reads observed', (t) => {
-  const reads = new ReadChecker();
-  const first = reads.issue('r1', 10, 5);
-  t.is(reads.onOutcome('r1', { id: first, ok: true, index: 6 }, 5), null); // waits for apply of 6
-  reads.onApplied('r1', 6);
-  t.is(reads.stats.served, 1);
-  const refused = reads.issue('r2', 11, 6);
-  t.is(reads.onOutcome('r2', { id: refused, ok: false, reason: { kind: 'not_leader', leader: 'r1' } }, 4), 'r1', 'a refusal names the leader to ask next');
-  const stale = reads.issue('r3', 12, 6);
-  t.throws(() => reads.onOutcome('r3', { id: stale, ok: true, index: 4 }, 4), { instanceOf: InvariantViolation, message: /index 6 was already committed/ });
-  const behind = reads.issue('r3', 13, 0);
-  t.throws(() => reads.serveLocally(behind, 5), { message: /less than 6 observed by a read served before/ });
 });

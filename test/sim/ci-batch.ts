@@ -3,11 +3,9 @@
  * and fail with every failing seed's replay command.
  */
 import type { ExecutionContext } from 'ava';
-import type { DiskMode } from './disk.ts';
 import type { MixName } from './faults.ts';
-import type { ReadMode } from './reads.ts';
 import { runSeeds } from './run-seeds.ts';
-import { runSimulation, type SimResult, type VariantName } from './simulation.ts';
+import { runRuntimeSimulation, type CoreVariant, type RuntimeSimResult, type RuntimeVariant } from './runtime-sim.ts';
 
 /** Shifts every CI seed (e.g. SIM_SEED_OFFSET=100000 explores new seeds); failures still print exact replay commands. */
 export const SEED_OFFSET = Number(process.env.SIM_SEED_OFFSET ?? 0);
@@ -21,30 +19,31 @@ export interface Batch {
 }
 
 /** Swarm seeds per CI test: small enough that each test reports within ava's timeout on a loaded machine. */
-const SWARM_SEEDS_PER_TEST = 85;
-/** Swarm tests per CI file. */
+const SWARM_SEEDS_PER_TEST = 84;
+/** Swarm tests per CI file (three files: 3 × 4 × 84 = 1,008 seeds). */
 const SWARM_TESTS_PER_FILE = 4;
+/** Fault-phase steps of a CI seed: with the heal phase, a few simulated seconds of a real runtime per seed. */
+export const CI_STEPS = 200;
 
-/** One CI file's share of the swarm seeds: 4 batches of 85 seeds of 400 steps over 3/5/7 replicas. */
+/** One CI file's share of the swarm seeds: 4 batches of 84 seeds over 3/5/7 replicas. */
 export function swarmBatches(firstSeed: number): Batch[] {
   return Array.from({ length: SWARM_TESTS_PER_FILE }, (_, k) => ({
     start: firstSeed + k * SWARM_SEEDS_PER_TEST,
     count: SWARM_SEEDS_PER_TEST,
     nodes: [3, 5, 7],
-    steps: 400,
+    steps: CI_STEPS,
   }));
 }
 
 export function describeBatch(batch: Batch): string {
-  return `${batch.mix ?? 'swarm'} faults on ${batch.nodes.join('/')} replicas, seeds ${batch.start}..${batch.start + batch.count - 1}, ${batch.steps} steps each`;
+  return `real runtime, ${batch.mix ?? 'swarm'} faults on ${batch.nodes.join('/')} replicas, seeds ${batch.start}..${batch.start + batch.count - 1}, ${batch.steps} steps each`;
 }
 
-export function assertBatchPasses(t: ExecutionContext, batch: Batch): void {
-  const summary = runSeeds({ ...batch, start: batch.start + SEED_OFFSET });
+export async function assertBatchPasses(t: ExecutionContext, batch: Batch): Promise<void> {
+  const summary = await runSeeds({ ...batch, start: batch.start + SEED_OFFSET });
   t.log(
     `${summary.seeds} seeds of ${batch.steps} steps (${batch.mix ?? 'swarm'}, nodes ${batch.nodes.join(',')}): ` +
-      `${summary.seedsPerSecond.toFixed(1)} seeds/s, ${Math.round(summary.stepsPerSecond)} steps/s, ${summary.acknowledged} proposals acknowledged, ${summary.readsServed} reads served, ` +
-      `recovery median ${summary.recoveryMedianMs}ms max ${summary.recoveryMaxMs}ms`,
+      `${summary.seedsPerSecond.toFixed(1)} seeds/s (${(summary.cpuMs / 1000).toFixed(1)} s CPU), ${Math.round(summary.stepsPerSecond)} steps/s, ${summary.acknowledged} sends acknowledged, ${summary.reads} reads`,
   );
   for (const failure of summary.failed) t.log(`FAIL ${failure.invariant}: ${failure.detail}\n  replay: ${failure.replay}`);
   t.is(summary.failed.length, 0, `failing seeds: ${summary.failed.map((f) => f.replay).join(' ; ')}`);
@@ -52,33 +51,34 @@ export function assertBatchPasses(t: ExecutionContext, batch: Batch): void {
 }
 
 export interface Hunt {
-  readonly variant?: VariantName;
-  readonly disk?: DiskMode;
-  readonly reads?: ReadMode;
-  readonly mix: MixName;
+  readonly variant?: RuntimeVariant;
+  readonly coreVariant?: CoreVariant;
+  readonly disk?: 'honest' | 'lying';
+  readonly mix?: MixName;
   readonly nodes: readonly number[];
   readonly steps: number;
   /** Give up after this many seeds. */
   readonly maxSeeds: number;
 }
 
-const SAFETY_ONLY = new Set(['liveness', 'harness error', 'core crashed']);
+/** Not safety violations: a broken variant may also stall or stop a replica on the way. */
+const NOT_SAFETY = new Set(['liveness', 'harness error', 'core crashed']);
 
 /** Run seeds from 1 until one violates a safety invariant; returns it and how many seeds it took. */
-export function huntForViolation(hunt: Hunt): { result: SimResult | null; seedsRun: number; otherFailures: SimResult[] } {
-  const otherFailures: SimResult[] = [];
+export async function huntForViolation(hunt: Hunt): Promise<{ result: RuntimeSimResult | null; seedsRun: number; otherFailures: RuntimeSimResult[] }> {
+  const otherFailures: RuntimeSimResult[] = [];
   for (let k = 0; k < hunt.maxSeeds; k++) {
-    const result = runSimulation({
+    const result = await runRuntimeSimulation({
       seed: k + 1 + SEED_OFFSET,
       nodes: hunt.nodes[k % hunt.nodes.length]!,
       steps: hunt.steps,
       variant: hunt.variant,
+      coreVariant: hunt.coreVariant,
       disk: hunt.disk,
-      reads: hunt.reads,
       mix: hunt.mix,
     });
     if (result.violation === null) continue;
-    if (SAFETY_ONLY.has(result.violation.invariant)) {
+    if (NOT_SAFETY.has(result.violation.invariant)) {
       otherFailures.push(result);
       continue;
     }

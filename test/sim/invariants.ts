@@ -1,10 +1,11 @@
 /**
  * The safety properties the simulation asserts after every step, over all of
- * history (Raft Figure 3 plus "no acknowledged write is lost"). Each check
+ * history (Raft Figure 3; the client-visible guarantees are checked in
+ * runtime-sim.ts, where the clients are). Each check
  * throws an `InvariantViolation` that says which property broke and how.
  */
 import type { CoreView, Entry, HardState, Index, ReplicaId, Term } from '../../actors/raft/types.ts';
-import { applyEntry, entryDigest, type AppliedState } from './state-machine.ts';
+import { entryDigest } from './digests.ts';
 
 export type InvariantName =
   | 'election safety'
@@ -15,6 +16,8 @@ export type InvariantName =
   | 'commit without quorum'
   | 'state machine safety'
   | 'acknowledged write lost'
+  /** A send with one (sender, requestId) became two messages, or was acknowledged as two. */
+  | 'exactly once'
   | 'linearizability'
   | 'storage contract'
   | 'core contract'
@@ -55,21 +58,6 @@ export class InvariantChecker {
   readonly #committedByIndex = new Map<Index, CommitRecord>();
   /** For each term in which commits were observed, the highest index seen committed then. */
   readonly #highestCommitByTerm = new Map<Term, CommitRecord>();
-  /** State machine safety: index -> the hash chain and entry every replica must have applied there. */
-  readonly #applied = new Map<Index, { hash: string; digest: string; by: ReplicaId }>();
-  /** The most each replica has ever applied (durably). */
-  readonly #appliedHigh = new Map<ReplicaId, Index>();
-  readonly #acked = new Map<string, { index: Index; term: Term }>();
-  #maxAckedIndex = 0;
-
-  get maxAckedIndex(): Index {
-    return this.#maxAckedIndex;
-  }
-
-  get ackedCount(): number {
-    return this.#acked.size;
-  }
-
   get leaderTerms(): number {
     return this.#leaders.size;
   }
@@ -155,57 +143,5 @@ export class InvariantChecker {
     if (highest === undefined || highest.index < index) this.#highestCommitByTerm.set(view.term, record);
   }
 
-  /** A replica applies its next entry; returns its new state. */
-  observeApply(replica: ReplicaId, before: AppliedState, entry: Entry): AppliedState {
-    if (entry.index !== before.appliedIndex + 1) {
-      throw new InvariantViolation(
-        'state machine safety',
-        `${replica} applied index ${entry.index} right after ${before.appliedIndex} (each index once, contiguously)`,
-      );
-    }
-    const after = applyEntry(before, entry);
-    const known = this.#applied.get(entry.index);
-    if (known !== undefined && known.hash !== after.hash) {
-      throw new InvariantViolation(
-        'state machine safety',
-        `${replica} applied "${entryDigest(entry)}" at index ${entry.index}, where ${known.by} applied "${known.digest}" (or their histories differ before it)`,
-      );
-    }
-    if (known === undefined) this.#applied.set(entry.index, { hash: after.hash, digest: entryDigest(entry), by: replica });
-    this.#raiseAppliedHigh(replica, after.appliedIndex);
-    return after;
-  }
 
-  /** A replica's whole state machine was replaced (snapshot install) or recovered after a crash. */
-  observeState(replica: ReplicaId, state: AppliedState, how: 'snapshot install' | 'recovery'): void {
-    const high = this.#appliedHigh.get(replica) ?? 0;
-    if (state.appliedIndex < high) {
-      throw new InvariantViolation(
-        'state machine safety',
-        `${replica} had applied through ${high} but its ${how} leaves it at ${state.appliedIndex}: it would apply ${state.appliedIndex + 1}..${high} again`,
-      );
-    }
-    const known = this.#applied.get(state.appliedIndex);
-    if (state.appliedIndex > 0 && known !== undefined && known.hash !== state.hash) {
-      throw new InvariantViolation('state machine safety', `${replica}'s ${how} at index ${state.appliedIndex} differs from what ${known.by} applied up to there`);
-    }
-    this.#raiseAppliedHigh(replica, state.appliedIndex);
-  }
-
-  /** A client was told its proposal committed at (index, term); that entry must be the one applied there. */
-  observeAck(proposal: string, payloadDigest: string, index: Index, term: Term): void {
-    const known = this.#applied.get(index);
-    if (known === undefined || known.digest !== payloadDigest) {
-      throw new InvariantViolation(
-        'acknowledged write lost',
-        `proposal ${proposal} acknowledged at (${index}, t${term}) as "${payloadDigest}" but index ${index} holds "${known?.digest ?? 'nothing'}"`,
-      );
-    }
-    this.#acked.set(proposal, { index, term });
-    this.#maxAckedIndex = Math.max(this.#maxAckedIndex, index);
-  }
-
-  #raiseAppliedHigh(replica: ReplicaId, index: Index): void {
-    if (index > (this.#appliedHigh.get(replica) ?? 0)) this.#appliedHigh.set(replica, index);
-  }
 }

@@ -1,12 +1,13 @@
 // The harness must be able to fail: each deliberately broken core variant is
-// caught within a bounded number of seeds, with the fault mix aimed at it.
+// caught within a bounded number of seeds, with the fault mix aimed at it,
+// running under the real replica runtime.
 import test from 'ava';
 import { huntForViolation, type Hunt } from './ci-batch.ts';
 
 const hunts: readonly (Hunt & { readonly title: string })[] = [
   {
     title: 'quorumOverReachable (a minority leader commits) is caught under partitions',
-    variant: 'quorumOverReachable',
+    coreVariant: 'quorumOverReachable',
     mix: 'partitions',
     nodes: [3, 5, 7],
     steps: 1000,
@@ -14,7 +15,7 @@ const hunts: readonly (Hunt & { readonly title: string })[] = [
   },
   {
     title: 'voteWithoutLogCheck (a stale replica wins an election) is caught under election churn',
-    variant: 'voteWithoutLogCheck',
+    coreVariant: 'voteWithoutLogCheck',
     mix: 'elections',
     nodes: [3, 5, 7],
     steps: 1000,
@@ -23,8 +24,8 @@ const hunts: readonly (Hunt & { readonly title: string })[] = [
 ];
 
 for (const hunt of hunts) {
-  test(hunt.title, (t) => {
-    const { result, seedsRun, otherFailures } = huntForViolation(hunt);
+  test(hunt.title, async (t) => {
+    const { result, seedsRun, otherFailures } = await huntForViolation(hunt);
     for (const other of otherFailures) t.log(`(not a safety violation) ${other.violation?.invariant}: ${other.replay}`);
     t.truthy(result, `no safety violation in ${seedsRun} seeds`);
     t.log(`found after ${seedsRun} seeds: ${result!.violation!.invariant}: ${result!.violation!.detail}\n  replay: ${result!.replay}`);

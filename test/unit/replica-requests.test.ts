@@ -5,12 +5,13 @@
  * covered by test/integration/replica-bad-requests.test.ts.
  */
 import test from 'ava';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Knex } from 'knex';
 import { RequestHandler, stampReply, type RequestContext } from '../../actors/replica/requests.ts';
 import { forwardSubject } from '../../actors/protocol/index.ts';
 import { Waiters } from '../../actors/replica/waiters.ts';
 import type { CommandReply } from '../../actors/replica/apply.ts';
-import type { ReplicaStore } from '../../storage/index.ts';
+import { chatApplication } from '../../actors/replica/chat-application.ts';
+import type { RuntimeClock } from '../../actors/replica/ports.ts';
 
 const PREFIX = 'qc-test';
 const SEND = { token: 'tok', to: 'bob', text: 'hello', requestId: 'req-1' };
@@ -21,26 +22,35 @@ interface Role {
   leaderId: string | null;
 }
 
+/** Real time: the deadlines here are a few hundred milliseconds. */
+const realClock: RuntimeClock = {
+  now: () => Date.now(),
+  setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+  clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout),
+  sleep: async (ms: number) => await new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
+
 /** A handler for replica `id` whose role, forward answers and cluster body the test controls. */
 function handlerFor(id: string, role: Role, forwardAnswer: (subject: string, body: unknown) => unknown = () => ({ ok: false, retry: true })) {
   const forwarded: { subject: string; body: unknown }[] = [];
-  const nc = {
+  const bus = {
     request: async (subject: string, payload: string) => {
       const body = JSON.parse(payload) as unknown;
       forwarded.push({ subject, body });
-      const answer = JSON.stringify(forwardAnswer(subject, body));
-      return { string: () => answer };
+      return JSON.stringify(forwardAnswer(subject, body));
     },
   };
   const ctx: RequestContext = {
     id,
     prefix: PREFIX,
-    nc: nc as unknown as NatsConnection,
-    store: {} as ReplicaStore,
+    bus,
+    clock: realClock,
+    random: { uuid: () => `u${forwarded.length}`, bytes: (n) => new Uint8Array(n) },
+    // Parsing only: these tests never reach prepare or read, so the reader is never used.
+    application: chatApplication({ prefix: PREFIX, reader: {} as Knex, log: { error: () => undefined } }),
     waiters: new Waiters<CommandReply>(0),
     requestDeadlineMs: 200,
     maxRequestBytes: 64 * 1024,
-    passwordCost: undefined,
     role: () => ({ leader: role.leader, leaderId: role.leaderId, ready: role.leader, term: 3, applyBarrier: 0 }),
     propose: () => undefined,
     readIndex: () => undefined,
@@ -109,4 +119,20 @@ test('stampReply overwrites a relayed replica and keeps a body leader', (t) => {
   t.deepEqual(stampReply({ ok: true, replica: 'r1' }, 'r2', 'r1'), { ok: true, replica: 'r2', leader: 'r1' });
   t.deepEqual(stampReply({ ok: true, leader: 'r9' }, 'r2', 'r1'), { ok: true, leader: 'r9', replica: 'r2' });
   t.deepEqual(stampReply({ ok: false, error: { code: 'internal', message: 'x' } }, 'r2', null), { ok: false, error: { code: 'internal', message: 'x' }, leader: null, replica: 'r2' });
+});
+
+test('a leader that answers "retry" on the forward subject is asked again until the deadline, then unavailable', async (t) => {
+  const { handler, forwarded } = handlerFor('r2', { leader: false, leaderId: 'r1' }, () => ({ ok: false, retry: true }));
+  const reply = (await handler.handleClient('send', encode(SEND))) as { ok: boolean; error?: { code: string }; retry?: unknown };
+  t.is(reply.error?.code, 'unavailable');
+  t.is(reply.retry, undefined, 'the forward wire form of "retry elsewhere" never reaches a client');
+  t.true(forwarded.length > 1, `asked ${forwarded.length} times`);
+});
+
+test('a follower asked to do leader work on the forward subject answers the retry wire form', async (t) => {
+  const { handler } = handlerFor('r2', { leader: false, leaderId: 'r1' });
+  t.deepEqual(await handler.handleForward(encode({ kind: 'readIndex', deadlineMs: 100 })), { ok: false, retry: true });
+  t.deepEqual(await handler.handleForward(encode({ kind: 'cluster' })), { ok: false, retry: true });
+  const bad = (await handler.handleForward(encode({ kind: 'nonsense' }))) as { error?: { code: string } };
+  t.is(bad.error?.code, 'bad_request');
 });

@@ -1,0 +1,71 @@
+/**
+ * The real replicated application: the chat state machine (actors/chat) over
+ * the store's Knex/SQLite tables. An adapter, plugged in by
+ * cli/commands/replica.ts; the runtime only sees `ReplicaApplication`.
+ */
+import type { Knex } from 'knex';
+import {
+  AlreadyApplied,
+  applyCommand,
+  decodeCommand,
+  encodeCommand,
+  executeRead,
+  Internal,
+  isProtocolError,
+  parseRequest,
+  parseRequestBytes,
+  prepareCommand,
+  resolveDeliveries,
+  type Delivery,
+  type ScryptCost,
+} from '../chat/index.ts';
+import { liveSubject } from '../protocol/index.ts';
+import type { ReplicaApplication, RuntimeLogger } from './ports.ts';
+
+export interface ChatApplicationOptions {
+  readonly prefix: string;
+  /** The store's read-only connection: prepare and read never write. */
+  readonly reader: Knex;
+  /** Lower scrypt cost for tests; production uses the chat module's default. */
+  readonly passwordCost?: ScryptCost | undefined;
+  readonly log: Pick<RuntimeLogger, 'error'>;
+}
+
+export function chatApplication(options: ChatApplicationOptions): ReplicaApplication<Knex.Transaction, Delivery> {
+  const { reader, prefix, log } = options;
+  return {
+    parse: (op, data) => parseRequestBytes(op, data),
+    parseForwarded: (op, body) => parseRequest(op, body),
+    async prepare(request, now, randomBytes) {
+      const prepared = await prepareCommand(request, {
+        db: reader,
+        now,
+        randomBytes: (n) => Buffer.from(randomBytes(n)),
+        ...(options.passwordCost ? { passwordCost: options.passwordCost } : {}),
+      });
+      if (prepared instanceof AlreadyApplied) return { kind: 'answer', reply: prepared.reply };
+      if (isProtocolError(prepared)) return { kind: 'answer', reply: prepared.toReply() };
+      return { kind: 'propose', data: encodeCommand(prepared) };
+    },
+    async read(request, now) {
+      const reply = await executeRead(reader, request, now);
+      return isProtocolError(reply) ? reply.toReply() : reply;
+    },
+    async apply(trx, entry) {
+      let command;
+      try {
+        command = decodeCommand(entry.data);
+      } catch (error) {
+        // Every replica decodes the same bytes the same way, so skipping it keeps them identical; the proposer gets `internal`.
+        log.error({ err: error, index: entry.index }, 'committed entry is not a chat command; applied as a no-op');
+        return { reply: new Internal(`entry ${entry.index} could not be decoded`), live: [], ts: null };
+      }
+      const result = await applyCommand(trx, command, { index: entry.index, term: entry.term });
+      return { reply: result.reply, live: result.deliveries, ts: command.ts };
+    },
+    async publications(live) {
+      const resolved = await resolveDeliveries(reader, live);
+      return resolved.map((publication) => ({ subject: liveSubject(prefix, publication.sessionKey), body: publication.frame }));
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The runtime's parts, each alone over fakes (docs/replica.md, "The parts"):
+ * the snapshot scheduler and installer, and the API router.
+ */
+import test from 'ava';
+import type { RaftEvent, SnapshotMeta } from '../../actors/raft/types.ts';
+import { createSnapshotInstaller, createSnapshotScheduler } from '../../actors/replica/snapshots.ts';
+import { serveRequests, type RouterHandlers } from '../../actors/replica/router.ts';
+import { silentRuntimeLogger, type BusRequest, type ClientBus, type RuntimeStore } from '../../actors/replica/ports.ts';
+import type { ReceivedSnapshot } from '../../actors/transport/types.ts';
+
+const config = { voters: ['r1', 'r2', 'r3'], learners: [] };
+const settle = async (): Promise<void> => await new Promise((resolve) => setImmediate(resolve));
+
+function fakeStore(applied: { index: number }) {
+  const calls: string[] = [];
+  const store = {
+    status: () => ({ appliedIndex: applied.index, snapshotIndex: 0 }),
+    createSnapshot: async () => {
+      calls.push(`snapshot@${applied.index}`);
+      return { meta: { index: applied.index, term: 1, config }, bytes: 10 };
+    },
+    compact: async (index: number) => void calls.push(`compact@${index}`),
+    installSnapshot: async (meta: SnapshotMeta) => {
+      calls.push(`install@${meta.index}`);
+      applied.index = meta.index;
+    },
+  } as unknown as RuntimeStore<unknown>;
+  return { store, calls };
+}
+
+test('snapshot scheduler: every snapshotEvery applied entries, one at a time: snapshot, tell the core, then compact', async (t) => {
+  const applied = { index: 0 };
+  const { store, calls } = fakeStore(applied);
+  const events: RaftEvent[] = [];
+  const scheduler = createSnapshotScheduler({ store, send: (event) => events.push(event), log: silentRuntimeLogger, stopping: () => false, snapshotEvery: 5 });
+  applied.index = 4;
+  scheduler.afterApply(4);
+  applied.index = 5;
+  scheduler.afterApply(5);
+  scheduler.afterApply(5); // already running: not a second one
+  await scheduler.idle();
+  t.deepEqual(calls, ['snapshot@5', 'compact@5']);
+  t.deepEqual(events.map((e) => e.type), ['compacted']);
+  scheduler.installed(12);
+  scheduler.afterApply(14);
+  t.is(calls.length, 2, 'counted from the installed snapshot');
+});
+
+test('snapshot installer: installs in the store, releases the file, then hands the core InstallSnapshot; skips what is already applied', async (t) => {
+  const applied = { index: 3 };
+  const { store, calls } = fakeStore(applied);
+  const events: RaftEvent[] = [];
+  const installed: number[] = [];
+  let released = 0;
+  const installer = createSnapshotInstaller({
+    store,
+    send: (event) => events.push(event),
+    log: silentRuntimeLogger,
+    stopping: () => false,
+    id: 'r2',
+    installed: (index) => installed.push(index),
+    exclusive: async (run) => await run(),
+  });
+  const received = (index: number): ReceivedSnapshot => ({
+    from: 'r1',
+    term: 4,
+    meta: { index, term: 2, config },
+    filePath: '',
+    content: new Uint8Array([1]),
+    bytes: 1,
+    sha256: '',
+    release: async () => void (released += 1),
+  });
+  installer.receive(received(9));
+  installer.receive(received(7)); // older than what the first installed
+  await installer.idle();
+  t.deepEqual(calls, ['install@9']);
+  t.deepEqual(installed, [9]);
+  t.is(released, 2, 'every received snapshot is released');
+  t.deepEqual(
+    events.map((e) => (e.type === 'message' ? `${e.message.type}@${e.message.type === 'InstallSnapshot' ? e.message.snapshot.index : ''}` : e.type)),
+    ['InstallSnapshot@9', 'InstallSnapshot@7'],
+    'the core hears of both (it answers the leader), after the store has what it says',
+  );
+});
+
+test('router: each subject reaches its handler with its op, in the right queue group; stopping unsubscribes all', async (t) => {
+  const served = new Map<string, { queue: string | null; handle: (request: BusRequest) => Promise<string | null> }>();
+  const bus: ClientBus = {
+    serve: (subject, queue, handle) => {
+      served.set(subject, { queue, handle });
+      return () => served.delete(subject);
+    },
+    request: async () => '',
+    publish: () => undefined,
+    status: () => 'connected',
+  };
+  const seen: string[] = [];
+  const handlers = {
+    client: async (op: string) => (seen.push(`client ${op}`), { ok: true, replica: 'r1', leader: null }),
+    admin: async (op: string) => (seen.push(`admin ${op}`), { ok: true, replica: 'r1', leader: null }),
+    forward: async () => (seen.push('forward'), { ok: false, retry: true }),
+    status: () => ({ id: 'r1' }),
+  } as unknown as RouterHandlers;
+  const stop = serveRequests({ bus, prefix: 'qc', id: 'r1', handlers, log: silentRuntimeLogger });
+  t.deepEqual([...served.keys()].sort(), ['qc.admin.*', 'qc.api.*', 'qc.replica.r1.forward', 'qc.replica.r1.status']);
+  t.is(served.get('qc.api.*')?.queue, 'qc.api');
+  const data = new Uint8Array();
+  t.is(await served.get('qc.api.*')!.handle({ subject: 'qc.api.send', data }), JSON.stringify({ ok: true, replica: 'r1', leader: null }));
+  await served.get('qc.admin.*')!.handle({ subject: 'qc.admin.members', data });
+  t.is(await served.get('qc.replica.r1.forward')!.handle({ subject: 'qc.replica.r1.forward', data }), '{"ok":false,"retry":true}');
+  t.is(await served.get('qc.replica.r1.status')!.handle({ subject: 'qc.replica.r1.status', data }), '{"ok":true,"id":"r1"}');
+  t.deepEqual(seen, ['client send', 'admin members', 'forward']);
+  stop();
+  await settle();
+  t.is(served.size, 0);
+});
