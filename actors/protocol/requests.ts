@@ -38,13 +38,28 @@ export function parseRequest(op: string, body: unknown): ChatRequest | ProtocolE
  * `limits.maxRequestBytes`, checked by the runtime before this is called.
  */
 export function parseRequestBytes(op: string, bytes: Uint8Array): ChatRequest | ProtocolError {
-  let body: unknown;
+  const body = parseJsonBytes(bytes);
+  return body instanceof BadRequest ? body : parseRequest(op, body);
+}
+
+/**
+ * PROTOCOL.md: every request body is a UTF-8 JSON object, on every op
+ * (`cluster` and the operator requests too). An empty body is not one.
+ */
+export function parseJsonObjectBytes(bytes: Uint8Array): Record<string, unknown> | BadRequest {
+  const body = parseJsonBytes(bytes);
+  if (body instanceof BadRequest) return body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return new BadRequest('the request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function parseJsonBytes(bytes: Uint8Array): unknown {
+  if (bytes.byteLength === 0) return new BadRequest('the request body is empty; it must be a JSON object (e.g. {})');
   try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
   } catch (err) {
     return new BadRequest(`request body is not UTF-8 JSON: ${(err as Error).message}`);
   }
-  return parseRequest(op, body);
 }
 
 /** The ops the chat state machine serves; `cluster` is answered by the replica runtime itself. */

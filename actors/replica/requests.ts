@@ -17,7 +17,7 @@
 import { z } from 'zod';
 import type { Configuration, Index } from '../raft/types.ts';
 import { nextConfiguration, parseAdminRequest } from './admin.ts';
-import { forwardSubject, MembersRequest, TransferRequest } from '../protocol/index.ts';
+import { forwardSubject, MembersRequest, parseJsonObjectBytes, TransferRequest } from '../protocol/index.ts';
 import { BadRequest, Internal, isProtocolError, isWrite, TooLarge, Unavailable, type ChatRequest, type ReadRequest, type WriteRequest } from '../chat/index.ts';
 import { wireReply, type CommandReply } from './apply.ts';
 import { NotLeaderError, ProposalLostError, StoppingError, UnavailableError } from './errors.ts';
@@ -166,7 +166,7 @@ export class RequestHandler {
   private async adminRequest(op: string, data: Uint8Array): Promise<WireReply> {
     const refused = this.refuse(data);
     if (refused) return refused;
-    const body = parseJsonObject(data);
+    const body = parseJsonObjectBytes(data);
     if (isProtocolError(body)) return body.toReply();
     const request = parseAdminRequest(op, body);
     if (isProtocolError(request)) return request.toReply();
@@ -185,7 +185,7 @@ export class RequestHandler {
     if (refused) return refused;
     const deadline = this.deadlineIn(this.ctx.requestDeadlineMs);
     if (op === 'cluster') {
-      const body = parseJsonObject(data);
+      const body = parseJsonObjectBytes(data);
       if (isProtocolError(body)) return body.toReply();
       return await this.untilLeaderOrUnavailable(deadline, {
         what: 'describe the cluster (no leader)',
@@ -468,15 +468,5 @@ function decodeWireReply(reply: unknown): WireReply | RetryElsewhere {
   return WireReplyShape.safeParse(reply).success ? (reply as WireReply) : RETRY_ELSEWHERE;
 }
 
-function parseJsonObject(data: Uint8Array): Record<string, unknown> | BadRequest {
-  let value: unknown;
-  try {
-    value = data.byteLength === 0 ? {} : JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
-  } catch (error) {
-    return new BadRequest(`request body is not UTF-8 JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return new BadRequest('the request body must be a JSON object');
-  return value as Record<string, unknown>;
-}
 
 export type { ChatRequest };

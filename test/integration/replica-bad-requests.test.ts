@@ -43,6 +43,7 @@ test('bad requests on every op get a clear error, commit nothing, and no replica
   const oversized = JSON.stringify({ token, to: 'bob', text: 'x'.repeat(70_000), requestId: 'big' });
   for (const op of OPS) {
     const cases: [string, unknown, string[]][] = [
+      ['an empty body', '', ['bad_request']],
       ['malformed JSON', '{"username": "ada", ', ['bad_request']],
       ['not UTF-8', new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), ['bad_request']],
       ['a JSON array', '[1, 2, 3]', ['bad_request']],

@@ -108,6 +108,16 @@ test('the leader answering `cluster` names itself; the body keeps its own leader
   t.deepEqual(await handler.handleClient('cluster', encode({})), { ok: true, leader: 'r1', term: 3, commitIndex: 9, members: [], replica: 'r1' });
 });
 
+test('an empty body is a bad request on `cluster` and on operator requests (PROTOCOL.md: every body is a JSON object)', async (t) => {
+  const { handler } = handlerFor('r1', { leader: true, leaderId: 'r1' });
+  for (const answer of [await handler.handleClient('cluster', new Uint8Array()), await handler.handleAdmin('members', new Uint8Array())]) {
+    const reply = answer as { ok: boolean; error?: { code: string; message: string } };
+    t.false(reply.ok);
+    t.is(reply.error?.code, 'bad_request');
+    t.regex(reply.error?.message ?? '', /empty/);
+  }
+});
+
 test('admin replies are stamped like client replies', async (t) => {
   const { handler } = handlerFor('r2', { leader: false, leaderId: null });
   const reply = (await handler.handleAdmin('members', encode({ action: 'nonsense' }))) as { ok: boolean; replica?: string };
