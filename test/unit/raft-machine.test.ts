@@ -91,3 +91,14 @@ test('in a running actor the illegal change stops the core with the error, for i
   t.true(failure instanceof IllegalRoleChangeError);
   t.like(failure, { from: 'learner', to: 'candidate' });
 });
+
+test('a replica its own configuration calls a learner still grants an up-to-date candidate its vote (thesis §4.2.1, etcd-io/etcd#10998)', (t) => {
+  // r4 has not yet received the entry that made it a voter; the candidate's configuration counts it.
+  const state = { ...initialState(input('r4', ['r1', 'r2', 'r3'], ['r4'])), role: 'learner' as const };
+  const vote = { type: 'RequestVote' as const, from: 'r1', to: 'r4', term: 2, lastLogIndex: 0, lastLogTerm: 0, preVote: false, transfer: false };
+  const { state: after, ready } = step(state, { type: 'message', message: vote });
+  const answer = ready?.messages.find((m) => m.type === 'RequestVoteResponse');
+  t.like(answer, { to: 'r1', term: 2, granted: true, preVote: false });
+  t.like(ready?.hardState, { term: 2, votedFor: 'r1' });
+  t.is(after.role, 'learner', 'answering a vote does not make it a voter: only its configuration can');
+});
