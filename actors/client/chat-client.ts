@@ -25,7 +25,7 @@ import {
 } from '../protocol/index.ts';
 import { InternalError, UnavailableError } from './errors.ts';
 import { LiveSession, type LiveHandler, type LiveOptions } from './live.ts';
-import { SendRetryPolicy, type SendTiming } from './send-policy.ts';
+import { SendRetryPolicy, type SendPolicyMode, type SendTiming } from './send-policy.ts';
 
 /** Longer than the replicas' default request deadline (5 s), so a held request returns `unavailable` with a reason, not a NATS timeout. */
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -42,6 +42,8 @@ export interface ChatClientOptions {
   readonly timeoutMs?: number;
   /** Default deadline of `send`'s retries. */
   readonly sendDeadlineMs?: number;
+  /** How long each attempt of `send` waits (send-policy.ts): a few times the recent p99 (default), or all of `timeoutMs` as before issue 9. */
+  readonly sendAttempts?: SendPolicyMode;
   /** Shown on the NATS server's monitoring pages. */
   readonly name?: string;
   /** Keep trying when no NATS server answers yet (e.g. a UI started before the cluster); default: fail at once. */
@@ -86,7 +88,7 @@ export class ChatClient {
   readonly #answerListeners = new Set<(answer: Answer) => void>();
   #lastAnswer: Answer | null = null;
   /** `send`'s attempt timeouts and pauses, learnt from this client's own reply times. */
-  readonly #sendPolicy = new SendRetryPolicy();
+  readonly #sendPolicy: SendRetryPolicy;
 
   private constructor(link: NatsLink, ownsLink: boolean, options: Omit<ChatClientOptions, 'servers'>) {
     this.#link = link;
@@ -94,6 +96,7 @@ export class ChatClient {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#sendDeadlineMs = options.sendDeadlineMs ?? DEFAULT_SEND_DEADLINE_MS;
+    this.#sendPolicy = new SendRetryPolicy(options.sendAttempts ?? 'adaptive');
   }
 
   /** Connects to NATS (failing if no server answers, unless `waitOnFirstConnect`) and returns a client that reconnects forever. */
@@ -185,7 +188,7 @@ export class ChatClient {
       } catch (err) {
         if (!(err instanceof UnavailableError)) throw err;
         const failure = err.cause instanceof TimeoutError ? 'timeout' : 'unavailable';
-        pause = this.#sendPolicy.pauseAfter(failure, refusals);
+        pause = this.#sendPolicy.pauseAfter(failure, refusals, timeouts + refusals);
         if (failure === 'timeout') timeouts += 1;
         else refusals += 1;
         if (deadline - Date.now() <= pause) throw err;

@@ -74,13 +74,26 @@ export interface SendTiming {
   readonly samples: number;
 }
 
+/**
+ * `fixed`: every attempt waits the client's whole request timeout and every
+ * failure, timeout or not, is followed by the doubling pause: how `send`
+ * worked before issue 9, kept for comparison (test/hosts/measure.ts
+ * --fixed-attempts) and for a client that would rather wait than duplicate.
+ */
+export type SendPolicyMode = 'adaptive' | 'fixed';
+
 export class SendRetryPolicy {
+  readonly mode: SendPolicyMode;
   /** A ring of the last LATENCY_WINDOW reply times. */
   readonly #latencies: number[] = [];
   #next = 0;
   /** Cached p99; recomputed lazily after a new sample. */
   #p99: number | null = null;
   #stale = true;
+
+  constructor(mode: SendPolicyMode = 'adaptive') {
+    this.mode = mode;
+  }
 
   /** Records how long a reply took (any reply the replicas gave, success or a refusal other than `unavailable`). */
   recordReply(latencyMs: number): void {
@@ -110,6 +123,7 @@ export class SendRetryPolicy {
    * left of the send's deadline), nor less than 1 ms.
    */
   attemptTimeout(timeoutsSoFar: number, capMs: number, remainingMs: number): number {
+    if (this.mode === 'fixed') return Math.max(1, Math.floor(Math.min(capMs, remainingMs)));
     const p99 = this.p99();
     const base = Math.max(MIN_ATTEMPT_MS, p99 === null ? INITIAL_ATTEMPT_MS : Math.ceil(P99_MULTIPLIER * p99));
     const grown = base * ATTEMPT_GROWTH ** Math.max(0, timeoutsSoFar);
@@ -120,13 +134,20 @@ export class SendRetryPolicy {
    * The pause before the next attempt, after `failure`. `unavailableSoFar`
    * counts the `unavailable` answers before this one in the same send, so
    * the back-off doubles per answer and is not reset by timeouts in between.
+   * In `fixed` mode a timeout pauses too, and `failuresSoFar` (timeouts and
+   * answers) sets the pause.
    */
-  pauseAfter(failure: AttemptFailure, unavailableSoFar: number): number {
+  pauseAfter(failure: AttemptFailure, unavailableSoFar: number, failuresSoFar = unavailableSoFar): number {
+    if (this.mode === 'fixed') return backOff(failuresSoFar);
     if (failure === 'timeout') return PAUSE_AFTER_TIMEOUT_MS;
-    return Math.min(PAUSE_MAX_MS, PAUSE_MIN_MS * 2 ** Math.max(0, unavailableSoFar));
+    return backOff(unavailableSoFar);
   }
 
   timing(): SendTiming {
     return { p99Ms: this.p99(), attemptMs: this.attemptTimeout(0, Infinity, Infinity), samples: this.#latencies.length };
   }
+}
+
+function backOff(failuresBefore: number): number {
+  return Math.min(PAUSE_MAX_MS, PAUSE_MIN_MS * 2 ** Math.max(0, failuresBefore));
 }

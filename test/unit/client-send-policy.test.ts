@@ -90,3 +90,15 @@ test('a lost request costs one short attempt, and the retry carries the same req
   t.is(client.lastAnswer?.replica, 'r2');
   t.is(client.sendTiming.samples, 1, 'the answered attempt taught the policy its reply time, the lost one did not');
 });
+
+test("`fixed` mode is send's old policy: the whole request timeout per attempt, and a doubling pause after every failure", (t) => {
+  const policy = policyWith(Array.from({ length: 100 }, () => 10));
+  const fixed = new SendRetryPolicy('fixed');
+  for (let i = 0; i < 100; i++) fixed.recordReply(10);
+  t.is(policy.attemptTimeout(0, 3_000, 5_000), MIN_ATTEMPT_MS);
+  t.is(fixed.attemptTimeout(0, 3_000, 5_000), 3_000);
+  t.is(fixed.attemptTimeout(3, 3_000, 700), 700);
+  t.is(fixed.pauseAfter('timeout', 0, 0), PAUSE_MIN_MS);
+  t.is(fixed.pauseAfter('timeout', 0, 2), PAUSE_MIN_MS * 4);
+  t.is(fixed.pauseAfter('unavailable', 1, 3), PAUSE_MIN_MS * 8);
+});
