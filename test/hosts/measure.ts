@@ -14,11 +14,12 @@
  *   node --import tsx test/hosts/measure.ts --compare        # also nats-server's default pings (2 min × 2)
  *   node --import tsx test/hosts/measure.ts --fault-seconds 15
  *   node --import tsx test/hosts/measure.ts --only isolated,split --ping-interval 500ms --ping-max 2 --write-deadline 1s
+ *   node --import tsx test/hosts/measure.ts --tcp-retries2 15  # Linux's default instead of the hosts' HOST_TCP_RETRIES2
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cutLeaderRoute, describeResult, FAULT_MS, isolateLeader, nonTransitive, runScenario, splitThreeTwo, type Fault, type ScenarioResult } from './scenarios.ts';
-import { missingPrivilege, Topology, type Host, type TopologyOptions } from './topology.ts';
+import { HOST_TCP_RETRIES2, missingPrivilege, Topology, type Host, type TopologyOptions } from './topology.ts';
 
 /** The loss and latency of the lossy run: issue 9's "40 ms RTT, 2% loss". */
 const LOSS_PERCENT = 2;
@@ -47,8 +48,9 @@ interface Row {
 }
 
 async function measureOnce(run: number, faultMs: number, natsOverrides?: NatsOverrides): Promise<Row[]> {
+  const tcpRetries2 = values['tcp-retries2'] === undefined ? undefined : Number(values['tcp-retries2']);
   const scenarios = SCENARIOS.filter((s) => only === null || only.includes(s.name));
-  const topology = await Topology.create({ ...(natsOverrides === undefined ? {} : { natsOverrides }) });
+  const topology = await Topology.create({ ...(natsOverrides === undefined ? {} : { natsOverrides }), ...(tcpRetries2 === undefined ? {} : { tcpRetries2 }) });
   const rows: Row[] = [];
   try {
     for (const scenario of scenarios) {
@@ -114,6 +116,7 @@ const { values } = parseArgs({
     'ping-interval': { type: 'string' },
     'ping-max': { type: 'string' },
     'write-deadline': { type: 'string' },
+    'tcp-retries2': { type: 'string' },
   },
 });
 const sendAttempts = values['fixed-attempts'] === true ? 'fixed' : 'adaptive';
@@ -135,6 +138,6 @@ if (why !== null) {
   process.stderr.write(`measure: ${why}\n`);
   process.exit(2);
 }
-const tunedLabel = `${Object.keys(tuned).length === 0 ? '' : ` with ${JSON.stringify(tuned)}`}, ${sendAttempts} send attempts`;
+const tunedLabel = `${Object.keys(tuned).length === 0 ? '' : ` with ${JSON.stringify(tuned)}`}, ${sendAttempts} send attempts, tcp_retries2 ${values['tcp-retries2'] ?? HOST_TCP_RETRIES2}`;
 await measure(`nats-server configured by \`quorumchat nats-config\`${tunedLabel}`, runs, faultMs, Object.keys(tuned).length === 0 ? undefined : tuned);
 if (values.compare === true) await measure("nats-server's default pings (2 min × 2)", runs, faultMs, NATS_DEFAULT_PINGS);
