@@ -4,7 +4,7 @@
  * retries under one requestId, and live delivery.
  */
 import { randomUUID } from 'node:crypto';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../config/defaults.ts';
 import { NatsLink, type LinkStatus } from '../transport/nats-connection.ts';
@@ -26,14 +26,12 @@ import {
 } from '../protocol/index.ts';
 import { InternalError, UnavailableError } from './errors.ts';
 import { LiveSession, type LiveHandler, type LiveOptions } from './live.ts';
+import { SendRetryPolicy, type SendPolicyMode, type SendTiming } from './send-policy.ts';
 
 /** Longer than the replicas' default request deadline (5 s), so a held request returns `unavailable` with a reason, not a NATS timeout. */
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** How long `send` keeps retrying one requestId through `unavailable`: several elections' worth. */
 const DEFAULT_SEND_DEADLINE_MS = 30_000;
-/** First wait between send retries; doubles up to SEND_RETRY_MAX_MS. */
-const SEND_RETRY_MIN_MS = 100;
-const SEND_RETRY_MAX_MS = 2_000;
 /** Tokens whose username this client remembers from `login` (for `live`); the oldest are forgotten first. */
 const REMEMBERED_LOGINS = 10_000;
 
@@ -41,10 +39,12 @@ export interface ChatClientOptions {
   readonly servers: string | readonly string[];
   /** The cluster's subject prefix (PROTOCOL.md), default `quorumchat`. */
   readonly prefix?: string;
-  /** Per-request NATS timeout. */
+  /** Per-request NATS timeout; for `send`, the cap of each attempt's adaptive timeout (send-policy.ts). */
   readonly timeoutMs?: number;
   /** Default deadline of `send`'s retries. */
   readonly sendDeadlineMs?: number;
+  /** How long each attempt of `send` waits (send-policy.ts): a few times the recent p99 (default), or all of `timeoutMs` as before issue 9. */
+  readonly sendAttempts?: SendPolicyMode;
   /** Shown on the NATS server's monitoring pages. */
   readonly name?: string;
   /** Keep trying when no NATS server answers yet (e.g. a UI started before the cluster); default: fail at once. */
@@ -90,6 +90,8 @@ export class ChatClient {
   readonly #lives = new Set<LiveSession>();
   readonly #answerListeners = new Set<(answer: Answer) => void>();
   #lastAnswer: Answer | null = null;
+  /** `send`'s attempt timeouts and pauses, learnt from this client's own reply times. */
+  readonly #sendPolicy: SendRetryPolicy;
 
   private constructor(link: NatsLink, ownsLink: boolean, options: Omit<ChatClientOptions, 'servers'>) {
     this.#link = link;
@@ -97,6 +99,7 @@ export class ChatClient {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#sendDeadlineMs = options.sendDeadlineMs ?? DEFAULT_SEND_DEADLINE_MS;
+    this.#sendPolicy = new SendRetryPolicy(options.sendAttempts ?? 'adaptive');
   }
 
   /** Connects to NATS (failing if no server answers, unless `waitOnFirstConnect`) and returns a client that reconnects forever. */
@@ -167,25 +170,45 @@ export class ChatClient {
 
   /**
    * Sends a message exactly once: on `unavailable` (including NATS timeouts and
-   * disconnections) it retries with the same requestId, with back-off, until
-   * the deadline; then the last `UnavailableError` is thrown. Any other error
-   * is thrown at once. `options.onRetry` is told of each retry.
+   * disconnections) it retries with the same requestId until the deadline;
+   * then the last `UnavailableError` is thrown. Any other error is thrown at
+   * once. `options.onRetry` is told of each retry.
+   *
+   * Each attempt waits only a few times the recent p99 reply time (at most
+   * the client's `timeoutMs`), and a timed-out attempt is retried at once:
+   * a request the queue group handed to a replica behind a dead route is
+   * lost, and the next one likely reaches a replica that answers. An
+   * `unavailable` answer is retried after a doubling pause instead
+   * (send-policy.ts says why, with the numbers).
    */
   async send(input: SendInput, options: SendOptions = {}): Promise<ReplyOf<'send'>> {
     const request: RequestOf<'send'> = { ...input, requestId: input.requestId ?? randomUUID() };
     const deadline = Date.now() + (options.deadlineMs ?? this.#sendDeadlineMs);
-    let wait = SEND_RETRY_MIN_MS;
+    let timeouts = 0;
+    let refusals = 0;
     for (let attempt = 1; ; attempt++) {
-      const remaining = deadline - Date.now();
+      const started = performance.now();
+      let pause: number;
       try {
-        return await this.request('send', request, Math.max(1, Math.min(this.#timeoutMs, remaining)));
+        const reply = await this.request('send', request, this.#sendPolicy.attemptTimeout(timeouts, this.#timeoutMs, deadline - Date.now()));
+        this.#sendPolicy.recordReply(performance.now() - started);
+        return reply;
       } catch (err) {
-        if (!(err instanceof UnavailableError) || deadline - Date.now() <= wait) throw err;
+        if (!(err instanceof UnavailableError)) throw err;
+        const failure = err.cause instanceof TimeoutError ? 'timeout' : 'unavailable';
+        pause = this.#sendPolicy.pauseAfter(failure, refusals, timeouts + refusals);
+        if (failure === 'timeout') timeouts += 1;
+        else refusals += 1;
+        if (deadline - Date.now() <= pause) throw err;
         tell(options.onRetry, attempt, err);
       }
-      await sleep(wait);
-      wait = Math.min(wait * 2, SEND_RETRY_MAX_MS);
+      if (pause > 0) await sleep(pause);
     }
+  }
+
+  /** What `send`'s retry policy currently thinks: the recent p99 reply time and the next first attempt's timeout. */
+  get sendTiming(): SendTiming {
+    return this.#sendPolicy.timing();
   }
 
   history(request: RequestOf<'history'>): Promise<ReplyOf<'history'>> {

@@ -6,4 +6,5 @@
 export * from '../protocol/index.ts';
 export * from './errors.ts';
 export * from './chat-client.ts';
+export { SendRetryPolicy, type AttemptFailure, type SendPolicyMode, type SendTiming } from './send-policy.ts';
 export { LiveSession, type LiveEvent, type LiveHandler, type LiveOptions, DEFAULT_REPAIR_EVERY_MS } from './live.ts';

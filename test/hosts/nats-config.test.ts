@@ -23,6 +23,13 @@ test('routes go to every other host, in order, never to itself', (t) => {
   t.notRegex(text, /nats-route:\/\/h3:/);
 });
 
+test('explicit route URLs (a relay in front of each route) replace the generated ones, one per other host', (t) => {
+  const routes = ['nats-route://127.0.0.1:7001', 'nats-route://127.0.0.1:7002', 'nats-route://127.0.0.1:7004', 'nats-route://127.0.0.1:7005'];
+  t.deepEqual(routesOf(NatsConfigInputSchema.parse({ host: 'h3', hosts: HOSTS, routes })), routes);
+  t.throws(() => renderNatsConfig({ host: 'h3', hosts: HOSTS, routes: routes.slice(1) }), { instanceOf: ZodError, message: /one route per other host/ });
+  t.throws(() => renderNatsConfig({ host: 'h3', hosts: HOSTS, routes: [...routes.slice(1), 'http://x:1'] }), { instanceOf: ZodError });
+});
+
 test('defaults: client 4222, cluster 6222, monitoring 8222, pings that notice a dead route in seconds', (t) => {
   const text = renderNatsConfig({ host: 'h1', hosts: HOSTS });
   t.regex(text, /^listen: "0\.0\.0\.0:4222"$/m);

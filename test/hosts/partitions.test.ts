@@ -17,7 +17,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { missingPrivilege, Topology, type Host } from './topology.ts';
-import { describeResult, runScenario, type Fault, type ScenarioResult } from './scenarios.ts';
+import { allBut, cutLeaderRoute, describeResult, isolateLeader, nonTransitive, runScenario, splitThreeTwo, type ScenarioResult } from './scenarios.ts';
 
 /**
  * An election across hosts takes about one election timeout (400–800 ms,
@@ -48,11 +48,6 @@ function hosts(): Topology {
   return topology;
 }
 
-/** The names of every host but these. */
-function allBut(t: Topology, ...names: string[]): string[] {
-  return t.hosts.map((h) => h.name).filter((n) => !names.includes(n));
-}
-
 /** Hosts other than the leader's, in order. */
 function followers(t: Topology, leader: Host): string[] {
   return allBut(t, leader.name);
@@ -67,11 +62,6 @@ function assertSafe(t: ExecutionContext, r: ScenarioResult): void {
   t.not(r.allAckedAfterHealMs, null, 'every sender was acknowledged again after the heal');
 }
 
-async function isolateLeader(t: Topology, leader: Host): Promise<Fault> {
-  await t.split([[leader.name], followers(t, leader)]);
-  return { minority: [leader.name], description: `leader's host ${leader.name} cut off from the other four` };
-}
-
 serial("the leader's host cut off: the majority elects, the old leader steps down, nothing acknowledged is lost", async (t) => {
   const r = await runScenario(hosts(), { label: 'a', fault: isolateLeader });
   assertSafe(t, r);
@@ -83,41 +73,18 @@ serial("the leader's host cut off: the majority elects, the old leader steps dow
 });
 
 serial('a 3|2 split with the leader on the majority side: the minority commits nothing, nothing acknowledged is lost', async (t) => {
-  const r = await runScenario(hosts(), {
-    label: 'b',
-    fault: async (topo, leader) => {
-      const [, , , x, y] = [leader.name, ...followers(topo, leader)];
-      await topo.split([allBut(topo, x!, y!), [x!, y!]]);
-      return { minority: [x!, y!], description: `3|2 split, ${x} and ${y} on the minority side` };
-    },
-  });
+  const r = await runScenario(hosts(), { label: 'b', fault: splitThreeTwo });
   assertSafe(t, r);
   t.is(r.minorityAcksDuringFault, 0, `nothing acknowledged on the minority side: ${r.minorityAckSamples.join('; ')}`);
 });
 
 serial('a non-transitive split (one host sees both sides): nothing acknowledged is lost, one state after the heal', async (t) => {
-  const r = await runScenario(hosts(), {
-    label: 'c',
-    fault: async (topo, leader) => {
-      const [a2, bridge, b1, b2] = followers(topo, leader);
-      const sideA = [leader.name, a2!];
-      const sideB = [b1!, b2!];
-      await topo.split([sideA, sideB]);
-      return { minority: [], description: `${sideA.join(',')} | ${sideB.join(',')} cut, ${bridge} sees both sides` };
-    },
-  });
+  const r = await runScenario(hosts(), { label: 'c', fault: nonTransitive });
   assertSafe(t, r);
 });
 
 serial("a cut NATS route between the leader's host and a follower's: nothing lost, the follower catches up", async (t) => {
-  const r = await runScenario(hosts(), {
-    label: 'd',
-    fault: async (topo, leader) => {
-      const other = followers(topo, leader)[0]!;
-      await topo.cutRoute(leader.name, other);
-      return { minority: [], description: `NATS route ${leader.name}–${other} cut (cluster port only)` };
-    },
-  });
+  const r = await runScenario(hosts(), { label: 'd', fault: cutLeaderRoute });
   assertSafe(t, r);
 });
 
@@ -137,12 +104,12 @@ serial("a client whose own server is on the minority side gets `unavailable`, th
   t.true(r.minorityRetriedAcks > 0, 'after the heal, a message that had got `unavailable` was acknowledged under its requestId');
 });
 
-serial('2% loss on every link (and 20 ms each way where the kernel has netem): still correct; throughput and failover measured', async (t) => {
+serial('2% loss on every link and 20 ms each way (netem, or relays on the routes without it): still correct; throughput and failover measured', async (t) => {
   const topo = hosts();
   topo.impair({ lossPercent: 2, delayMs: 20 });
   try {
     const r = await runScenario(topo, { label: 'f', fault: isolateLeader });
-    t.log(topo.netemAvailable ? 'netem: 40 ms RTT between hosts' : 'netem is not in this kernel: loss only, no added latency');
+    t.log(topo.netemAvailable ? 'netem: 40 ms RTT between hosts' : 'no netem in this kernel: 40 ms RTT on the NATS routes through the delay relays (client links undelayed)');
     assertSafe(t, r);
     t.not(r.electionMs, null, 'the majority elected a leader');
     t.true((r.electionMs ?? Infinity) <= LOSSY_ELECTION_BOUND_MS, `elected within ${LOSSY_ELECTION_BOUND_MS} ms`);

@@ -7,6 +7,7 @@
  * one digest on all five replicas, and every acknowledged message exactly
  * once in the history read through every host's server.
  */
+import type { SendPolicyMode } from '../../actors/client/index.ts';
 import type { Host, Status, Topology } from './topology.ts';
 import { sleep } from './topology.ts';
 import { ackRate, allAcks, ClosedLoopSender, firstAckAfter, historyProblems, longestGap, secondsWithAck } from './workload.ts';
@@ -36,6 +37,8 @@ export interface ScenarioOptions {
   /** Applies the fault given the current leader's host; returns what it did. */
   readonly fault: (topology: Topology, leader: Host) => Promise<Fault>;
   readonly faultMs?: number;
+  /** The senders' attempt policy (actors/client/send-policy.ts); default adaptive. */
+  readonly sendAttempts?: SendPolicyMode;
 }
 
 export interface ScenarioResult {
@@ -88,7 +91,7 @@ export async function runScenario(topology: Topology, options: ScenarioOptions):
   // A scenario starts from a whole cluster: every route up (the last heal's take seconds to return) and a leader.
   await topology.waitForRoutes();
   await topology.waitForLeader();
-  const created = await Promise.allSettled(topology.hosts.map((h) => ClosedLoopSender.create(h, `${options.label}${h.name}`)));
+  const created = await Promise.allSettled(topology.hosts.map((h) => ClosedLoopSender.create(h, `${options.label}${h.name}`, options.sendAttempts)));
   const senders = created.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
   try {
     const failed = created.find((c) => c.status === 'rejected');
@@ -207,4 +210,40 @@ export function describeResult(r: ScenarioResult): string {
 
 function pct(part: number, whole: number): string {
   return whole > 0 ? `${((part / whole) * 100).toFixed(0)}%` : '-';
+}
+
+// ---- the faults of issue 9, shared by partitions.test.ts and measure.ts ----
+
+/** The names of every host but these. */
+export function allBut(t: Topology, ...names: string[]): string[] {
+  return t.hosts.map((h) => h.name).filter((n) => !names.includes(n));
+}
+
+/** The leader's host cut off from the other four. */
+export async function isolateLeader(t: Topology, leader: Host): Promise<Fault> {
+  await t.split([[leader.name], allBut(t, leader.name)]);
+  return { minority: [leader.name], description: `leader's host ${leader.name} cut off from the other four` };
+}
+
+/** A 3|2 split, the leader on the majority side. */
+export async function splitThreeTwo(t: Topology, leader: Host): Promise<Fault> {
+  const [, , x, y] = allBut(t, leader.name);
+  await t.split([allBut(t, x!, y!), [x!, y!]]);
+  return { minority: [x!, y!], description: `3|2 split, ${x} and ${y} on the minority side` };
+}
+
+/** Sides {leader, a} and {b, c} cut from each other; one host sees both. */
+export async function nonTransitive(t: Topology, leader: Host): Promise<Fault> {
+  const [a, bridge, b, c] = allBut(t, leader.name);
+  const sideA = [leader.name, a!];
+  const sideB = [b!, c!];
+  await t.split([sideA, sideB]);
+  return { minority: [], description: `${sideA.join(',')} | ${sideB.join(',')} cut, ${bridge} sees both sides` };
+}
+
+/** Only the NATS route (cluster port) between the leader's host and a follower's. */
+export async function cutLeaderRoute(t: Topology, leader: Host): Promise<Fault> {
+  const other = allBut(t, leader.name)[0]!;
+  await t.cutRoute(leader.name, other);
+  return { minority: [], description: `NATS route ${leader.name}–${other} cut (cluster port only)` };
 }

@@ -11,8 +11,11 @@
  * input, so a cut behaves like a real one (TCP retransmits into silence)
  * rather than failing sends locally: a cut between two hosts, a cut of only
  * their NATS route (the cluster port), and random loss. Latency uses
- * `tc netem` where the kernel has it (this development VM's kernel does not:
- * `netemAvailable` tells).
+ * `tc netem` where the kernel has it; where it does not (this development
+ * VM's kernel has no `sch_netem`), every server dials its routes through a
+ * delay relay in its own namespace (test/hosts/delay-relay.ts), so route
+ * traffic, though not client traffic, gets the latency. `latencyBy` tells
+ * which.
  *
  * Addresses come only from 198.18.0.0/15, the range reserved for benchmark
  * networks (RFC 2544). Every name starts with a fixed prefix and the pid of
@@ -31,6 +34,9 @@ import { renderNatsConfig } from '../../cli/format/nats-config.ts';
 import { isAlive } from '../integration/support/cli.ts';
 
 const QUORUMCHAT_BIN = fileURLToPath(new URL('../../cli/quorumchat.mjs', import.meta.url));
+const DELAY_RELAY = fileURLToPath(new URL('./delay-relay.ts', import.meta.url));
+/** Host n's relay listens on 127.0.0.1:RELAY_PORT_BASE+m for the route to host m (its own loopback, so no address outside 127.0.0.0/8 and 198.18.0.0/15). */
+const RELAY_PORT_BASE = 7_000;
 /**
  * System tools are looked up only in the system directories: under `npx`,
  * PATH starts with node_modules/.bin, where `nft` is @vercel/nft (a file
@@ -65,6 +71,19 @@ export const PREFIX = 'qc';
 export const HOST_TIMING = { heartbeatMs: 50, electionMinMs: 400, electionMaxMs: 800 } as const;
 /** Requests are held at most this long inside the cluster; clients wait a bit longer for the `unavailable` reply. */
 export const REQUEST_DEADLINE_MS = 2_500;
+/**
+ * `net.ipv4.tcp_retries2` that makes the kernel give up on a connection after
+ * about 3 s of unacknowledged data (200 ms × (2⁴ − 1)) instead of Linux's
+ * ~15 minutes. A server cut off from the others keeps writing to its dead
+ * routes, which keeps nats-server from pinging them; only TCP can close
+ * them, and with the default it does so after a heal, seconds late, while
+ * the server refuses the new routes as duplicates (docs/notebook.md,
+ * "Staying available"). Opt-in (`tcpRetries2`), not the hosts' default:
+ * two of four measurement runs with it aborted while setting up senders
+ * (no responders, a connect timeout), which no run without it did, and
+ * that is not understood yet.
+ */
+export const FAST_TCP_RETRIES2 = 3;
 /** Starting nats-server, a replica, or the whole cluster on a loaded machine; failures show up well before. */
 const START_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
@@ -84,10 +103,18 @@ export interface Host {
 export interface TopologyOptions {
   readonly hosts?: number;
   /** Overrides of the generated nats-server configuration, e.g. the ping settings for a comparison. */
-  readonly natsOverrides?: { readonly pingInterval?: string; readonly pingMax?: number };
+  readonly natsOverrides?: { readonly pingInterval?: string; readonly pingMax?: number; readonly writeDeadline?: string };
+  /**
+   * The hosts' `net.ipv4.tcp_retries2` (per namespace), e.g.
+   * FAST_TCP_RETRIES2; unset, Linux's default (15).
+   */
+  readonly tcpRetries2?: number;
   /** Keep the logs directory (printed) instead of removing it. */
   readonly keepLogs?: boolean;
 }
+
+/** What runs in a host: its nats-server, its replica, and (without netem) its route delay relay. */
+type ProcessKind = 'nats' | 'replica' | 'relay';
 
 /** A replica's status reply (PROTOCOL.md "Per-replica status"). */
 export type Status = StatusReply;
@@ -111,6 +138,13 @@ export class Topology {
   private readonly exitHook = (): void => this.destroySync();
   private destroyed = false;
   netemAvailable = false;
+  /** The delay relays' stdin, per host (only without netem): `delay <ms>` lines set their one-way delay. */
+  private readonly relays = new Map<string, NodeJS.WritableStream>();
+
+  /** How `impair` adds latency: netem on every host's egress, or relays on the NATS routes only. */
+  get latencyBy(): 'netem' | 'route relays' {
+    return this.netemAvailable ? 'netem' : 'route relays';
+  }
 
   private constructor(
     readonly subnet: string,
@@ -137,6 +171,7 @@ export class Topology {
     process.once('exit', topology.exitHook);
     try {
       topology.buildNetwork();
+      if (!topology.netemAvailable) for (const host of topology.hosts) topology.startRelay(host);
       for (const host of topology.hosts) topology.startServer(host);
       await topology.waitForRoutes();
       writeFileSync(join(topology.root, 'replica.json'), JSON.stringify({ timing: HOST_TIMING, requestDeadlineMs: REQUEST_DEADLINE_MS, logLevel: 'info' }));
@@ -266,14 +301,16 @@ export class Topology {
 
   /**
    * Random loss on every host's input (so each direction of each link loses
-   * about `lossPercent`), and, where the kernel has netem, `delayMs` on every
-   * host's egress (so a round trip between two hosts takes 2 × delayMs more).
+   * about `lossPercent`), and `delayMs` each way: with netem on every host's
+   * egress (so a round trip between two hosts takes 2 × delayMs more),
+   * without it on every NATS route through the relays (`latencyBy`).
    */
   impair(options: { readonly lossPercent: number; readonly delayMs: number }): void {
     const perMille = Math.round(options.lossPercent * 10);
     for (const host of this.hosts) {
       this.nft(host, `flush chain inet qc loss\nadd rule inet qc loss numgen random mod 1000 < ${perMille} drop\n`);
       if (this.netemAvailable) run(TC(), ['-n', host.netns, 'qdisc', 'replace', 'dev', 'eth0', 'root', 'netem', 'delay', `${options.delayMs}ms`], 'netem');
+      else this.relays.get(host.name)?.write(`delay ${Math.round(options.delayMs)}\n`);
     }
   }
 
@@ -282,6 +319,7 @@ export class Topology {
     for (const host of this.hosts) {
       this.nft(host, 'flush chain inet qc loss\n');
       if (this.netemAvailable) tryRun(TC(), ['-n', host.netns, 'qdisc', 'del', 'dev', 'eth0', 'root']);
+      else this.relays.get(host.name)?.write('delay 0\n');
     }
   }
 
@@ -306,7 +344,7 @@ export class Topology {
     }, timeoutMs);
   }
 
-  logOf(name: string, kind: 'nats' | 'replica'): string {
+  logOf(name: string, kind: ProcessKind): string {
     try {
       return readFileSync(join(this.host(name).dir, `${kind}.log`), 'utf8');
     } catch {
@@ -357,6 +395,9 @@ export class Topology {
       run(IP(), ['-n', host.netns, 'addr', 'add', `${host.address}/24`, 'dev', 'eth0'], 'host address');
       run(IP(), ['-n', host.netns, 'link', 'set', 'eth0', 'up'], 'eth0 up');
       run(IP(), ['-n', host.netns, 'link', 'set', 'lo', 'up'], 'lo up');
+      if (this.options.tcpRetries2 !== undefined) {
+        run(IP(), ['netns', 'exec', host.netns, systemBinary('sysctl'), '-qw', `net.ipv4.tcp_retries2=${this.options.tcpRetries2}`], 'tcp_retries2');
+      }
       // Input-side drops: the sender's TCP sees silence, as across a real cut, not a local error.
       this.nft(host, [
         'add table inet qc',
@@ -390,10 +431,26 @@ export class Topology {
         clusterPort: CLUSTER_PORT,
         httpPort: HTTP_PORT,
         clusterName: PREFIX,
+        ...(this.relays.has(host.name) ? { routes: this.others(host).map((h) => `nats-route://127.0.0.1:${this.relayPort(h)}`) } : {}),
         ...this.options.natsOverrides,
       }),
     );
     this.servers.set(host.name, this.spawnIn(host, 'nats', NATS_SERVER_BIN, ['-c', file]));
+  }
+
+  private others(host: Host): Host[] {
+    return this.hosts.filter((h) => h !== host);
+  }
+
+  private relayPort(to: Host): number {
+    return RELAY_PORT_BASE + this.hosts.indexOf(to) + 1;
+  }
+
+  /** The host's delay relay: one port per other host, forwarding to its cluster port. */
+  private startRelay(host: Host): void {
+    const pairs = this.others(host).map((h) => `127.0.0.1:${this.relayPort(h)}=${h.address}:${CLUSTER_PORT}`);
+    const child = this.spawnIn(host, 'relay', process.execPath, ['--import', 'tsx', DELAY_RELAY, ...pairs], 'pipe');
+    if (child.stdin !== null) this.relays.set(host.name, child.stdin);
   }
 
   private startReplica(host: Host): void {
@@ -405,9 +462,9 @@ export class Topology {
   }
 
   /** Runs a program inside the host's namespace (`ip netns exec` execs it, so the child's pid is the program's). */
-  private spawnIn(host: Host, kind: 'nats' | 'replica', program: string, args: readonly string[]): ChildProcess {
+  private spawnIn(host: Host, kind: ProcessKind, program: string, args: readonly string[], stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
     const log = createWriteStream(join(host.dir, `${kind}.log`), { flags: 'a' });
-    const child = spawn(IP(), ['netns', 'exec', host.netns, program, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(IP(), ['netns', 'exec', host.netns, program, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     this.children.add(child);
