@@ -24,6 +24,13 @@ const STOP_TIMEOUT_MS = 30_000;
 /** Setting up an account is retried through `unavailable` this long, this often (see `retried`). */
 const SETUP_DEADLINE_MS = 30_000;
 const SETUP_RETRY_MS = 250;
+/**
+ * A client connects through the same lossy links as everything else: with 2% loss a SYN or the
+ * server's INFO can be lost, and TCP's first retransmission (1 s, then 3 s) outlasts one dial
+ * attempt. Tries this many times, this far apart, before the connect error counts.
+ */
+const CONNECT_ATTEMPTS = 5;
+const CONNECT_RETRY_MS = 200;
 /** history's page size limit (actors/chat/limits.ts HISTORY_MAX_LIMIT). */
 const HISTORY_PAGE = 1_000;
 
@@ -59,7 +66,9 @@ export class ClosedLoopSender {
 
   /** Registers a sender and a recipient account (through the host's server) and logs in. */
   static async create(host: Host, name: string, sendAttempts: SendPolicyMode = 'adaptive'): Promise<ClosedLoopSender> {
-    const client = await ChatClient.connect({ servers: host.natsUrl, prefix: PREFIX, timeoutMs: ATTEMPT_TIMEOUT_MS, sendDeadlineMs: SEND_DEADLINE_MS, sendAttempts, name });
+    const client = await connectThroughLoss(() =>
+      ChatClient.connect({ servers: host.natsUrl, prefix: PREFIX, timeoutMs: ATTEMPT_TIMEOUT_MS, sendDeadlineMs: SEND_DEADLINE_MS, sendAttempts, name }),
+    );
     try {
       const password = `pw-${name}-secret`;
       const to = `${name}-to`;
@@ -122,7 +131,7 @@ export class ClosedLoopSender {
    * acknowledged, so there are none).
    */
   async problemsSeenFrom(host: Host): Promise<string[]> {
-    const reader = await ChatClient.connect({ servers: host.natsUrl, prefix: PREFIX, timeoutMs: ATTEMPT_TIMEOUT_MS * 3, name: `${this.name}-reader` });
+    const reader = await connectThroughLoss(() => ChatClient.connect({ servers: host.natsUrl, prefix: PREFIX, timeoutMs: ATTEMPT_TIMEOUT_MS * 3, name: `${this.name}-reader` }));
     try {
       const stored: { id: number; text: string }[] = [];
       for (let afterId = 0; ;) {
@@ -211,4 +220,16 @@ export async function historyProblems(topology: Topology, senders: readonly Clos
   const problems: string[] = [];
   for (const sender of senders) for (const host of topology.hosts) problems.push(...(await sender.problemsSeenFrom(host)));
   return problems;
+}
+
+/** `connect`, tried again (CONNECT_ATTEMPTS) when a dial is lost on a lossy link. */
+async function connectThroughLoss(connect: () => Promise<ChatClient>): Promise<ChatClient> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect();
+    } catch (err) {
+      if (attempt >= CONNECT_ATTEMPTS) throw err;
+      await sleep(CONNECT_RETRY_MS);
+    }
+  }
 }
