@@ -4,7 +4,7 @@
  * member's own status, and what the monitor's policy makes of them.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { apiSubject, type StatusReply } from '../../actors/protocol/index.ts';
+import type { StatusReply } from '../../actors/protocol/index.ts';
 import {
   DEFAULT_MONITOR_SETTINGS,
   EMPTY_MEMORY,
@@ -18,8 +18,8 @@ import {
 } from '../../actors/monitor/index.ts';
 import { DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
 import { replicaIdsFor } from '../options.ts';
-import { ClusterAnswer, viewOf } from './members-view.ts';
-import { collectClusterStatus, type ClusterStatus } from '../supervisor/cluster-status.ts';
+import { viewOf } from './members-view.ts';
+import { askCluster, collectClusterStatus, type ClusterAnswer, type ClusterStatus } from '../supervisor/cluster-status.ts';
 
 export interface MemberRow {
   readonly id: string;
@@ -153,16 +153,6 @@ function leaderless(status: ClusterStatus, answers: ReadonlyMap<string, StatusRe
   };
 }
 
-/** The leader's `cluster` answer, or null when there is no leader (or it did not answer in time). */
-export async function askCluster(nc: NatsConnection, prefix: string, timeoutMs: number): Promise<ClusterAnswer | null> {
-  try {
-    const reply = await nc.request(apiSubject(prefix, 'cluster'), '{}', { timeout: timeoutMs });
-    const parsed = ClusterAnswer.safeParse(JSON.parse(reply.string()));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
 
 function healthOf(own: StatusReply | undefined): string {
   return own === undefined ? 'no answer' : (own.health ?? '-');

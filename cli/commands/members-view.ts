@@ -2,14 +2,11 @@
  * The leader's `cluster` answer and the members' statuses as the monitor's
  * ClusterView: what the policy judges and the change checks run on.
  */
-import { z } from 'zod';
-import { ClusterReply, type StatusReply } from '../../actors/protocol/index.ts';
+import type { StatusReply } from '../../actors/protocol/index.ts';
 import { majority } from '../../actors/raft/quorum.ts';
 import type { ClusterView, MemberView } from '../../actors/monitor/index.ts';
+import type { ClusterAnswer } from '../supervisor/cluster-status.ts';
 
-/** The `cluster` op's success reply (PROTOCOL.md); extra fields are kept. */
-export const ClusterAnswer = ClusterReply.extend({ ok: z.literal(true) }).loose();
-export type ClusterAnswer = z.infer<typeof ClusterAnswer>;
 
 /** The ClusterView of `cluster` at `nowMs`; the in-flight flag comes from the statuses. */
 export function viewOf(cluster: ClusterAnswer, answers: ReadonlyMap<string, StatusReply>, nowMs: number): ClusterView {

@@ -4,13 +4,11 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { apiSubject, ClusterReply } from '../../actors/protocol/index.ts';
 import { DEFAULT_NATS_HOST, DEFAULT_NATS_PORT, DEFAULT_PREFIX, DEFAULT_REPLICA_COUNT } from '../../config/defaults.ts';
 import { CliError, ExitCode } from '../errors.ts';
 import { formatClusterStatus } from '../format/status.ts';
 import { DurationSchema, NatsUrlSchema, PrefixSchema, ReplicaListSchema, parseFlag, replicaIdsFor } from '../options.ts';
-import { collectClusterStatus, STATUS_TIMEOUT_MS } from '../supervisor/cluster-status.ts';
+import { askCluster, collectClusterStatus, STATUS_TIMEOUT_MS, type ClusterAnswer } from '../supervisor/cluster-status.ts';
 import { addNatsAccessOptions, connectNats, natsAccessOf } from '../nats-access.ts';
 import { NatsCredentialsError, type NatsSecuritySettings } from '../../config/nats-security.ts';
 import { NatsAuthError } from '../../actors/transport/nats-connection.ts';
@@ -24,7 +22,6 @@ const CONNECT_TIMEOUT_MS = 3_000;
 const DEFAULT_REPLICA_IDS = replicaIdsFor(DEFAULT_REPLICA_COUNT);
 
 /** The protocol's `cluster` reply, successful. */
-const OkClusterReply = ClusterReply.extend({ ok: z.literal(true) });
 
 export function registerStatusCommand(program: Command): void {
   addNatsAccessOptions(program.command('status'))
@@ -45,7 +42,7 @@ export function registerStatusCommand(program: Command): void {
       const explicit = raw['replicas'] === undefined ? undefined : parseFlag('replicas', ReplicaListSchema, raw['replicas']);
       const nc = await connectOrExplain(natsUrl, natsAccessOf(raw, 'operator', natsUrl));
       try {
-        const ids = explicit ?? (await memberIds(nc, prefix)) ?? DEFAULT_REPLICA_IDS;
+        const ids = explicit ?? memberIdsOf(await askCluster(nc, prefix, MEMBERS_TIMEOUT_MS)) ?? DEFAULT_REPLICA_IDS;
         const status = await collectClusterStatus(nc, prefix, ids, timeoutMs);
         process.stdout.write((raw['json'] === true ? JSON.stringify(status, null, 2) : formatClusterStatus(status)) + '\n');
         process.exitCode = status.leader === null ? ExitCode.unavailable : ExitCode.ok;
@@ -69,14 +66,9 @@ export async function connectOrExplain(natsUrl: string, security: NatsSecuritySe
   }
 }
 
-/** The member ids from the `cluster` op, or undefined if the cluster did not answer in time. */
-async function memberIds(nc: NatsConnection, prefix: string): Promise<string[] | undefined> {
-  try {
-    const reply = await nc.request(apiSubject(prefix, 'cluster'), '{}', { timeout: MEMBERS_TIMEOUT_MS });
-    const parsed = OkClusterReply.safeParse(JSON.parse(reply.string()));
-    return parsed.success && parsed.data.members.length > 0 ? parsed.data.members.map((m) => m.id) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
+
+/** The member ids the leader's `cluster` answer names, or undefined without one. */
+function memberIdsOf(cluster: ClusterAnswer | null): string[] | undefined {
+  return cluster !== null && cluster.members.length > 0 ? cluster.members.map((m) => m.id) : undefined;
+}

@@ -5,7 +5,8 @@
  * leader), `status`, `bench` and the operator dashboard.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { statusSubject, StatusReply } from '../../actors/protocol/index.ts';
+import { z } from 'zod';
+import { apiSubject, ClusterReply, statusSubject, StatusReply } from '../../actors/protocol/index.ts';
 
 /** A healthy replica answers its status subject in milliseconds; one that takes longer than this counts as not answering. */
 export const STATUS_TIMEOUT_MS = 1_500;
@@ -162,4 +163,19 @@ export function isSettled(status: ClusterStatus): boolean {
     (status.commitIndex ?? 0) >= 1 &&
     status.replicas.every((r) => r.answered && r.status.leader === status.leader)
   );
+}
+
+/** The `cluster` op's success reply (PROTOCOL.md); extra fields are kept. */
+export const ClusterAnswer = ClusterReply.extend({ ok: z.literal(true) }).loose();
+export type ClusterAnswer = z.infer<typeof ClusterAnswer>;
+
+/** The leader's `cluster` answer, or null when there is no leader (or it did not answer in time). */
+export async function askCluster(nc: NatsConnection, prefix: string, timeoutMs: number): Promise<ClusterAnswer | null> {
+  try {
+    const reply = await nc.request(apiSubject(prefix, 'cluster'), '{}', { timeout: timeoutMs });
+    const parsed = ClusterAnswer.safeParse(JSON.parse(reply.string()));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }

@@ -9,7 +9,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { MembershipChange } from '../../actors/monitor/index.ts';
 import { makeChange } from '../commands/members-change.ts';
-import { askCluster } from '../commands/members-report.ts';
+import { askCluster } from '../supervisor/cluster-status.ts';
 import { queryReplicaStatus } from '../supervisor/cluster-status.ts';
 import type { ClusterSupervisor, ReplicaProcessInfo } from '../supervisor/cluster-supervisor.ts';
 import { initialDashboardState, reduceDashboard, type DashboardState, type ReplicaPoll } from './dashboard-model.ts';

@@ -11,7 +11,7 @@
  */
 import { EMPTY_MEMORY, type Decision, type MonitorMemory, type MonitorSettings } from '../../actors/monitor/index.ts';
 import { lookAtMembers, type MemberRow, type MembersReport } from '../commands/members-report.ts';
-import type { ClusterAnswer } from '../commands/members-view.ts';
+import type { ClusterAnswer } from '../supervisor/cluster-status.ts';
 import type { ClusterStatus } from '../supervisor/cluster-status.ts';
 
 /** One decision as the panel lists it: when the policy first said it. */

@@ -6,7 +6,7 @@
  */
 import type { StatusReply } from '../../actors/protocol/index.ts';
 import { DEFAULT_MONITOR_SETTINGS } from '../../actors/monitor/index.ts';
-import type { ClusterAnswer } from '../commands/members-view.ts';
+import type { ClusterAnswer } from '../supervisor/cluster-status.ts';
 import { summarise } from '../supervisor/cluster-status.ts';
 import { initialMembershipState, reduceMembership, type MembershipState } from './dashboard-membership.ts';
 

@@ -8,7 +8,7 @@
 import test from 'ava';
 import type { ClusterView, MembershipChange } from '../../actors/monitor/index.ts';
 import type { StatusReply } from '../../actors/protocol/index.ts';
-import type { ClusterAnswer } from '../../cli/commands/members-view.ts';
+import type { ClusterAnswer } from '../../cli/supervisor/cluster-status.ts';
 import { MembersRefusal } from '../../cli/commands/members-exit.ts';
 import { COLUMNS, headerLine, rowCells } from '../../cli/tui/dashboard-columns.ts';
 import { decisionsKey } from '../../cli/tui/dashboard-membership.ts';
