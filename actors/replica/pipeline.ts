@@ -111,14 +111,15 @@ export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRunt
           const group = takeGroup(durabilityQueue);
           stats.queued = durabilityQueue.length;
           for (const part of splitAtSnapshots(group)) {
+            // UNSAFE variant: acknowledgements leave before the entries they acknowledge are durable.
+            const sendBeforePersist = unsafe.ackBeforeDurable === true && part.kind === 'plain';
             if (part.kind === 'snapshot') {
               // Raft §7: the snapshot replaces the state machine; let queued applies finish first, in order.
               await waitFor(() => applyRunning);
               await effects.adoptSnapshot(part.meta);
               if (part.persist) await effects.persist(part.persist);
             } else {
-              // UNSAFE variant: acknowledgements leave before the entries they acknowledge are durable.
-              if (unsafe.ackBeforeDurable === true) for (const ready of part.readys) effects.send(ready.messages, ready.snapshotsToSend);
+              if (sendBeforePersist) for (const ready of part.readys) effects.send(ready.messages, ready.snapshotsToSend);
               const batch = mergePersists(part.readys);
               if (batch) await effects.persist(batch);
             }
@@ -126,7 +127,7 @@ export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRunt
             stats.largestGroup = Math.max(stats.largestGroup, part.readys.length);
             for (const ready of part.readys) {
               stats.readys += 1;
-              if (unsafe.ackBeforeDurable !== true || part.kind === 'snapshot') effects.send(ready.messages, ready.snapshotsToSend);
+              if (!sendBeforePersist) effects.send(ready.messages, ready.snapshotsToSend);
               effects.answer(ready.proposals, ready.reads);
               if (ready.committed.length > 0) {
                 applyQueue.push({ committed: ready.committed, commitIndex: ready.commitIndex });

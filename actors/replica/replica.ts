@@ -182,9 +182,9 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     apply: (committed, commitIndex) =>
       stateMachine(() =>
         applyCommitted(
-        { store, application, waiters, publish: (subject, body) => bus.publish(subject, JSON.stringify(body)), now: () => clock.now(), log, afterApply: (index) => scheduler.afterApply(index) },
-        committed,
-        commitIndex,
+          { store, application, waiters, publish: (subject, body) => bus.publish(subject, JSON.stringify(body)), now: () => clock.now(), log, afterApply: (index) => scheduler.afterApply(index) },
+          committed,
+          commitIndex,
         ),
       ),
     fail: (error) => lifecycle.fail(error, 'carrying out a Ready failed'),
