@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import type { Configuration, Entry, HardState, Index, SnapshotMeta, Term } from '../actors/raft/types.ts';
 import { INITIAL_DIGEST, nextDigest } from './digest.ts';
 import { ApplyOrderError, InvalidPersistError, SnapshotError, StoreClosedError } from './errors.ts';
-import { hardStateCovering, type PersistRequest, type SnapshotStream, type StoreStatus } from './replica-store.ts';
+import { checkHardState, hardStateCovering, type PersistRequest, type SnapshotStream, type StoreStatus } from './replica-store.ts';
 
 /** How the application's state is copied and carried in a snapshot. */
 export interface MemoryStateCodec<S> {
@@ -165,6 +165,7 @@ export class MemoryStore<S> {
     const snapshotIndex = live.snapshot?.meta.index ?? 0;
     let entries = live.entries;
     // The same contract as the SQLite store (storage/replica-store.ts), so the simulation stops where production would.
+    if (request.hardState !== undefined) checkHardState(live.hardState, request.hardState);
     if (request.truncateFrom !== undefined) {
       const from = request.truncateFrom;
       if (from <= live.applied.index || from <= snapshotIndex) throw new InvalidPersistError(`cannot truncate from ${from}: entries up to ${Math.max(live.applied.index, snapshotIndex)} are applied or snapshotted`);

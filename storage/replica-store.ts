@@ -769,7 +769,8 @@ function checkMigrations(migrations: readonly Migration[]): void {
   }
 }
 
-function checkHardState(before: HardState, next: HardState): void {
+/** Raft §5.2 on disk: the term never goes back, and a vote cast in a term never changes. Both stores refuse it. */
+export function checkHardState(before: HardState, next: HardState): void {
   if (!Number.isSafeInteger(next.term) || next.term < before.term) {
     throw new InvalidPersistError(`term may not go back: ${before.term} -> ${next.term}`);
   }

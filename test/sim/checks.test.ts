@@ -61,6 +61,10 @@ test('memory store: the same contract errors as the SQLite store', async (t) => 
   await t.throwsAsync(store.persist({ truncateFrom: 1, entries: [noop(1, 1)] }), { instanceOf: InvalidPersistError });
   await t.throwsAsync(store.apply([noop(1, 1)], async () => null), { instanceOf: ApplyOrderError });
   await t.throwsAsync(store.apply([noop(2, 1)], async () => null), { message: /only persisted entries/ });
+  // Raft §5.2: no term going back, no second vote in a term.
+  await store.persist({ hardState: { term: 2, votedFor: 'r1' }, entries: [] });
+  await t.throwsAsync(store.persist({ hardState: { term: 1, votedFor: null }, entries: [] }), { instanceOf: InvalidPersistError, message: /term may not go back/ });
+  await t.throwsAsync(store.persist({ hardState: { term: 2, votedFor: 'r2' }, entries: [] }), { instanceOf: InvalidPersistError, message: /may not change/ });
 });
 
 test('memory store: a lying disk acknowledges writes a crash then loses; snapshots travel as bytes', async (t) => {
