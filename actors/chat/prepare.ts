@@ -7,12 +7,12 @@
 import type { Knex } from 'knex';
 import type { ChatCommand } from './commands.ts';
 import { BadRequest, Conflict, NotFound, Unauthorized, type ChatRequestOf, type OkReply, type ProtocolError } from '../protocol/index.ts';
-import { accountExists, earlierSend } from './queries.ts';
+import { accountExists, earlierSendReply, sendFacts } from './queries.ts';
 import { planDeletion } from './deletion.ts';
 import { SESSION_TTL_MS } from './limits.ts';
 import { hashPassword, PASSWORD_COST, verifyAgainstNothing, verifyPassword, type ScryptCost } from './passwords.ts';
 import type { WriteRequest } from './requests.ts';
-import { newToken, resolveSession, type Session } from './sessions.ts';
+import { hashToken, newToken, resolveSession, sessionFrom, type Session } from './sessions.ts';
 
 export interface PrepareContext {
   /** The applied state; read only. */
@@ -43,7 +43,7 @@ export async function prepareCommand(request: WriteRequest, ctx: PrepareContext)
     case 'logout':
       return withSession(request.token, ctx, (s) => ({ type: 'logout', ts: ctx.now, username: s.username, tokenHash: s.tokenHash }));
     case 'send':
-      return withSession(request.token, ctx, (s) => prepareSend(request, s, ctx));
+      return prepareSend(request, ctx);
     case 'markRead':
       return withSession(request.token, ctx, async (s) => {
         if (!(await accountExists(ctx.db, request.with))) return new NotFound(`account ${request.with} does not exist`);
@@ -84,12 +84,19 @@ async function prepareLogin(request: ChatRequestOf<'login'>, ctx: PrepareContext
   };
 }
 
-async function prepareSend(request: ChatRequestOf<'send'>, session: Session, ctx: PrepareContext): Promise<Prepared> {
+async function prepareSend(request: ChatRequestOf<'send'>, ctx: PrepareContext): Promise<Prepared> {
+  // The hottest write: session, earlier send and recipient in one read, checked in the order the other writes use.
+  const tokenHash = hashToken(request.token);
+  const facts = await sendFacts(ctx.db, tokenHash, request.requestId, request.to);
+  const session = sessionFrom(facts, tokenHash, ctx.now);
+  if (session instanceof Unauthorized) return session;
   // Exactly-once: a repeat of an applied send is answered here and never reaches the log.
-  const earlier = await earlierSend(ctx.db, session.username, request.requestId);
-  if (earlier) return earlier instanceof NotFound ? earlier : new AlreadyApplied(earlier);
+  if (facts !== undefined && facts.earlier_id !== null) {
+    const earlier = await earlierSendReply(ctx.db, request.requestId, facts.earlier_id);
+    return earlier instanceof NotFound ? earlier : new AlreadyApplied(earlier);
+  }
   if (request.to === session.username) return new BadRequest('send: to must be another account (messages to yourself are not supported)');
-  if (!(await accountExists(ctx.db, request.to))) return new NotFound(`account ${request.to} does not exist`);
+  if (facts?.to_exists !== 1) return new NotFound(`account ${request.to} does not exist`);
   return { type: 'send', ts: ctx.now, username: session.username, tokenHash: session.tokenHash, to: request.to, text: request.text, requestId: request.requestId };
 }
 

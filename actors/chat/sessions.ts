@@ -35,13 +35,13 @@ export async function checkSession(db: Knex | Knex.Transaction, tokenHash: strin
   return sessionFrom(row, tokenHash, now);
 }
 
-interface SessionRow {
+export interface SessionRow {
   readonly username: string;
   readonly expires_ts: number;
 }
 
 /** The one rule for a session row at time `now`: missing → revoked or unknown; now >= expires_ts → expired. */
-function sessionFrom(row: SessionRow | undefined, tokenHash: string, now: number): Session | Unauthorized {
+export function sessionFrom(row: SessionRow | undefined, tokenHash: string, now: number): Session | Unauthorized {
   if (!row) return new Unauthorized('unknown or revoked token: log in again');
   if (now >= row.expires_ts) return new Unauthorized('the session has expired: log in again');
   return { username: row.username, tokenHash };

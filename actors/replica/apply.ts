@@ -3,7 +3,7 @@
  * store transaction that advances appliedIndex and the digest (`store.apply`),
  * then local callers are answered and live frames published.
  */
-import type { Entry, Index } from '../raft/types.ts';
+import type { Entry, Index, ReplicaId } from '../raft/types.ts';
 import { Internal, isProtocolError } from '../chat/index.ts';
 import type { AppliedCommand, CommandReply, ReplicaApplication, RuntimeLogger, RuntimeStore, WireReply } from './ports.ts';
 import type { Waiters } from './waiters.ts';
@@ -15,6 +15,21 @@ export const LIVE_MAX_AGE_MS = 10_000;
 /** docs/protocol.md §2.3 rule 3: a replica this far behind its commit index is catching up and publishes nothing. */
 export const LIVE_MAX_APPLY_LAG = 1_000;
 
+/**
+ * docs/protocol.md §2.3 rule 4: who publishes live frames. The leader does,
+ * and one follower as a backup (the voter after the leader in id order), so
+ * a frame still goes out if the leader crashes between commit and publish
+ * while the other three replicas skip the sessions lookup and the publishes.
+ * Without a known leader every replica publishes (the client de-duplicates).
+ */
+export function publishesLiveFrames(self: ReplicaId, leader: ReplicaId | null, voters: readonly ReplicaId[]): boolean {
+  if (leader === null || leader === self) return true;
+  const ordered = [...voters].sort();
+  const at = ordered.indexOf(leader);
+  if (at < 0) return true;
+  return ordered.length > 1 && ordered[(at + 1) % ordered.length] === self;
+}
+
 export interface ApplyStageDeps<Tx, Live> {
   readonly store: RuntimeStore<Tx>;
   readonly application: ReplicaApplication<Tx, Live>;
@@ -25,6 +40,8 @@ export interface ApplyStageDeps<Tx, Live> {
   readonly log: Pick<RuntimeLogger, 'error' | 'warn'>;
   /** Called after every applied batch with the new appliedIndex (snapshot scheduling). */
   readonly afterApply: (appliedIndex: Index) => void;
+  /** Whether this replica publishes live frames right now (`publishesLiveFrames`). */
+  readonly publishesLive: () => boolean;
 }
 
 interface Applied<Live> {
@@ -46,7 +63,7 @@ export async function applyCommitted<Tx, Live>(deps: ApplyStageDeps<Tx, Live>, c
   const last = entries[entries.length - 1];
   if (last) deps.afterApply(last.index);
   // docs/protocol.md §2.3: publish after the transaction committed, and only fresh entries while not catching up.
-  if (commitIndex - (last?.index ?? commitIndex) > LIVE_MAX_APPLY_LAG) return;
+  if (commitIndex - (last?.index ?? commitIndex) > LIVE_MAX_APPLY_LAG || !deps.publishesLive()) return;
   const fresh = applied.flatMap(({ outcome }) => (outcome && outcome.live.length > 0 && outcome.ts !== null && deps.now() - outcome.ts <= LIVE_MAX_AGE_MS ? outcome.live : []));
   if (fresh.length === 0) return;
   try {

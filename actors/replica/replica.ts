@@ -25,12 +25,13 @@ import type { PeerTransport } from '../transport/types.ts';
 import type { ReplicaConfig } from '../../config/index.ts';
 import { createPipeline, trimBelowInstalled, type Pipeline } from './pipeline.ts';
 import { Waiters } from './waiters.ts';
-import { applyCommitted, type CommandReply } from './apply.ts';
+import { applyCommitted, publishesLiveFrames, type CommandReply } from './apply.ts';
 import { RequestHandler, type RoleView } from './requests.ts';
 import { buildClusterBody, buildStatus, type ReplicaStatus } from './status.ts';
 import { createInspectionPublisher, type InspectionPublisher } from './inspect.ts';
 import { checkIdUnused, checkNotWiped } from './guard.ts';
 import { serveRequests } from './router.ts';
+import { createLeaderShare } from './leader-share.ts';
 import { createSnapshotInstaller, createSnapshotScheduler, createSnapshotSender } from './snapshots.ts';
 import type { ClientBus, ReplicaApplication, RuntimeClock, RuntimeLogger, RuntimeRandom, RuntimeStore, UnsafeRuntimeVariants } from './ports.ts';
 import { inspectSubject } from '../protocol/index.ts';
@@ -161,6 +162,10 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     },
   });
 
+  const publishesLive = (): boolean => {
+    const { context } = core.getSnapshot();
+    return publishesLiveFrames(id, context.role === 'leader' ? id : context.leader, context.config.voters);
+  };
   const pipeline: Pipeline = createPipeline({
     persist: (batch) =>
       logWrites(async () => {
@@ -182,7 +187,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     apply: (committed, commitIndex) =>
       stateMachine(() =>
         applyCommitted(
-          { store, application, waiters, publish: (subject, body) => bus.publish(subject, JSON.stringify(body)), now: () => clock.now(), log, afterApply: (index) => scheduler.afterApply(index) },
+          { store, application, waiters, publish: (subject, body) => bus.publish(subject, JSON.stringify(body)), now: () => clock.now(), log, afterApply: (index) => scheduler.afterApply(index), publishesLive },
           committed,
           commitIndex,
         ),
@@ -241,7 +246,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
       lastLeaderContactMs: core.getSnapshot().context.role === 'leader' ? 0 : lastAppendAt === null ? null : clock.now() - lastAppendAt,
     });
 
-  const stopServing = serveRequests({
+  const served = serveRequests({
     bus,
     prefix,
     id,
@@ -253,13 +258,16 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
       status,
     },
   });
+  const leaderShare = createLeaderShare(() => served.addClientSubscription());
+  core.subscribe((snapshot) => leaderShare.update(snapshot.context.role === 'leader'));
 
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       lifecycle.stopping = true;
       // Stop accepting requests first: a request that arrives now goes to another replica (queue group).
-      stopServing();
+      leaderShare.stop();
+      served.stop();
       unsubscribeMessages();
       unsubscribeSnapshots();
       core.stop();

@@ -24,8 +24,15 @@ export interface RouterHandlers {
   status(): ReplicaStatus;
 }
 
-/** Serves every subject of one replica; returns a function that stops serving them all. */
-export function serveRequests(args: { readonly bus: ClientBus; readonly prefix: string; readonly id: string; readonly handlers: RouterHandlers; readonly log: Pick<RuntimeLogger, 'debug' | 'error'> }): () => void {
+export interface ServedRequests {
+  /** Stops serving every subject, the extra client subscriptions included. */
+  stop(): void;
+  /** One more subscription in the client queue group (leader-share.ts); returns its stop function. */
+  addClientSubscription(): () => void;
+}
+
+/** Serves every subject of one replica. */
+export function serveRequests(args: { readonly bus: ClientBus; readonly prefix: string; readonly id: string; readonly handlers: RouterHandlers; readonly log: Pick<RuntimeLogger, 'debug' | 'error'> }): ServedRequests {
   const { bus, prefix, id, handlers, log } = args;
   const opOf = (request: BusRequest, root: string): string => request.subject.slice(`${prefix}.${root}.`.length);
   const encode = (body: object): string | null => {
@@ -37,8 +44,10 @@ export function serveRequests(args: { readonly bus: ClientBus; readonly prefix: 
     }
   };
   let statusInFlight = 0;
+  const serveClients = (): (() => void) => bus.serve(`${prefix}.api.*`, apiQueueGroup(prefix), async (request) => encode(await handlers.client(opOf(request, 'api'), request.data)));
+  const extra = new Set<() => void>();
   const stops = [
-    bus.serve(`${prefix}.api.*`, apiQueueGroup(prefix), async (request) => encode(await handlers.client(opOf(request, 'api'), request.data))),
+    serveClients(),
     bus.serve(`${prefix}.admin.*`, adminQueueGroup(prefix), async (request) => encode(await handlers.admin(opOf(request, 'admin'), request.data))),
     bus.serve(forwardSubject(prefix, id), null, async (request) => encode(await handlers.forward(request.data))),
     bus.serve(statusSubject(prefix, id), null, async () => {
@@ -54,7 +63,18 @@ export function serveRequests(args: { readonly bus: ClientBus; readonly prefix: 
       }
     }),
   ];
-  return () => {
-    for (const stop of stops) stop();
+  return {
+    stop() {
+      for (const stop of [...stops, ...extra]) stop();
+      extra.clear();
+    },
+    addClientSubscription() {
+      const stop = serveClients();
+      const remove = (): void => {
+        if (extra.delete(remove)) stop();
+      };
+      extra.add(remove);
+      return remove;
+    },
   };
 }

@@ -5,7 +5,9 @@
 import test from 'ava';
 import type { RaftEvent, SnapshotMeta } from '../../actors/raft/types.ts';
 import { createSnapshotInstaller, createSnapshotScheduler } from '../../actors/replica/snapshots.ts';
+import { createLeaderShare, LEADER_API_SUBSCRIPTIONS } from '../../actors/replica/leader-share.ts';
 import { serveRequests, type RouterHandlers } from '../../actors/replica/router.ts';
+import { publishesLiveFrames } from '../../actors/replica/apply.ts';
 import { silentRuntimeLogger, type BusRequest, type ClientBus, type RuntimeStore } from '../../actors/replica/ports.ts';
 import type { ReceivedSnapshot } from '../../actors/transport/types.ts';
 
@@ -103,7 +105,7 @@ test('router: each subject reaches its handler with its op, in the right queue g
     forward: async () => (seen.push('forward'), { ok: false, retry: true }),
     status: () => ({ id: 'r1' }),
   } as unknown as RouterHandlers;
-  const stop = serveRequests({ bus, prefix: 'qc', id: 'r1', handlers, log: silentRuntimeLogger });
+  const router = serveRequests({ bus, prefix: 'qc', id: 'r1', handlers, log: silentRuntimeLogger });
   t.deepEqual([...served.keys()].sort(), ['qc.admin.*', 'qc.api.*', 'qc.replica.r1.forward', 'qc.replica.r1.status']);
   t.is(served.get('qc.api.*')?.queue, 'qc.api');
   const data = new Uint8Array();
@@ -112,7 +114,62 @@ test('router: each subject reaches its handler with its op, in the right queue g
   t.is(await served.get('qc.replica.r1.forward')!.handle({ subject: 'qc.replica.r1.forward', data }), '{"ok":false,"retry":true}');
   t.is(await served.get('qc.replica.r1.status')!.handle({ subject: 'qc.replica.r1.status', data }), '{"ok":true,"id":"r1"}');
   t.deepEqual(seen, ['client send', 'admin members', 'forward']);
-  stop();
+  router.stop();
   await settle();
   t.is(served.size, 0);
+});
+
+test('router: extra client subscriptions join the api queue group and end with the router', (t) => {
+  const active: { subject: string; queue: string | null }[] = [];
+  const bus: ClientBus = {
+    serve: (subject, queue) => {
+      const entry = { subject, queue };
+      active.push(entry);
+      return () => active.splice(active.indexOf(entry), 1);
+    },
+    request: async () => '',
+    publish: () => undefined,
+    status: () => 'connected',
+  };
+  const router = serveRequests({ bus, prefix: 'qc', id: 'r1', handlers: {} as RouterHandlers, log: silentRuntimeLogger });
+  const dropOne = router.addClientSubscription();
+  router.addClientSubscription();
+  t.is(active.filter((s) => s.subject === 'qc.api.*' && s.queue === 'qc.api').length, 3);
+  dropOne();
+  dropOne(); // idempotent
+  t.is(active.filter((s) => s.subject === 'qc.api.*').length, 2);
+  router.stop();
+  t.is(active.length, 0, 'stopping the router drops the extra subscriptions too');
+});
+
+test('leader share: the leader holds LEADER_API_SUBSCRIPTIONS in the client queue group, a follower one', (t) => {
+  let held = 1; // the router's own subscription
+  const share = createLeaderShare(() => {
+    held += 1;
+    return () => (held -= 1);
+  });
+  share.update(false);
+  t.is(held, 1);
+  share.update(true);
+  t.is(held, LEADER_API_SUBSCRIPTIONS);
+  share.update(true); // every snapshot of a leader: no more subscriptions
+  t.is(held, LEADER_API_SUBSCRIPTIONS);
+  share.update(false);
+  t.is(held, 1, 'a deposed leader drops back to one, so requests spread over the others');
+  share.update(true);
+  share.stop();
+  t.is(held, 1);
+  share.update(true);
+  t.is(held, 1, 'nothing after stop');
+});
+
+test('live frames: the leader and one backup follower publish; with no leader everyone does', (t) => {
+  const voters = ['r3', 'r1', 'r5', 'r2', 'r4'];
+  const publishers = (leader: string | null): string[] => voters.filter((self) => publishesLiveFrames(self, leader, voters)).sort();
+  t.deepEqual(publishers('r1'), ['r1', 'r2']);
+  t.deepEqual(publishers('r5'), ['r1', 'r5'], 'the backup wraps around the sorted ids');
+  t.deepEqual(publishers(null), ['r1', 'r2', 'r3', 'r4', 'r5']);
+  t.deepEqual(publishers('r9'), ['r1', 'r2', 'r3', 'r4', 'r5'], 'a leader outside the voters (being removed): everyone');
+  t.false(publishesLiveFrames('r6', 'r1', voters), 'a learner leaves it to the voters');
+  t.true(publishesLiveFrames('r1', 'r1', ['r1']), 'a lone voter publishes');
 });
