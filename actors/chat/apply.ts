@@ -84,8 +84,11 @@ async function applyLogin(trx: Knex.Transaction, cmd: CommandOf<'login'>): Promi
       q.select('token_hash').from('sessions').where('expires_ts', '<=', cmd.ts).orderBy([{ column: 'expires_ts' }, { column: 'token_hash' }]).limit(SESSION_SWEEP_PER_LOGIN),
     )
     .delete();
-  await trx('sessions').insert({ token_hash: hashToken(cmd.token), username: cmd.username, created_ts: cmd.ts, expires_ts: cmd.expiresTs });
-  return { reply: { ok: true, token: cmd.token, username: cmd.username }, deliveries: NOTHING };
+  const legacyToken = cmd.token;
+  const tokenHash = cmd.tokenHash ?? hashToken(legacyToken ?? '');
+  await trx('sessions').insert({ token_hash: tokenHash, username: cmd.username, created_ts: cmd.ts, expires_ts: cmd.expiresTs });
+  // The proposer adds the token to its reply (Proposal.reveal); only a legacy entry still carries it.
+  return { reply: { ok: true, username: cmd.username, ...(legacyToken === undefined ? {} : { token: legacyToken }) }, deliveries: NOTHING };
 }
 
 async function applyLogout(trx: Knex.Transaction, cmd: CommandOf<'logout'>): Promise<ApplyResult> {

@@ -64,16 +64,23 @@ const ChatCommandSchema = z.discriminatedUnion('type', [
     hash: Bytes,
     scrypt: z.object({ n: z.int().min(2), r: z.int().min(1), p: z.int().min(1) }),
   }),
-  z.object({
-    type: z.literal('login'),
-    ts: Ts,
-    username: Username,
-    /** The account generation the password was verified against (its register entry's index). */
-    accountIndex: LogIndex,
-    /** The raw token, returned in the reply; the tables keep only its hash. */
-    token: z.string().min(1).max(PASSWORD_MAX_CHARS),
-    expiresTs: Ts,
-  }),
+  z
+    .object({
+      type: z.literal('login'),
+      ts: Ts,
+      username: Username,
+      /** The account generation the password was verified against (its register entry's index). */
+      accountIndex: LogIndex,
+      /**
+       * sha256 of the new session's token: the raw token never enters the log (anyone who reads a log,
+       * a snapshot or a peer message could otherwise act as the user); the proposer returns it (`Proposal.reveal`).
+       */
+      tokenHash: TokenHash.optional(),
+      /** Entries written before December 2026 carried the raw token; they still apply, and identically. */
+      token: z.string().min(1).max(PASSWORD_MAX_CHARS).optional(),
+      expiresTs: Ts,
+    })
+    .refine((cmd) => (cmd.tokenHash === undefined) !== (cmd.token === undefined), 'a login carries exactly one of tokenHash and token'),
   z.object({ type: z.literal('logout'), ...Authenticated }),
   z.object({
     type: z.literal('send'),

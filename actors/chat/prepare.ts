@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { ChatCommand } from './commands.ts';
-import { BadRequest, Conflict, NotFound, Unauthorized, type ChatRequestOf, type OkReply, type ProtocolError } from '../protocol/index.ts';
+import { BadRequest, Conflict, isProtocolError, NotFound, Unauthorized, type ChatRequestOf, type OkReply, type ProtocolError } from '../protocol/index.ts';
 import { accountExists, earlierSendReply, sendFacts } from './queries.ts';
 import { planDeletion } from './deletion.ts';
 import { SESSION_TTL_MS } from './limits.ts';
@@ -32,9 +32,26 @@ export class AlreadyApplied {
   constructor(readonly reply: OkReply) {}
 }
 
-export type Prepared = ChatCommand | ProtocolError | AlreadyApplied;
+/**
+ * A command to propose, and what only the proposer may add to its reply:
+ * fields that must not enter the log (the new session's token; the entry
+ * carries its hash). The runtime merges `reveal` into an ok reply.
+ */
+export class Proposal {
+  constructor(
+    readonly command: ChatCommand,
+    readonly reveal: Readonly<Record<string, string>> | null = null,
+  ) {}
+}
+
+export type Prepared = Proposal | ProtocolError | AlreadyApplied;
 
 export async function prepareCommand(request: WriteRequest, ctx: PrepareContext): Promise<Prepared> {
+  const prepared = await prepareByOp(request, ctx);
+  return isProtocolError(prepared) || prepared instanceof AlreadyApplied || prepared instanceof Proposal ? prepared : new Proposal(prepared);
+}
+
+async function prepareByOp(request: WriteRequest, ctx: PrepareContext): Promise<ChatCommand | Prepared> {
   switch (request.op) {
     case 'register':
       return prepareRegister(request, ctx);
@@ -64,7 +81,7 @@ export async function prepareCommand(request: WriteRequest, ctx: PrepareContext)
   }
 }
 
-async function prepareRegister(request: ChatRequestOf<'register'>, ctx: PrepareContext): Promise<Prepared> {
+async function prepareRegister(request: ChatRequestOf<'register'>, ctx: PrepareContext): Promise<ChatCommand | Prepared> {
   // Checked again at apply: a concurrent register of the same name may commit first.
   if (await accountExists(ctx.db, request.username)) return new Conflict(`username ${request.username} is taken`);
   const { salt, hash, cost } = await hashPassword(request.password, ctx.passwordCost ?? PASSWORD_COST, ctx.randomBytes);
@@ -74,17 +91,19 @@ async function prepareRegister(request: ChatRequestOf<'register'>, ctx: PrepareC
 async function prepareLogin(request: ChatRequestOf<'login'>, ctx: PrepareContext): Promise<Prepared> {
   const account = await verifyAccount(ctx.db, request.username, request.password, ctx);
   if (account instanceof Unauthorized) return account;
-  return {
+  const token = newToken(ctx.randomBytes);
+  const command: ChatCommand = {
     type: 'login',
     ts: ctx.now,
     username: request.username,
     accountIndex: account.createdIndex,
-    token: newToken(ctx.randomBytes),
+    tokenHash: hashToken(token),
     expiresTs: ctx.now + SESSION_TTL_MS,
   };
+  return new Proposal(command, { token });
 }
 
-async function prepareSend(request: ChatRequestOf<'send'>, ctx: PrepareContext): Promise<Prepared> {
+async function prepareSend(request: ChatRequestOf<'send'>, ctx: PrepareContext): Promise<ChatCommand | Prepared> {
   // The hottest write: session, earlier send and recipient in one read, checked in the order the other writes use.
   const tokenHash = hashToken(request.token);
   const facts = await sendFacts(ctx.db, tokenHash, request.requestId, request.to);
@@ -100,7 +119,7 @@ async function prepareSend(request: ChatRequestOf<'send'>, ctx: PrepareContext):
   return { type: 'send', ts: ctx.now, username: session.username, tokenHash: session.tokenHash, to: request.to, text: request.text, requestId: request.requestId };
 }
 
-async function withSession(token: string, ctx: PrepareContext, then: (s: Session) => Prepared | Promise<Prepared>): Promise<Prepared> {
+async function withSession(token: string, ctx: PrepareContext, then: (s: Session) => ChatCommand | Prepared | Promise<ChatCommand | Prepared>): Promise<ChatCommand | Prepared> {
   const session = await resolveSession(ctx.db, token, ctx.now);
   if (session instanceof Unauthorized) return session;
   return then(session);

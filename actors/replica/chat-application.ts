@@ -45,7 +45,7 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
       });
       if (prepared instanceof AlreadyApplied) return { kind: 'answer', reply: prepared.reply };
       if (isProtocolError(prepared)) return { kind: 'answer', reply: prepared.toReply() };
-      return { kind: 'propose', data: encodeCommand(prepared) };
+      return { kind: 'propose', data: encodeCommand(prepared.command), ...(prepared.reveal === null ? {} : { reveal: prepared.reveal }) };
     },
     async read(request, now) {
       const reply = await executeRead(reader, request, now);

@@ -94,7 +94,14 @@ export async function withTimeout<T>(clock: RuntimeClock, promise: Promise<T>, m
 export type WireReply = OkReply | ErrorReply;
 
 /** What the leader decided for a write: the entry's bytes, or an answer without proposing anything. */
-export type PreparedWrite = { readonly kind: 'propose'; readonly data: Uint8Array } | { readonly kind: 'answer'; readonly reply: WireReply };
+export type PreparedWrite =
+  | {
+      readonly kind: 'propose';
+      readonly data: Uint8Array;
+      /** Added to the proposer's ok reply once applied, and never replicated (a new session's token: the entry holds its hash). */
+      readonly reveal?: Readonly<Record<string, string>>;
+    }
+  | { readonly kind: 'answer'; readonly reply: WireReply };
 
 /** What applying one command entry produced. */
 export interface AppliedCommand<Live> {

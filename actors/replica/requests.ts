@@ -309,7 +309,8 @@ export class RequestHandler {
       this.ctx.waiters.abandon(id);
       return { ok: true };
     }
-    return wireReply(await this.beforeDeadline(applied, deadline, id, `${request.op} was not committed in time`));
+    const reply = wireReply(await this.beforeDeadline(applied, deadline, id, `${request.op} was not committed in time`));
+    return reply.ok && prepared.reveal !== undefined ? { ...reply, ...prepared.reveal } : reply;
   }
 
   /** Leader only: one membership change, answered once the config entry is applied here. */

@@ -90,13 +90,15 @@ export class Harness {
   /** Propose + commit + apply a prepared command. */
   async commit(prepared: Awaited<ReturnType<Harness['prepare']>>): Promise<Reply> {
     if (prepared instanceof ProtocolError || prepared instanceof AlreadyApplied) throw new Error('nothing to commit');
-    const bytes = encodeCommand(prepared);
+    const bytes = encodeCommand(prepared.command);
     this.index += 1;
     const index = this.index;
     this.log.push({ index, bytes });
     const result = await this.db.transaction((trx) => applyCommand(trx, decodeCommand(bytes), { index, term: 1 }));
     this.deliveries.push([...result.deliveries]);
-    return (result.reply instanceof ProtocolError ? result.reply.toReply() : result.reply) as Reply;
+    if (result.reply instanceof ProtocolError) return result.reply.toReply() as Reply;
+    // As the runtime does: the proposer adds what never entered the log (the new session's token).
+    return { ...result.reply, ...(prepared.reveal ?? {}) } as Reply;
   }
 
   /** A committed entry that is not a chat command (a leader's no-op): it uses up a log index. */

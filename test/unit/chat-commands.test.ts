@@ -7,10 +7,12 @@ import { hashToken } from '../../actors/chat/sessions.ts';
 import { sessionKeyOfTokenHash } from '../../actors/protocol/index.ts';
 import { randomBytes } from 'node:crypto';
 import { Harness, TEST_COST } from '../chat/harness.ts';
+import { Proposal } from '../../actors/chat/prepare.ts';
 
 const tokenHash = hashToken('t');
 const samples: ChatCommand[] = [
   { type: 'register', ts: 1, username: 'ada', salt: new Uint8Array([1, 2]), hash: new Uint8Array([3]), scrypt: { n: 1024, r: 8, p: 1 } },
+  { type: 'login', ts: 2, username: 'ada', accountIndex: 1, tokenHash, expiresTs: 3 },
   { type: 'login', ts: 2, username: 'ada', accountIndex: 1, token: 'tok', expiresTs: 3 },
   { type: 'logout', ts: 2, username: 'ada', tokenHash },
   { type: 'send', ts: 1_800_000_000_000, username: 'ada', tokenHash, to: 'bob', text: 'hi 😀', requestId: 'r' },
@@ -30,11 +32,13 @@ test('decodeCommand throws CommandDecodeError on garbage, never anything else', 
     encode('hello'),
     encode([2, samples[0]]),
     encode([1, { type: 'nope' }]),
-    encode([1, { ...samples[3], to: 'not a name!' }]),
-    encode([1, { ...samples[3], ts: -1 }]),
+    encode([1, { ...samples[4], to: 'not a name!' }]),
+    encode([1, { ...samples[4], ts: -1 }]),
     encode([1, { ...samples[0], salt: 'not bytes' }]),
-    encode([1, { ...samples[5], ids: [] }]),
-    encode([1, { ...samples[2], tokenHash: 'short' }]),
+    encode([1, { ...samples[6], ids: [] }]),
+    encode([1, { ...samples[3], tokenHash: 'short' }]),
+    encode([1, { ...samples[1], token: 'both' }]),
+    encode([1, { type: 'login', ts: 2, username: 'ada', accountIndex: 1, expiresTs: 3 }]),
   ];
   for (const bytes of garbage) t.throws(() => decodeCommand(bytes), { instanceOf: CommandDecodeError });
 });
@@ -70,4 +74,34 @@ test('deliveries resolve to every live session of an account, and to ended sessi
   await h.ok('logout', { token: ada1 });
   t.deepEqual(await resolveDeliveries(h.db, h.deliveries.at(-1) ?? []), [{ sessionKey: sessionKeyOfTokenHash(hashToken(ada1)), frame: { type: 'revoked' } }]);
   t.is(sessionKeyOfTokenHash(hashToken(ada1)).length, 32);
+});
+
+test('a login entry holds the token hash, never the token; the proposer still gets the token', async (t) => {
+  const h = await Harness.open();
+  try {
+    await h.ok('register', { username: 'ada', password: 'password-of-ada' });
+    const login = await h.ok('login', { username: 'ada', password: 'password-of-ada' });
+    const token = login['token'];
+    if (typeof token !== 'string') return t.fail('login reply has no token');
+    const entry = h.log[h.log.length - 1]!;
+    t.false(Buffer.from(entry.bytes).includes(Buffer.from(token)), 'the raw token is not in the log');
+    const cmd = decodeCommand(entry.bytes);
+    t.is(cmd.type === 'login' ? cmd.tokenHash : null, hashToken(token));
+    t.true((await h.call('conversations', { token })).ok, 'the session the entry created accepts the token');
+  } finally {
+    await h.close();
+  }
+});
+
+test('a legacy login entry with the raw token applies to the same session row', async (t) => {
+  const h = await Harness.open();
+  try {
+    await h.ok('register', { username: 'ada', password: 'password-of-ada' });
+    const legacy: ChatCommand = { type: 'login', ts: h.now, username: 'ada', accountIndex: 1, token: 'legacy-token', expiresTs: h.now + 60_000 };
+    const reply = await h.commit(new Proposal(legacy));
+    t.like(reply, { ok: true, token: 'legacy-token' });
+    t.true((await h.call('conversations', { token: 'legacy-token' })).ok);
+  } finally {
+    await h.close();
+  }
 });
