@@ -8,6 +8,7 @@
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { z } from 'zod';
+import { checkCommand } from './command-check.ts';
 import { DELETE_MAX_IDS, PASSWORD_MAX_CHARS, REQUEST_ID_MAX_CHARS, TEXT_MAX_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from '../protocol/index.ts';
 
 /** Bumped when a command's shape changes; a replica refuses versions it does not know. */
@@ -30,9 +31,16 @@ export function decodeCommand(bytes: Uint8Array): ChatCommand {
   }
   if (!Array.isArray(value) || value.length !== 2) throw new CommandDecodeError('not a [version, command] pair');
   if (value[0] !== COMMAND_VERSION) throw new CommandDecodeError(`unknown command version ${JSON.stringify(value[0])}`);
+  // The hand-written check (command-check.ts) on the hot path; the schema below stays the reference and names the problem.
+  const checked = checkCommand(value[1]);
+  if (checked.ok) return checked.command;
   const parsed = ChatCommandSchema.safeParse(value[1]);
-  if (!parsed.success) throw new CommandDecodeError(z.prettifyError(parsed.error));
-  return parsed.data;
+  throw new CommandDecodeError(parsed.success ? checked.problem : z.prettifyError(parsed.error));
+}
+
+/** The reference for command-check.ts (the property test compares the two). */
+export function parseCommandWithSchema(value: unknown): { readonly success: boolean; readonly data?: ChatCommand } {
+  return ChatCommandSchema.safeParse(value);
 }
 
 /** A command entry's bytes are not a valid chat command: a bug (or corruption) the runtime reports. */
