@@ -20,15 +20,20 @@ interface RawSqliteConnection {
 /**
  * A Knex instance over `filename` with a pool of exactly one connection.
  * On every connection: WAL journal (a reader sees a consistent view while the
- * writer appends), synchronous=FULL (a commit is on disk when it resolves),
- * foreign keys on, and a busy timeout. A `read-only` handle skips the
+ * writer appends), synchronous=NORMAL, foreign keys on, and a busy timeout.
+ * NORMAL: a commit reaches the disk at the next checkpoint, not at once. The
+ * Raft log (storage/wal) is the durability point: whatever applied state a
+ * crash takes from this database is applied again from the log, which keeps
+ * every entry above the database's durable appliedIndex (docs/storage.md,
+ * "Durability"). The few commits that must be durable at once (snapshot
+ * records, installs) switch to FULL around themselves. A `read-only` handle skips the
  * journal settings (the writer owns them) and sets query_only.
  */
 export function openSqlite(filename: string, access: 'read-write' | 'read-only', logger: KnexLogSink): Knex {
   // A read-only handle refuses writes at the SQL level, so a read path can never change replicated state.
   const pragmas =
     access === 'read-write'
-      ? `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${WRITER_CACHE_KIB}; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES};`
+      ? `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -${WRITER_CACHE_KIB}; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES};`
       : 'PRAGMA foreign_keys = ON; PRAGMA query_only = ON;';
   return openWithPragmas({ filename }, pragmas, logger);
 }

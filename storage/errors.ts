@@ -62,3 +62,11 @@ export class StoreClosedError extends StorageError {}
 
 /** The options given to openReplicaStore are not valid. */
 export class StoreConfigError extends StorageError {}
+
+/**
+ * Writing or syncing the Raft log failed (disk full, I/O error). After a
+ * failed fsync the file's content is unknown (it may or may not hold the
+ * write), so the store refuses everything from then on; restart the replica,
+ * whose recovery cuts whatever part of the write is torn.
+ */
+export class LogWriteError extends StorageError {}

@@ -30,3 +30,33 @@ export const WRITER_CACHE_KIB = 32 * 1024;
 
 /** The WAL is truncated back to this size after a checkpoint: a snapshot holds checkpoints back and lets it grow, and it should not stay that large. */
 export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A segment of the Raft log (storage/wal) is closed and a new one started once
+ * it holds this many bytes: large enough that rolling (one extra fsync of the
+ * directory) is rare, small enough that recovery reads and a deleted segment
+ * frees a bounded amount (etcd's and hashicorp/raft-wal's segments are 64 MiB too).
+ */
+export const WAL_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Entries' bytes in one log record at most; a persist with more is written as
+ * several records. Bounds the buffer recovery must hold for one record and
+ * what a torn write can cut off in one piece.
+ */
+export const WAL_ENTRIES_RECORD_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A record's payload may not be larger than this: a length field above it is
+ * damage, not a record (one entry is at most 1 MiB on the wire, so a lone
+ * entry larger than WAL_ENTRIES_RECORD_BYTES never happens in practice).
+ */
+export const WAL_MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Torn-write detection reads the disk in sectors of this size: a write that
+ * never reached the disk reads back as whole zero sectors (the same test as
+ * etcd's WAL), while a flipped bit never zeroes a whole sector.
+ */
+export const WAL_SECTOR_BYTES = 512;
+

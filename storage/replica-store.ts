@@ -1,12 +1,15 @@
 /**
- * A replica's durable store: Raft hard state and log, the applied index with
- * its running digest, and snapshots, in one SQLite database
- * (`<dataDir>/replica.sqlite`) written through a single Knex connection.
+ * A replica's durable store: the Raft hard state and log in a segment file
+ * log (`<dataDir>/wal/`, storage/wal), and the applied index with its running
+ * digest, the state machine's tables and the snapshot record in one SQLite
+ * database (`<dataDir>/replica.sqlite`) written through a single Knex
+ * connection.
  *
- * Durability: WAL + synchronous=FULL, so a promise that resolves means the
- * change survives a crash. Every write runs in one transaction; writes run
- * strictly one after another; persists that queue up while another write runs
- * are group-committed in one transaction.
+ * Two writers that never wait for each other: persists go to the log (queued
+ * persists group-commit in one write and one fdatasync), applies to SQLite.
+ * Only installing a snapshot holds both. A resolved persist is durable; an
+ * apply is durable once the log no longer needs it (docs/storage.md,
+ * "Durability").
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -20,12 +23,24 @@ import type { Configuration, Entry, HardState, Index, ReplicaId, SnapshotMeta, T
 import { ReplicaIdSchema } from '../actors/protocol/replica-id.ts';
 import { isCorruptionError, openSnapshotWriter, openSqlite } from './connection.ts';
 import { nextDigestOfBytes } from './digest.ts';
-import { checksumOf, decodeEntry, encodeEntry, EntryDecodeError } from './entry-codec.ts';
-import { ApplyOrderError, CorruptStoreError, InvalidPersistError, LogRangeError, SnapshotError, StoreClosedError, StoreConfigError } from './errors.ts';
+import { checksumOf, encodeEntry } from './entry-codec.ts';
+import {
+  ApplyOrderError,
+  CorruptStoreError,
+  InvalidPersistError,
+  LogRangeError,
+  LogWriteError,
+  SnapshotError,
+  StoreClosedError,
+  StoreConfigError,
+} from './errors.ts';
 import { durableRename, fsyncDir, fsyncFile, sha256OfFile } from './files.ts';
-import { LOG_ROWS_PER_INSERT, MAX_PERSISTS_PER_GROUP, SNAPSHOT_CHUNK_BYTES } from './limits.ts';
+import { MAX_PERSISTS_PER_GROUP, SNAPSHOT_CHUNK_BYTES } from './limits.ts';
 import { migrationSourceOf, storageMigrations, type Migration } from './migrations.ts';
+import { readOldFormatLog, removeOldFormatLog } from './old-format.ts';
 import { readAttachedSnapshotMeta, restoreAttachedSnapshot, writeSnapshotFile } from './snapshot-file.ts';
+import type { DraftLog } from './wal/log-index.ts';
+import { SegmentLog, WAL_DIR, type LogStep } from './wal/segment-log.ts';
 
 /** The database file's name inside the data directory. */
 export const DATABASE_FILE = 'replica.sqlite';
@@ -44,6 +59,8 @@ export interface ReplicaStoreOptions {
    * that has never applied a config entry.
    */
   readonly initialConfig?: Configuration;
+  /** Bytes after which the log starts a new segment (default WAL_SEGMENT_BYTES); tests make it small to exercise rolling. */
+  readonly walSegmentBytes?: number;
 }
 
 /** The subset of a pino logger the store uses. */
@@ -111,7 +128,7 @@ export interface StoreStatus {
   readonly lastIndex: Index;
   readonly lastTerm: Term;
   readonly snapshotIndex: Index;
-  /** Persist requests carried out, and the transactions they took: their ratio is the group-commit factor. */
+  /** Persist requests carried out, and the log writes (each one fdatasync) they took: their ratio is the group-commit factor. */
   readonly persistRequests: number;
   readonly persistTransactions: number;
 }
@@ -147,7 +164,7 @@ export interface ReplicaStore {
  * `replicaId`.
  */
 export async function openReplicaStore(options: ReplicaStoreOptions): Promise<ReplicaStore> {
-  const parsed = optionsSchema.safeParse({ dataDir: options.dataDir, replicaId: options.replicaId, initialConfig: options.initialConfig });
+  const parsed = optionsSchema.safeParse({ dataDir: options.dataDir, replicaId: options.replicaId, initialConfig: options.initialConfig, walSegmentBytes: options.walSegmentBytes });
   if (!parsed.success) throw new StoreConfigError(`invalid replica store options: ${z.prettifyError(parsed.error)}`);
   checkMigrations(options.migrations);
   const dataDir = resolve(options.dataDir);
@@ -156,17 +173,46 @@ export async function openReplicaStore(options: ReplicaStoreOptions): Promise<Re
   const file = join(dataDir, DATABASE_FILE);
   const logger = options.logger ?? silentLogger;
   const knex = openSqlite(file, 'read-write', logger);
+  let wal: SegmentLog | null = null;
   try {
     await checkIntegrity(knex, file);
     await knex.migrate.latest({ migrationSource: migrationSourceOf([...storageMigrations, ...options.migrations]) });
     const { position, fresh } = await readPosition(knex, file, options.replicaId);
     await removeStraySnapshotFiles(snapshotDir, position.snapshot?.file ?? null);
-    return new SqliteReplicaStore(knex, file, snapshotDir, position, fresh, options.initialConfig ?? null, logger);
+    wal = await openLog(knex, file, join(dataDir, WAL_DIR), position, logger, options.walSegmentBytes);
+    return new SqliteReplicaStore(knex, wal, file, snapshotDir, position, fresh, options.initialConfig ?? null, logger);
   } catch (err) {
+    await wal?.close();
     await knex.destroy();
     if (isCorruptionError(err)) throw new CorruptStoreError(file, null, `SQLite reports ${(err as Error).message}`, { cause: err });
     throw err;
   }
+}
+
+/**
+ * Open the segment log; a data directory of the SQLite-only format (log rows
+ * in `raft_log`, hard state in `raft_hard_state`) has its log moved into a new
+ * segment log first. Either way the old tables end up empty: the segment log
+ * is the only log from now on (a crash after the move but before the tables
+ * were emptied finds segments and just empties them).
+ */
+async function openLog(knex: Knex, file: string, dir: string, position: Position, logger: StoreLogger, segmentBytes: number | undefined): Promise<SegmentLog> {
+  const options = { logger, ...(segmentBytes === undefined ? {} : { segmentBytes }) };
+  let wal = await SegmentLog.open(dir, options);
+  const snapshot = position.snapshot?.meta ?? { index: 0, term: 0 };
+  const old = await readOldFormatLog(knex, file, snapshot.index, wal === null);
+  if (wal === null) {
+    wal = await SegmentLog.create(dir, { hardState: old.hardState, index: snapshot.index, term: snapshot.term }, old.entries, options);
+    if (old.present) logger.info({ entries: old.entries.length, term: old.hardState.term }, 'moved the Raft log from SQLite into the segment log');
+  }
+  if (old.present) await removeOldFormatLog(knex);
+  // A snapshot install commits in SQLite first, then restarts the log at the snapshot: a crash in between leaves a
+  // log that does not hold the snapshot's last entry, which the install would have discarded (Raft §7). Finish it.
+  if (position.snapshot !== null && snapshot.index > wal.base && wal.termAt(snapshot.index) !== snapshot.term) {
+    await wal.checkpoint(snapshot.index, snapshot.term, false);
+    logger.info({ index: snapshot.index, term: snapshot.term }, 'finished an interrupted snapshot install in the log');
+  }
+  return wal;
 }
 
 /**
@@ -205,23 +251,29 @@ class SqliteReplicaStore implements ReplicaStore {
   readonly file: string;
   readonly reader: Knex;
   private readonly knex: Knex;
+  private readonly wal: SegmentLog;
   private readonly fresh: boolean;
   private readonly snapshotDir: string;
   private readonly initialConfig: Configuration | null;
   private readonly logger: StoreLogger;
   private position: Position;
-  /** Tail of the chain of write operations: each starts when the previous settled. */
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Writes to the log (group commits, checkpoints) and reads of it, one at a time: a read never sees a segment being deleted. */
+  private readonly logWrites = serial();
+  /** Writes to SQLite (applies, the snapshot record, the checkpoint before compaction), one at a time on the one writer connection. */
+  private readonly stateWrites = serial();
+  /** The last index of the apply running now (0: none): a persist may not truncate it away meanwhile. */
+  private applyingTo: Index = 0;
   private pendingPersists: PendingPersist[] = [];
   private flushScheduled = false;
   private persistRequests = 0;
   private persistTransactions = 0;
   private snapshotInProgress: Promise<StoredSnapshot> | null = null;
-  /** Set once: why the store refuses to serve (corruption found, or closed). */
+  /** Set once: why the store refuses to serve (corruption found, a failed log write, or closed). */
   private failure: Error | null = null;
 
-  constructor(knex: Knex, file: string, snapshotDir: string, position: Position, fresh: boolean, initialConfig: Configuration | null, logger: StoreLogger) {
+  constructor(knex: Knex, wal: SegmentLog, file: string, snapshotDir: string, position: Position, fresh: boolean, initialConfig: Configuration | null, logger: StoreLogger) {
     this.knex = knex;
+    this.wal = wal;
     this.reader = openSqlite(file, 'read-only', logger);
     this.fresh = fresh;
     this.file = file;
@@ -237,8 +289,8 @@ class SqliteReplicaStore implements ReplicaStore {
       appliedIndex: p.applied.index,
       appliedTerm: p.applied.term,
       digest: p.applied.digest,
-      lastIndex: p.lastIndex,
-      lastTerm: p.lastTerm,
+      lastIndex: this.wal.lastIndex,
+      lastTerm: this.wal.lastTerm,
       snapshotIndex: p.snapshot?.meta.index ?? 0,
       persistRequests: this.persistRequests,
       persistTransactions: this.persistTransactions,
@@ -246,28 +298,22 @@ class SqliteReplicaStore implements ReplicaStore {
   }
 
   load(): Promise<LoadedState> {
-    return this.exclusive(async () => {
-      const rows = (await this.knex('raft_log').select('idx', 'term', 'entry', 'crc').orderBy('idx')) as LogRow[];
-      const { snapshot, applied, hardState } = this.position;
-      const snapshotIndex = snapshot?.meta.index ?? 0;
-      const entries: Entry[] = [];
-      let expected: number | null = null;
-      for (const row of rows) {
-        const entry = this.verifiedEntry(row);
-        if (expected !== null && row.idx !== expected) throw new CorruptStoreError(this.file, expected, 'the log has a gap: this entry is missing');
-        expected = row.idx + 1;
-        if (row.idx > snapshotIndex) entries.push(entry);
-      }
-      const first = rows[0];
-      if (first !== undefined && first.idx > snapshotIndex + 1) {
-        throw new CorruptStoreError(this.file, snapshotIndex + 1, 'the log starts after the snapshot: entries between them are missing');
-      }
-      const lastIndex = entries.at(-1)?.index ?? snapshotIndex;
-      if (applied.index > lastIndex || applied.index < snapshotIndex) {
-        throw new CorruptStoreError(this.file, null, `appliedIndex ${applied.index} lies outside the log [${snapshotIndex}, ${lastIndex}]`);
-      }
-      return { hardState, snapshot, entries, applied, fresh: this.fresh };
-    });
+    return this.logWrites(() =>
+      this.guard(async () => {
+        const { snapshot, applied } = this.position;
+        const snapshotIndex = snapshot?.meta.index ?? 0;
+        const lastIndex = this.wal.lastIndex;
+        if (this.wal.base > snapshotIndex) {
+          throw new CorruptStoreError(this.wal.dir, snapshotIndex + 1, `the log starts after ${this.wal.base}, the snapshot is at ${snapshotIndex}: entries between them are missing`);
+        }
+        // Segments are checksummed when recovered; reading back checks each entry against its checksum again.
+        const entries = lastIndex > snapshotIndex ? await this.wal.read(snapshotIndex + 1, lastIndex) : [];
+        if (applied.index > lastIndex || applied.index < snapshotIndex) {
+          throw new CorruptStoreError(this.file, null, `appliedIndex ${applied.index} lies outside the log [${snapshotIndex}, ${lastIndex}]`);
+        }
+        return { hardState: this.wal.hardState, snapshot, entries, applied, fresh: this.fresh };
+      }),
+    );
   }
 
   persist(request: PersistRequest): Promise<void> {
@@ -279,67 +325,70 @@ class SqliteReplicaStore implements ReplicaStore {
   }
 
   apply<R>(entries: readonly Entry[], applyOne: (trx: Knex.Transaction, entry: Entry) => Promise<R>): Promise<R[]> {
-    return this.exclusive(async () => {
-      const first = entries[0];
-      const last = entries.at(-1);
-      if (first === undefined || last === undefined) return [];
-      const { applied } = this.position;
-      if (first.index <= applied.index) throw new ApplyOrderError(applied.index, first.index, 'the entry is already applied');
-      if (first.index !== applied.index + 1) throw new ApplyOrderError(applied.index, first.index, 'entries in between are not applied yet');
-      entries.forEach((entry, i) => {
-        if (entry.index !== first.index + i) throw new ApplyOrderError(applied.index, first.index, `entries are not contiguous at index ${entry.index}`);
-      });
-      const results: R[] = [];
-      let next: AppliedState = applied;
-      let configIndex: Index | null = null;
-      await this.knex.transaction(async (trx) => {
-        const rows = (await trx('raft_log').select('idx', 'term', 'entry', 'crc').whereBetween('idx', [first.index, last.index]).orderBy('idx')) as LogRow[];
-        for (const [i, entry] of entries.entries()) {
-          const row = rows[i];
-          if (row === undefined || row.idx !== entry.index) {
-            throw new ApplyOrderError(applied.index, first.index, `entry ${entry.index} is not in the log: only persisted entries can be applied`);
-          }
-          this.verifiedEntry(row);
-          const canonical = encodeEntry(entry);
-          if (Buffer.compare(canonical, row.entry) !== 0) {
+    return this.stateWrites(() =>
+      this.guard(async () => {
+        const first = entries[0];
+        const last = entries.at(-1);
+        if (first === undefined || last === undefined) return [];
+        const { applied } = this.position;
+        if (first.index <= applied.index) throw new ApplyOrderError(applied.index, first.index, 'the entry is already applied');
+        if (first.index !== applied.index + 1) throw new ApplyOrderError(applied.index, first.index, 'entries in between are not applied yet');
+        // The entries come from the core, which holds what it persisted; the log's checksums say whether they are what was logged.
+        const canonical = entries.map((entry, i) => {
+          if (entry.index !== first.index + i) throw new ApplyOrderError(applied.index, first.index, `entries are not contiguous at index ${entry.index}`);
+          const logged = this.wal.checksumAt(entry.index);
+          if (logged === undefined) throw new ApplyOrderError(applied.index, first.index, `entry ${entry.index} is not in the log: only persisted entries can be applied`);
+          const bytes = encodeEntry(entry);
+          if (this.wal.termAt(entry.index) !== entry.term || checksumOf(bytes) !== logged) {
             throw new ApplyOrderError(applied.index, first.index, `entry ${entry.index} differs from the logged entry at that index`);
           }
-          results.push(await applyOne(trx, entry));
-          next = {
-            index: entry.index,
-            term: entry.term,
-            digest: nextDigestOfBytes(next.digest, canonical),
-            config: entry.kind === 'config' ? entry.config : next.config,
-          };
-          if (entry.kind === 'config') configIndex = entry.index;
-        }
-        await trx('raft_applied')
-          .where({ id: 1 })
-          .update({
-            applied_index: next.index,
-            applied_term: next.term,
-            digest: next.digest,
-            config: next.config === null ? null : JSON.stringify(next.config),
-            ...(configIndex === null ? {} : { config_index: configIndex }),
+          return bytes;
+        });
+        const results: R[] = [];
+        let next: AppliedState = applied;
+        let configIndex: Index | null = null;
+        this.applyingTo = last.index;
+        try {
+          await this.knex.transaction(async (trx) => {
+            for (const [i, entry] of entries.entries()) {
+              results.push(await applyOne(trx, entry));
+              next = {
+                index: entry.index,
+                term: entry.term,
+                digest: nextDigestOfBytes(next.digest, canonical[i]!),
+                config: entry.kind === 'config' ? entry.config : next.config,
+              };
+              if (entry.kind === 'config') configIndex = entry.index;
+            }
+            await trx('raft_applied')
+              .where({ id: 1 })
+              .update({
+                applied_index: next.index,
+                applied_term: next.term,
+                digest: next.digest,
+                config: next.config === null ? null : JSON.stringify(next.config),
+                ...(configIndex === null ? {} : { config_index: configIndex }),
+              });
           });
-      });
-      this.position = { ...this.position, applied: next };
-      return results;
-    });
+        } finally {
+          this.applyingTo = 0;
+        }
+        this.position = { ...this.position, applied: next };
+        return results;
+      }),
+    );
   }
 
   readEntries(from: Index, to: Index): Promise<Entry[]> {
-    return this.exclusive(async () => {
-      if (to < from) return [];
-      const rows = (await this.knex('raft_log').select('idx', 'term', 'entry', 'crc').whereBetween('idx', [from, to]).orderBy('idx')) as LogRow[];
-      if (rows.length !== to - from + 1) {
-        throw new LogRangeError(`entries ${from}..${to} are not all in the log (found ${rows.length}; snapshot at ${this.position.snapshot?.meta.index ?? 0}, last index ${this.position.lastIndex})`);
-      }
-      return rows.map((row, i) => {
-        if (row.idx !== from + i) throw new CorruptStoreError(this.file, from + i, 'the log has a gap: this entry is missing');
-        return this.verifiedEntry(row);
-      });
-    });
+    return this.logWrites(() =>
+      this.guard(async () => {
+        if (to < from) return [];
+        if (from <= this.wal.base || to > this.wal.lastIndex) {
+          throw new LogRangeError(`entries ${from}..${to} are not all in the log (snapshot at ${this.position.snapshot?.meta.index ?? 0}, log from ${this.wal.base + 1} to ${this.wal.lastIndex})`);
+        }
+        return await this.wal.read(from, to);
+      }),
+    );
   }
 
   createSnapshot(): Promise<StoredSnapshot> {
@@ -351,13 +400,29 @@ class SqliteReplicaStore implements ReplicaStore {
     return this.snapshotInProgress;
   }
 
-  compact(index: Index): Promise<void> {
-    return this.exclusive(async () => {
+  /**
+   * Drop log entries up to `index` (at most the snapshot's). Before the log
+   * forgets them, the database's applied state must be durable at least that
+   * far: under synchronous=NORMAL its recent commits live only in SQLite's
+   * WAL until a checkpoint, and a crash that loses them must find the entries
+   * to apply again in the log.
+   */
+  async compact(index: Index): Promise<void> {
+    await this.guard(async () => {
       const snapshotIndex = this.position.snapshot?.meta.index ?? 0;
       if (index > snapshotIndex) {
         throw new SnapshotError(`cannot compact the log up to ${index}: the latest durable snapshot is at ${snapshotIndex}`);
       }
-      await this.knex('raft_log').where('idx', '<=', index).delete();
+      if (index <= this.wal.base) return;
+      await this.stateWrites(() => this.guard(() => this.checkpointDatabase(index)));
+      await this.logWrites(() =>
+        this.guard(async () => {
+          if (index <= this.wal.base) return;
+          const term = this.wal.termAt(index);
+          if (term === undefined) throw new SnapshotError(`cannot compact the log up to ${index}: it ends at ${this.wal.lastIndex}`);
+          await this.wal.checkpoint(index, term, true);
+        }),
+      );
     });
   }
 
@@ -399,47 +464,48 @@ class SqliteReplicaStore implements ReplicaStore {
     };
   }
 
+  /** Holds both writers: an install replaces the applied state (vs apply) and restarts the log (vs persist). */
   installSnapshot(meta: SnapshotMeta, source: string | AsyncIterable<Uint8Array>): Promise<StoredSnapshot> {
-    return this.exclusive(async () => {
-      const { applied } = this.position;
-      if (meta.index <= applied.index) {
-        throw new SnapshotError(`snapshot at index ${meta.index} is not newer than appliedIndex ${applied.index}: installing it would go back in time`);
-      }
-      const name = snapshotFileName(meta);
-      const target = join(this.snapshotDir, name);
-      const filePath = typeof source === 'string' ? source : '(received stream)';
-      if (typeof source !== 'string' || resolve(source) !== target) {
-        const temporary = join(this.snapshotDir, `${TEMPORARY_PREFIX}${randomUUID()}.sqlite`);
-        try {
-          if (typeof source === 'string') await copyFile(source, temporary);
-          else await pipeline(Readable.from(source), createWriteStream(temporary));
-          await durableRename(temporary, target, this.snapshotDir);
-        } catch (err) {
-          await rm(temporary, { force: true });
-          throw err;
-        }
-      }
-      let installed: { stored: StoredSnapshot; keptLog: { lastIndex: Index; lastTerm: Term } | null };
-      try {
-        installed = await this.restoreFromFile(target, meta, filePath);
-      } catch (err) {
-        // Not installed: the copy is of no use (the current snapshot has a lower index, so a different name).
-        await rm(target, { force: true });
-        throw err;
-      }
-      const { stored, keptLog } = installed;
-      const previous = this.position.snapshot;
-      this.position = {
-        ...this.position,
-        applied: { index: meta.index, term: meta.term, digest: stored.digest, config: meta.config },
-        snapshot: stored,
-        lastIndex: keptLog?.lastIndex ?? meta.index,
-        lastTerm: keptLog?.lastTerm ?? meta.term,
-      };
-      await this.removeSnapshotFile(previous, target);
-      this.logger.info({ index: meta.index, term: meta.term, bytes: stored.bytes }, 'installed snapshot');
-      return stored;
-    });
+    return this.stateWrites(() =>
+      this.logWrites(() =>
+        this.guard(async () => {
+          const { applied } = this.position;
+          if (meta.index <= applied.index) {
+            throw new SnapshotError(`snapshot at index ${meta.index} is not newer than appliedIndex ${applied.index}: installing it would go back in time`);
+          }
+          const name = snapshotFileName(meta);
+          const target = join(this.snapshotDir, name);
+          const filePath = typeof source === 'string' ? source : '(received stream)';
+          if (typeof source !== 'string' || resolve(source) !== target) {
+            const temporary = join(this.snapshotDir, `${TEMPORARY_PREFIX}${randomUUID()}.sqlite`);
+            try {
+              if (typeof source === 'string') await copyFile(source, temporary);
+              else await pipeline(Readable.from(source), createWriteStream(temporary));
+              await durableRename(temporary, target, this.snapshotDir);
+            } catch (err) {
+              await rm(temporary, { force: true });
+              throw err;
+            }
+          }
+          let stored: StoredSnapshot;
+          try {
+            stored = await this.restoreFromFile(target, meta, filePath);
+          } catch (err) {
+            // Not installed: the copy is of no use (the current snapshot has a lower index, so a different name).
+            await rm(target, { force: true });
+            throw err;
+          }
+          const previous = this.position.snapshot;
+          this.position = { ...this.position, applied: { index: meta.index, term: meta.term, digest: stored.digest, config: meta.config }, snapshot: stored };
+          // Raft §7: keep the entries after the snapshot only if the log holds the snapshot's last entry; otherwise discard the whole log.
+          // The database is durable first (restoreFromFile), so a crash before this line is finished on the next open.
+          await this.wal.checkpoint(meta.index, meta.term, this.wal.termAt(meta.index) === meta.term);
+          await this.removeSnapshotFile(previous, target);
+          this.logger.info({ index: meta.index, term: meta.term, bytes: stored.bytes }, 'installed snapshot');
+          return stored;
+        }),
+      ),
+    );
   }
 
   async close(): Promise<void> {
@@ -448,7 +514,9 @@ class SqliteReplicaStore implements ReplicaStore {
     this.failure = new StoreClosedError(`replica store ${this.file} is closed`);
     this.rejectPending(this.failure);
     await this.snapshotInProgress?.catch(() => undefined);
-    await this.tail.catch(() => undefined);
+    await this.logWrites(() => Promise.resolve()).catch(() => undefined);
+    await this.stateWrites(() => Promise.resolve()).catch(() => undefined);
+    await this.wal.close();
     await this.reader.destroy();
     await this.knex.destroy();
     if (wasFailed) this.failure = wasFailed;
@@ -474,33 +542,32 @@ class SqliteReplicaStore implements ReplicaStore {
     const target = join(this.snapshotDir, snapshotFileName(written.meta));
     await fsyncFile(temporary);
     const { sha256, bytes } = await sha256OfFile(temporary);
-    return this.exclusive(async () => {
-      const current = this.position.snapshot;
-      if (current !== null && current.meta.index >= written.meta.index) {
-        // A newer snapshot was installed meanwhile: this one is of no use.
-        await rm(temporary, { force: true });
-        return current;
-      }
-      await durableRename(temporary, target, this.snapshotDir);
-      const stored: StoredSnapshot = { meta: written.meta, digest: written.digest, file: target, sha256, bytes };
-      await this.knex.transaction((trx) => writeSnapshotRow(trx, stored));
-      this.position = { ...this.position, snapshot: stored };
-      await this.removeSnapshotFile(current, target);
-      this.logger.info({ index: stored.meta.index, term: stored.meta.term, bytes, ms: Math.round(performance.now() - started) }, 'created snapshot');
-      return stored;
-    });
+    return this.stateWrites(() =>
+      this.guard(async () => {
+        const current = this.position.snapshot;
+        if (current !== null && current.meta.index >= written.meta.index) {
+          // A newer snapshot was installed meanwhile: this one is of no use.
+          await rm(temporary, { force: true });
+          return current;
+        }
+        await durableRename(temporary, target, this.snapshotDir);
+        const stored: StoredSnapshot = { meta: written.meta, digest: written.digest, file: target, sha256, bytes };
+        // Durable before the previous file is deleted: a lost row would point at a file that is gone.
+        await this.durably(() => this.knex.transaction((trx) => writeSnapshotRow(trx, stored)));
+        this.position = { ...this.position, snapshot: stored };
+        await this.removeSnapshotFile(current, target);
+        this.logger.info({ index: stored.meta.index, term: stored.meta.term, bytes, ms: Math.round(performance.now() - started) }, 'created snapshot');
+        return stored;
+      }),
+    );
   }
 
   /**
-   * In one transaction: replace the state machine tables with the snapshot
-   * file's, set applied index/term/digest/config and the snapshot row, and
-   * drop the log entries the snapshot covers.
+   * In one durable transaction: replace the state machine tables with the
+   * snapshot file's, set applied index/term/digest/config and the snapshot row.
+   * The log is restarted after it commits (installSnapshot).
    */
-  private async restoreFromFile(
-    target: string,
-    meta: SnapshotMeta,
-    shownAs: string,
-  ): Promise<{ stored: StoredSnapshot; keptLog: { lastIndex: Index; lastTerm: Term } | null }> {
+  private async restoreFromFile(target: string, meta: SnapshotMeta, shownAs: string): Promise<StoredSnapshot> {
     const { sha256, bytes } = await sha256OfFile(target);
     const fileMeta = await this.attachSnapshot(target);
     try {
@@ -508,24 +575,17 @@ class SqliteReplicaStore implements ReplicaStore {
         throw new SnapshotError(`snapshot file ${shownAs} holds ${JSON.stringify(fileMeta.meta)}, expected ${JSON.stringify(meta)}`);
       }
       const stored: StoredSnapshot = { meta, digest: fileMeta.digest, file: target, sha256, bytes };
-      const keptLog = await this.knex.transaction(async (trx) => {
-        await restoreAttachedSnapshot(trx);
-        await trx('raft_applied')
-          .where({ id: 1 })
-          .update({ applied_index: meta.index, applied_term: meta.term, digest: fileMeta.digest, config: JSON.stringify(meta.config), config_index: meta.index });
-        await writeSnapshotRow(trx, stored);
-        // Raft §7: keep the entries after the snapshot only if the log holds the snapshot's last entry; otherwise discard the whole log.
-        const match = (await trx('raft_log').select('term').where({ idx: meta.index })) as { term: number }[];
-        if (match[0]?.term === meta.term) {
-          await trx('raft_log').where('idx', '<=', meta.index).delete();
-          const lastRows = (await trx('raft_log').select('idx', 'term').orderBy('idx', 'desc').limit(1)) as { idx: number; term: number }[];
-          const lastRow = lastRows[0];
-          return lastRow === undefined ? null : { lastIndex: lastRow.idx, lastTerm: lastRow.term };
-        }
-        await trx('raft_log').delete();
-        return null;
-      });
-      return { stored, keptLog };
+      // Durable at once: the log is about to drop the entries the snapshot covers, so the database cannot re-apply them.
+      await this.durably(() =>
+        this.knex.transaction(async (trx) => {
+          await restoreAttachedSnapshot(trx);
+          await trx('raft_applied')
+            .where({ id: 1 })
+            .update({ applied_index: meta.index, applied_term: meta.term, digest: fileMeta.digest, config: JSON.stringify(meta.config), config_index: meta.index });
+          await writeSnapshotRow(trx, stored);
+        }),
+      );
+      return stored;
     } finally {
       await this.knex.raw('DETACH DATABASE snap');
     }
@@ -557,90 +617,98 @@ class SqliteReplicaStore implements ReplicaStore {
     }
   }
 
+  /**
+   * Run `commit` with synchronous=FULL, so that it is on disk when it resolves.
+   * Only inside stateWrites: the writer connection is then this caller's alone,
+   * so no other commit runs under (or resets) the setting meanwhile.
+   */
+  private async durably<T>(commit: () => Promise<T>): Promise<T> {
+    await this.knex.raw('PRAGMA synchronous = FULL');
+    try {
+      return await commit();
+    } finally {
+      await this.knex.raw('PRAGMA synchronous = NORMAL');
+    }
+  }
+
+  /**
+   * Make every committed apply durable: a complete checkpoint syncs SQLite's
+   * WAL, copies it into the database file and syncs that (also under NORMAL).
+   * If a reader keeps it from completing, the log keeps its entries for now.
+   */
+  private async checkpointDatabase(index: Index): Promise<void> {
+    const rows = (await this.knex.raw('PRAGMA wal_checkpoint(TRUNCATE)')) as { busy: number; log: number; checkpointed: number }[];
+    const row = rows[0];
+    if (row === undefined || row.busy !== 0 || row.log !== row.checkpointed) {
+      throw new SnapshotError(`cannot compact the log up to ${index} yet: the database checkpoint did not complete (${JSON.stringify(row)}), so its applied state might not be durable`);
+    }
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    void this.exclusive(() => this.flushPersists()).catch(() => undefined);
+    void this.logWrites(() => this.flushPersists()).catch(() => undefined);
   }
 
-  /** Group commit: every persist queued by now goes into one transaction. */
+  /**
+   * Group commit: every persist queued by now is checked in order against the
+   * log as the earlier ones leave it, and the good ones are written with one
+   * write and one fdatasync. A bad request is refused alone (it changes nothing).
+   */
   private async flushPersists(): Promise<void> {
     this.flushScheduled = false;
     const group = this.pendingPersists.splice(0, MAX_PERSISTS_PER_GROUP);
     if (this.pendingPersists.length > 0) this.scheduleFlush();
     if (group.length === 0) return;
-    try {
-      await this.persistGroup(group.map((p) => p.request));
-      for (const p of group) p.resolve();
-    } catch (err) {
-      if (group.length === 1 || this.failure) {
-        for (const p of group) p.reject(this.failure ?? err);
-        return;
-      }
-      // One bad step must not sink the others: redo them one by one, in order.
-      for (const p of group) {
-        try {
-          await this.persistGroup([p.request]);
-          p.resolve();
-        } catch (stepErr) {
-          p.reject(this.failure ?? stepErr);
-        }
-      }
+    if (this.failure) {
+      for (const p of group) p.reject(this.failure);
+      return;
     }
-  }
-
-  private async persistGroup(requests: readonly PersistRequest[]): Promise<void> {
-    await this.guard(async () => {
-      const before = this.position.hardState;
-      let state: LogPosition = { hardState: before, lastIndex: this.position.lastIndex, lastTerm: this.position.lastTerm };
-      await this.knex.transaction(async (trx) => {
-        // Rows of consecutive steps go out in as few INSERTs as possible; a truncation flushes them first to keep the order.
-        const rows: LogRow[] = [];
-        const flush = async (): Promise<void> => {
-          for (let i = 0; i < rows.length; i += LOG_ROWS_PER_INSERT) await trx('raft_log').insert(rows.slice(i, i + LOG_ROWS_PER_INSERT));
-          rows.length = 0;
-        };
-        for (const request of requests) state = await this.persistStep(trx, request, state, rows, flush);
-        await flush();
-        // Only the group's final hard state needs to reach the disk.
-        if (state.hardState.term !== before.term || state.hardState.votedFor !== before.votedFor) {
-          await trx('raft_hard_state').where({ id: 1 }).update({ term: state.hardState.term, voted_for: state.hardState.votedFor });
-        }
-      });
-      this.position = { ...this.position, ...state };
-      this.persistRequests += requests.length;
-      this.persistTransactions += 1;
+    const draft = this.wal.draft();
+    let hardState = this.wal.hardState;
+    const steps: LogStep[] = [];
+    const refusals = group.map((p) => {
+      try {
+        const step = this.checkedStep(p.request, draft, hardState);
+        hardState = step.hardState ?? hardState;
+        steps.push(step);
+        return null;
+      } catch (err) {
+        return err;
+      }
+    });
+    try {
+      if (steps.length > 0) await this.guard(() => this.wal.append(steps));
+    } catch (err) {
+      for (const p of group) p.reject(this.failure ?? err);
+      return;
+    }
+    this.persistRequests += steps.length;
+    if (steps.length > 0) this.persistTransactions += 1;
+    group.forEach((p, i) => {
+      const refusal = refusals[i];
+      if (refusal === null) p.resolve();
+      else p.reject(refusal);
     });
   }
 
-  /** Check one step against the log's position and queue its rows; returns the position after it. */
-  private async persistStep(
-    trx: Knex.Transaction,
-    request: PersistRequest,
-    before: LogPosition,
-    rows: LogRow[],
-    flush: () => Promise<void>,
-  ): Promise<LogPosition> {
-    let { hardState, lastIndex, lastTerm } = before;
-    if (request.hardState) {
-      checkHardState(hardState, request.hardState);
-      hardState = request.hardState;
-    }
-    const snapshotIndex = this.position.snapshot?.meta.index ?? 0;
+  /** Check one persist against the draft log; if it is good, carry it out on the draft and return what to write. */
+  private checkedStep(request: PersistRequest, draft: DraftLog, before: HardState): LogStep {
+    const hardState = request.hardState ?? before;
+    if (request.hardState) checkHardState(before, request.hardState);
+    let lastIndex = draft.lastIndex;
+    let lastTerm = draft.lastTerm;
     if (request.truncateFrom !== undefined) {
       const from = request.truncateFrom;
-      if (!Number.isSafeInteger(from) || from <= this.position.applied.index || from <= snapshotIndex) {
-        throw new InvalidPersistError(`cannot truncate from ${from}: entries up to ${Math.max(this.position.applied.index, snapshotIndex)} are applied or snapshotted (Raft: committed entries are never removed)`);
+      const kept = Math.max(this.position.applied.index, this.applyingTo, this.position.snapshot?.meta.index ?? 0, this.wal.base);
+      if (!Number.isSafeInteger(from) || from <= kept) {
+        throw new InvalidPersistError(`cannot truncate from ${from}: entries up to ${kept} are applied or snapshotted (Raft: committed entries are never removed)`);
       }
       if (from > lastIndex + 1) throw new InvalidPersistError(`cannot truncate from ${from}: the log ends at ${lastIndex}`);
-      if (from <= lastIndex) {
-        await flush();
-        await trx('raft_log').where('idx', '>=', from).delete();
-        lastIndex = from - 1;
-        lastTerm = await this.termAt(trx, lastIndex);
-      }
+      lastIndex = from - 1;
+      lastTerm = draft.termAt(lastIndex) ?? 0;
     }
-    for (const entry of request.entries) {
+    const entries = request.entries.map((entry) => {
       if (entry.index !== lastIndex + 1) {
         throw new InvalidPersistError(`entry ${entry.index} does not follow the log's last index ${lastIndex}${request.truncateFrom === undefined ? ' (no truncateFrom given)' : ''}`);
       }
@@ -650,65 +718,40 @@ class SqliteReplicaStore implements ReplicaStore {
       if (entry.term > hardState.term) {
         throw new InvalidPersistError(`entry ${entry.index} has term ${entry.term}, above currentTerm ${hardState.term} (persist the hard state first or in the same step)`);
       }
-      const bytes = encodeEntry(entry);
-      rows.push({ idx: entry.index, term: entry.term, kind: entry.kind, entry: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), crc: checksumOf(bytes) });
       lastIndex = entry.index;
       lastTerm = entry.term;
-    }
-    return { hardState, lastIndex, lastTerm };
+      const bytes = encodeEntry(entry);
+      return { index: entry.index, term: entry.term, bytes, crc: checksumOf(bytes) };
+    });
+    // Every check passed: only now does the draft change, so a refused request leaves no trace.
+    const truncates = request.truncateFrom !== undefined && request.truncateFrom <= draft.lastIndex;
+    if (truncates) draft.truncateFrom(request.truncateFrom!);
+    for (const entry of entries) draft.append(entry.index, entry.term);
+    return {
+      ...(request.hardState ? { hardState: request.hardState } : {}),
+      ...(truncates ? { truncateFrom: request.truncateFrom! } : {}),
+      entries,
+    };
   }
 
-  private async termAt(trx: Knex.Transaction, index: Index): Promise<Term> {
-    const snapshot = this.position.snapshot;
-    if (index === 0) return 0;
-    if (snapshot !== null && index === snapshot.meta.index) return snapshot.meta.term;
-    const rows = (await trx('raft_log').select('term').where({ idx: index })) as { term: number }[];
-    const row = rows[0];
-    if (row === undefined) throw new CorruptStoreError(this.file, index, 'the log has a gap: this entry is missing');
-    return row.term;
-  }
-
-  /** Decode a log row, checking its checksum and that it says what its columns say. */
-  private verifiedEntry(row: LogRow): Entry {
-    const bytes = row.entry;
-    if (!Buffer.isBuffer(bytes)) throw new CorruptStoreError(this.file, row.idx, 'the entry column does not hold bytes');
-    if (checksumOf(bytes) !== row.crc) throw new CorruptStoreError(this.file, row.idx, `entry checksum mismatch (crc32 ${checksumOf(bytes)}, recorded ${row.crc})`);
-    let entry: Entry;
-    try {
-      entry = decodeEntry(bytes);
-    } catch (err) {
-      if (err instanceof EntryDecodeError) throw new CorruptStoreError(this.file, row.idx, err.message, { cause: err });
-      throw err;
-    }
-    if (entry.index !== row.idx || entry.term !== row.term) {
-      throw new CorruptStoreError(this.file, row.idx, `entry bytes say index ${entry.index} term ${entry.term}, the row says index ${row.idx} term ${row.term}`);
-    }
-    return entry;
-  }
-
-  /** Run `op` after every earlier write has settled, under guard. */
-  private exclusive<T>(op: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(() => this.guard(op));
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-
-  /** Refuse when failed; turn SQLite corruption codes into CorruptStoreError and remember it. */
+  /** Refuse when failed; turn corruption and failed log writes into a lasting failure. */
   private async guard<T>(op: () => Promise<T>): Promise<T> {
     if (this.failure) throw this.failure;
     try {
       return await op();
     } catch (err) {
-      if (err instanceof CorruptStoreError) throw this.fail(err);
+      if (err instanceof CorruptStoreError || err instanceof LogWriteError) throw this.fail(err);
       if (isCorruptionError(err)) throw this.fail(new CorruptStoreError(this.file, null, `SQLite reports ${(err as Error).message}`, { cause: err }));
       throw err;
     }
   }
 
-  private fail(err: CorruptStoreError): CorruptStoreError {
-    if (err.file === this.file && !this.failure) {
+  private fail<E extends CorruptStoreError | LogWriteError>(err: E): E {
+    // A damaged snapshot file is that file's problem (take a new snapshot); anything else stops the store.
+    const snapshotFile = err instanceof CorruptStoreError && err.file.startsWith(this.snapshotDir);
+    if (!snapshotFile && !this.failure) {
       this.failure = err;
-      this.logger.error({ file: err.file, index: err.index }, err.message);
+      this.logger.error({ file: err instanceof CorruptStoreError ? err.file : this.wal.dir, index: err instanceof CorruptStoreError ? err.index : null }, err.message);
       this.rejectPending(err);
     }
     return err;
@@ -730,23 +773,20 @@ interface PendingPersist {
   readonly reject: (err: unknown) => void;
 }
 
-interface LogPosition {
-  readonly hardState: HardState;
-  readonly lastIndex: Index;
-  readonly lastTerm: Term;
-}
-
-interface Position extends LogPosition {
+/** What SQLite holds of the store's position; the log's (hard state, last index) is the segment log's. */
+interface Position {
   readonly applied: AppliedState;
   readonly snapshot: StoredSnapshot | null;
 }
 
-interface LogRow {
-  idx: number;
-  term: number;
-  kind?: string;
-  entry: Buffer;
-  crc: number;
+/** Runs the functions given to it one at a time, in call order (a failure does not stop the ones after it). */
+function serial(): <T>(run: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(run: () => Promise<T>): Promise<T> => {
+    const next = tail.then(run, run);
+    tail = next.catch(() => undefined);
+    return next;
+  };
 }
 
 const configurationSchema = z.object({ voters: z.array(ReplicaIdSchema), learners: z.array(ReplicaIdSchema) });
@@ -754,6 +794,7 @@ const optionsSchema = z.object({
   dataDir: z.string().min(1),
   replicaId: ReplicaIdSchema,
   initialConfig: configurationSchema.optional(),
+  walSegmentBytes: z.number().int().positive().optional(),
 });
 
 const silentLogger: StoreLogger = Object.freeze({ info: () => undefined, warn: () => undefined, error: () => undefined });
@@ -794,14 +835,13 @@ async function readPosition(knex: Knex, file: string, replicaId: ReplicaId): Pro
   if (owner === undefined) await knex('raft_identity').insert({ id: 1, replica_id: replicaId });
   else if (owner !== replicaId) throw new StoreConfigError(`store ${file} belongs to replica ${owner}, not ${replicaId}: a log is never reused under another name`);
 
-  const hard = ((await knex('raft_hard_state').select('term', 'voted_for').where({ id: 1 })) as { term: number; voted_for: string | null }[])[0];
   const applied = ((await knex('raft_applied').select('applied_index', 'applied_term', 'digest', 'config').where({ id: 1 })) as {
     applied_index: number;
     applied_term: number;
     digest: string;
     config: string | null;
   }[])[0];
-  if (hard === undefined || applied === undefined) throw new CorruptStoreError(file, null, 'the hard state or applied state row is missing');
+  if (applied === undefined) throw new CorruptStoreError(file, null, 'the applied state row is missing');
   const snapRow = ((await knex('raft_snapshot').select('*').where({ id: 1 })) as SnapshotRow[])[0];
   const snapshot: StoredSnapshot | null =
     snapRow === undefined
@@ -813,9 +853,7 @@ async function readPosition(knex: Knex, file: string, replicaId: ReplicaId): Pro
           sha256: snapRow.file_sha256,
           bytes: snapRow.file_bytes,
         };
-  const lastRow = ((await knex('raft_log').select('idx', 'term').orderBy('idx', 'desc').limit(1)) as { idx: number; term: number }[])[0];
   const position: Position = {
-    hardState: { term: hard.term, votedFor: hard.voted_for },
     applied: {
       index: applied.applied_index,
       term: applied.applied_term,
@@ -823,8 +861,6 @@ async function readPosition(knex: Knex, file: string, replicaId: ReplicaId): Pro
       config: applied.config === null ? null : (JSON.parse(applied.config) as Configuration),
     },
     snapshot,
-    lastIndex: lastRow?.idx ?? snapshot?.meta.index ?? 0,
-    lastTerm: lastRow?.term ?? snapshot?.meta.term ?? 0,
   };
   return { position, fresh };
 }

@@ -19,6 +19,8 @@ import { applyTestEntry, makeEntries, TEST_CONFIG, testMigrations } from './help
 const MAX_ENTRIES_PER_STEP = 5;
 /** Entries per apply at most. */
 const MAX_ENTRIES_PER_APPLY = 10;
+/** Log segments this small roll every few group commits, so kills also land on a segment being started. */
+const SEGMENT_BYTES = 4096;
 
 const [dataDir, seedText] = process.argv.slice(2);
 if (dataDir === undefined || seedText === undefined) throw new Error('usage: crash-child.ts <dataDir> <seed>');
@@ -28,7 +30,7 @@ const pick = (n: number): number => Math.floor(random() * n);
 // Wait for the parent's go-ahead: it starts the next child early, so that loading modules overlaps the current child's run.
 for await (const line of createInterface({ input: process.stdin })) if (line === 'GO') break;
 
-const store = await openReplicaStore({ dataDir, replicaId: 'r1', migrations: testMigrations, initialConfig: TEST_CONFIG });
+const store = await openReplicaStore({ dataDir, replicaId: 'r1', migrations: testMigrations, initialConfig: TEST_CONFIG, walSegmentBytes: SEGMENT_BYTES });
 const loaded = await store.load();
 let hardState: HardState = loaded.hardState;
 const terms = new Map<number, number>(loaded.entries.map((e) => [e.index, e.term]));
@@ -44,7 +46,7 @@ for (;;) {
     const requests: PersistRequest[] = [];
     for (let i = 0; i < count; i++) requests.push(nextPersist());
     for (const request of requests) print(`INTENT ${JSON.stringify({ kind: 'persist', ...describe(request) })}`);
-    // Queued together: the store commits them in one transaction.
+    // Queued together: the store writes them with one write and one fdatasync.
     const pending = requests.map((request) => store.persist(request));
     for (const promise of pending) {
       await promise;

@@ -85,3 +85,21 @@ export function independentDigest(entries: readonly Entry[], start = '00'.repeat
   }
   return digest.toString('hex');
 }
+
+/** The log's segment files of a data directory, oldest first (storage/wal/segment-log.ts names them by sequence number). */
+export async function segmentFiles(dataDir: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const dir = join(dataDir, 'wal');
+  return (await readdir(dir)).filter((name) => /^\d{16}\.wal$/.test(name)).sort().map((name) => join(dir, name));
+}
+
+/** A logger that keeps what it is told, for tests that check a line was logged. */
+export function recordingLogger(): { lines: { level: string; obj: object; msg: string }[]; info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void } {
+  const lines: { level: string; obj: object; msg: string }[] = [];
+  return {
+    lines,
+    info: (obj, msg) => lines.push({ level: 'info', obj, msg }),
+    warn: (obj, msg) => lines.push({ level: 'warn', obj, msg }),
+    error: (obj, msg) => lines.push({ level: 'error', obj, msg }),
+  };
+}

@@ -111,8 +111,8 @@ async function checkAfterCrash(t: ExecutionContext, dataDir: string, before: Mod
     const candidates: Model[] = [];
     let model = before;
     for (let k = 0; k <= steps.length; k++) {
-      if (k >= acked) candidates.push(model);
       const step = steps[k];
+      if (k >= acked) candidates.push(model, ...(step ? partialSteps(model, step) : []));
       if (step) model = applyStep(model, step);
     }
     const match = candidates.find(
@@ -168,6 +168,20 @@ function applyStep(model: Model, step: Step): Model {
     case 'snapshot':
       return model;
   }
+}
+
+/**
+ * The states an unacknowledged persist can leave when the kill cuts its write
+ * short: its records (hard state, then truncation, then entries) are a prefix
+ * of one write, so the hard state may be on disk without the rest, or the
+ * truncation without the entries. Raft is fine with either (nothing of it was
+ * acknowledged), and the log must still be one of these.
+ */
+function partialSteps(model: Model, step: Step): Model[] {
+  if (step.kind !== 'persist') return [];
+  const withHardState = step.hardState ? { ...model, hardState: step.hardState } : model;
+  const truncated = step.truncateFrom === undefined ? withHardState : applyStep(withHardState, { kind: 'persist', truncateFrom: step.truncateFrom, entries: [] });
+  return [withHardState, truncated];
 }
 
 function range(from: number, to: number): number[] {
