@@ -5,7 +5,7 @@
  */
 import type { AppendEntries, AppendEntriesResponse, Index, InstallSnapshot } from './types.ts';
 import type { Draft, Out } from './state.ts';
-import { commitTo, persistTruncate, resetElectionTimer } from './state.ts';
+import { commitTo, heardFromLeader, persistTruncate } from './state.ts';
 import { applyMerge, entriesBetween, firstIndexOfTerm, lastIndex, logFrom, planMerge, termAt } from './log.ts';
 import { becomeFollower, syncConfig } from './roles.ts';
 
@@ -13,8 +13,7 @@ import { becomeFollower, syncConfig } from './roles.ts';
 export function onAppendEntries(s: Draft, out: Out, m: AppendEntries): void {
   if (s.role === 'leader') return; // two leaders in one term cannot happen; ignore rather than trust it
   if (s.role === 'pre-candidate' || s.role === 'candidate' || s.leader !== m.from) becomeFollower(s, out, s.term, m.from);
-  else if (s.role === 'follower') resetElectionTimer(s);
-  s.leaseFresh = true;
+  heardFromLeader(s);
 
   let prev = m.prevLogIndex;
   let prevTerm = m.prevLogTerm;
@@ -80,8 +79,7 @@ export function rejectStale(s: Draft, out: Out, m: AppendEntries | InstallSnapsh
 export function onInstallSnapshot(s: Draft, out: Out, m: InstallSnapshot): void {
   if (s.role === 'leader') return;
   if (s.role === 'pre-candidate' || s.role === 'candidate' || s.leader !== m.from) becomeFollower(s, out, s.term, m.from);
-  else if (s.role === 'follower') resetElectionTimer(s);
-  s.leaseFresh = true;
+  heardFromLeader(s);
   const meta = m.snapshot;
   if (meta.index <= s.commitIndex) {
     out.messages.push({ type: 'InstallSnapshotResponse', from: s.id, to: m.from, term: s.term, matchIndex: s.commitIndex, success: true });

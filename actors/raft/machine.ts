@@ -7,8 +7,10 @@
  * is the Raft role diagram); a state re-enters itself to restart its timers. Timers are `after` delays read from context, so they run on
  * whatever clock the actor was given.
  *
- *   follower, pre-candidate, candidate: the randomized election timeout
- *   follower also: the leader lease (electionMinMs since last leader contact)
+ *   follower: a tick every heartbeatMs that counts the quiet time since the
+ *             leader was last heard (lease and election timeout); a message
+ *             from the leader only records that it was heard
+ *   pre-candidate, candidate: the randomized election timeout
  *   leader: the heartbeat tick (check-quorum and transfer deadlines count these ticks)
  *   learner: no timers; it never campaigns
  */
@@ -70,7 +72,7 @@ export const raftMachine = setup({
   },
   delays: {
     electionTimeout: ({ context }) => context.electionTimeoutMs,
-    leaderLease: ({ context }) => context.timing.electionMinMs,
+    electionTick: ({ context }) => context.timing.heartbeatMs,
     heartbeat: ({ context }) => context.timing.heartbeatMs,
   },
 }).createMachine({
@@ -89,10 +91,8 @@ export const raftMachine = setup({
   states: {
     follower: {
       always: routesFrom('follower'),
-      after: {
-        leaderLease: { actions: { type: 'step', params: { timer: 'leaseExpired' } } },
-        electionTimeout: { actions: { type: 'step', params: { timer: 'electionTimeout' } } },
-      },
+      // One repeating tick instead of an election timer restarted on every append (see electionElapsedMs).
+      after: { electionTick: { target: 'follower', reenter: true, actions: { type: 'step', params: { timer: 'electionTick' } } } },
     },
     'pre-candidate': {
       always: routesFrom('pre-candidate'),

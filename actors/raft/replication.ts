@@ -1,7 +1,7 @@
 /**
  * The leader's side of log replication (Raft §5.3, §5.4.2, §7): appends
- * batched and pipelined per follower, heartbeats, the commit rule, commit
- * notices and the snapshot hand-off. The follower's side is follower.ts.
+ * batched and pipelined per follower, heartbeats (which also carry the
+ * commit index), the commit rule and the snapshot hand-off. The follower's side is follower.ts.
  */
 import type { AppendEntries, AppendEntriesResponse, InstallSnapshotResponse, ReplicaId } from './types.ts';
 import type { Draft, LeaderState, Out } from './state.ts';
@@ -38,7 +38,7 @@ function patchLeader(s: Draft, patch: Partial<LeaderState>): void {
 /**
  * Send one AppendEntries to `peer` if its flow control allows: the entries
  * from its nextIndex, batched by count and bytes. Returns whether a message
- * went out. `allowEmpty` sends even with nothing new (a probe or a commit notice).
+ * went out. `allowEmpty` sends even with nothing new (a probe).
  * If the entries it needs are compacted, start a snapshot instead.
  */
 export function sendAppend(s: Draft, out: Out, peer: ReplicaId, opts: { allowEmpty: boolean; round: number }): boolean {
@@ -127,7 +127,7 @@ function sendHeartbeat(s: Draft, out: Out, peer: ReplicaId, p: Progress, round: 
   setProgress(s, peer, toldCommit(p, message.leaderCommit));
 }
 
-/** Tell a peer a commit index it has the entries for but has not heard yet, if nothing else will soon. */
+/** Tell a peer a commit index it has the entries for but has not heard yet (only when no heartbeat of ours will). */
 function notifyCommit(s: Draft, out: Out, peer: ReplicaId): void {
   const p = s.leaderState?.progress[peer];
   if (p === undefined || p.state === 'snapshot') return;
@@ -175,13 +175,15 @@ export function maybeCommit(s: Draft, out: Out): void {
     patchLeader(s, { committedOwnTerm: true });
     startAwaitingReads(s, out);
   }
-  // Tell followers promptly (they apply sooner): new entries carry it, otherwise a commit notice.
-  for (const peer of Object.keys(s.leaderState!.progress)) {
-    if (!replicateTo(s, out, peer)) notifyCommit(s, out, peer);
-  }
+  // No commit-only round here: followers learn the new commit index from the next append or
+  // heartbeat (at most heartbeatMs away), which saves a message and its answer per follower per
+  // commit. Reads stay linearizable: they go through read index, whose heartbeat round carries it.
   // Thesis §4.2.2: a leader removed from the voters steps down once that configuration
-  // commits (after telling the others, so they learn the commit without waiting for a new leader).
-  if (s.configIndex <= s.commitIndex && !isVoter(s.config, s.id)) becomeFollower(s, out, s.term, null);
+  // commits, after telling the others, since no heartbeat of its own will carry it after that.
+  if (s.configIndex <= s.commitIndex && !isVoter(s.config, s.id)) {
+    for (const peer of Object.keys(s.leaderState!.progress)) notifyCommit(s, out, peer);
+    becomeFollower(s, out, s.term, null);
+  }
 }
 
 /** The leader's side of an AppendEntries answer. */
@@ -202,7 +204,7 @@ export function onAppendResponse(s: Draft, out: Out, m: AppendEntriesResponse): 
     if (advanced) maybeCommit(s, out);
     if (s.role !== 'leader') return;
     maybeSendTimeoutNow(s, out, m.from);
-    if (!replicateTo(s, out, m.from)) notifyCommit(s, out, m.from);
+    replicateTo(s, out, m.from);
   } else {
     // Raft §5.3 fast back-off: skip the follower's whole conflicting term at once.
     let hint = m.conflictIndex;

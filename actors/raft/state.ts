@@ -99,6 +99,18 @@ export interface CoreState {
   /** Seeded PRNG state and the current randomized election timeout (drawn anew at every reset). */
   readonly rng: number;
   readonly electionTimeoutMs: number;
+  /**
+   * Follower: milliseconds surely passed without word from the leader, counted in whole
+   * election ticks (heartbeatMs each) since it was last heard or the timers restarted. A
+   * lower bound, so a follower never times out or drops the lease early.
+   */
+  readonly electionElapsedMs: number;
+  /**
+   * Follower: the leader was heard during the current tick. Recorded instead of restarting
+   * the timer on every message (which re-entered the machine state, cancelling and
+   * rescheduling two timers per append); the next tick then starts counting from zero.
+   */
+  readonly leaderHeardThisTick: boolean;
   /** Set by a step that must restart the role's timers; the machine re-enters the role state and clears it. */
   readonly timerReset: boolean;
   /** Which role state the machine last entered (so routing knows when to move). */
@@ -191,6 +203,8 @@ export function initialState(input: RaftInput): CoreState {
     leaderState: null,
     rng: draw.state,
     electionTimeoutMs: draw.value,
+    electionElapsedMs: 0,
+    leaderHeardThisTick: false,
     timerReset: false,
     enteredRole: 'follower',
     // The machine starts in follower; a non-voter moves on to learner at once.
@@ -206,7 +220,18 @@ export function resetElectionTimer(s: Draft): void {
   const draw = drawBetween(s.rng, s.timing.electionMinMs, s.timing.electionMaxMs);
   s.rng = draw.state;
   s.electionTimeoutMs = draw.value;
+  s.electionElapsedMs = 0;
+  s.leaderHeardThisTick = false;
   s.timerReset = true;
+}
+
+/**
+ * A follower heard from its current leader: the lease is fresh and the election
+ * clock starts again from the next tick. No timer is touched (see `leaderHeardThisTick`).
+ */
+export function heardFromLeader(s: Draft): void {
+  s.leaseFresh = true;
+  s.leaderHeardThisTick = true;
 }
 
 /** Change role, recording it for the machine to follow; a change to the same role is no change. */

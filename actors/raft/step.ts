@@ -21,8 +21,10 @@ import { assertRolePath } from './transitions.ts';
 
 /** Timer expiries, raised by the machine's delayed transitions. */
 export type TimerEvent =
+  /** Pre-candidate and candidate: the randomized election timeout ran out. */
   | { readonly type: 'electionTimeout' }
-  | { readonly type: 'leaseExpired' }
+  /** Follower: another heartbeatMs passed (election timeout and lease are counted in these). */
+  | { readonly type: 'electionTick' }
   | { readonly type: 'heartbeat' };
 
 export type CoreEvent = RaftEvent | TimerEvent;
@@ -40,7 +42,7 @@ export function step(state: CoreState, event: CoreEvent): StepResult {
   // The machine enters every recorded role before the next event; a bare step caller need not.
   const s: Draft = { ...state, rolePath: [] };
   const out = newOut();
-  if (event.type !== 'electionTimeout' && event.type !== 'leaseExpired' && event.type !== 'heartbeat' && !isWellFormedEvent(event)) {
+  if (event.type !== 'electionTimeout' && event.type !== 'electionTick' && event.type !== 'heartbeat' && !isWellFormedEvent(event)) {
     refuseMalformed(out, event);
     return finish(state, s, out, event);
   }
@@ -69,8 +71,8 @@ export function step(state: CoreState, event: CoreEvent): StepResult {
     case 'electionTimeout':
       onElectionTimeout(s, out);
       break;
-    case 'leaseExpired':
-      s.leaseFresh = false;
+    case 'electionTick':
+      onElectionTick(s, out);
       break;
     case 'heartbeat':
       onHeartbeat(s, out);
@@ -158,6 +160,24 @@ function inLease(s: Draft): boolean {
 }
 
 // -------------------------------------------------------------------- timers
+
+/**
+ * A follower's tick (every heartbeatMs). It counts whole quiet ticks since the
+ * leader was last heard: the lease (thesis §4.2.3) lapses after electionMinMs
+ * of them and a pre-vote starts after the randomized election timeout, each
+ * within one tick after the exact time, never before it.
+ */
+function onElectionTick(s: Draft, out: Out): void {
+  if (s.role !== 'follower') return;
+  if (s.leaderHeardThisTick) {
+    s.leaderHeardThisTick = false;
+    s.electionElapsedMs = 0;
+    return;
+  }
+  s.electionElapsedMs += s.timing.heartbeatMs;
+  if (s.electionElapsedMs >= s.timing.electionMinMs) s.leaseFresh = false;
+  if (s.electionElapsedMs >= s.electionTimeoutMs) onElectionTimeout(s, out);
+}
 
 function onElectionTimeout(s: Draft, out: Out): void {
   if (s.role === 'leader' || s.role === 'learner') return;

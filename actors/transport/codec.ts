@@ -2,16 +2,21 @@
  * MessagePack encoding of Raft messages, and the validation every incoming
  * message passes before it may reach the core: shape, types, integer ranges,
  * log invariants, and bounded decoding (a length header cannot make us allocate).
+ *
+ * On the hot path the check is the hand-written `validateMessage`
+ * (message-validator.ts); `MessageSchema` below is its reference, kept for
+ * the property test that both agree and for the compile-time check against
+ * the core's contract.
  */
 import { Decoder, encode } from '@msgpack/msgpack';
 import { z } from 'zod';
 import type { Message } from '../raft/types.ts';
 import { ReplicaIdSchema } from '../protocol/index.ts';
+import { MAX_CONFIG_MEMBERS, MAX_ENTRIES_PER_MESSAGE, validateMessage } from './message-validator.ts';
 
-/** No AppendEntries carries more entries than this; bigger arrays are hostile, not a batch. */
-export const MAX_ENTRIES_PER_MESSAGE = 100_000;
-/** A configuration naming more replicas than this is not one of ours. */
-export const MAX_CONFIG_MEMBERS = 64;
+export { MAX_CONFIG_MEMBERS, MAX_ENTRIES_PER_MESSAGE } from './message-validator.ts';
+/** A map with more keys than this is not one of our messages (the widest has 9 fields). */
+const MAX_MAP_KEYS = 64;
 
 /** Encodes a message for the wire. */
 export function encodeMessage(message: Message): Uint8Array {
@@ -36,9 +41,9 @@ export class MessageDecoder {
     } catch (err) {
       return { ok: false, reason: 'undecodable', detail: (err as Error).message };
     }
-    const parsed = MessageSchema.safeParse(value);
-    if (!parsed.success) return { ok: false, reason: 'invalid', detail: z.prettifyError(parsed.error) };
-    return { ok: true, value: parsed.data };
+    const validated = validateMessage(value);
+    if (!validated.ok) return { ok: false, reason: 'invalid', detail: validated.detail };
+    return { ok: true, value: validated.message };
   }
 
   /** Decodes without a schema (for the snapshot frames, which have their own). */
@@ -57,7 +62,7 @@ function boundedDecoder(maxBytes: number): Decoder {
     maxStrLength: maxBytes,
     maxBinLength: maxBytes,
     maxArrayLength: Math.min(maxBytes, MAX_ENTRIES_PER_MESSAGE),
-    maxMapLength: 64,
+    maxMapLength: MAX_MAP_KEYS,
     maxExtLength: 0,
   });
 }

@@ -303,7 +303,8 @@ export class Cluster {
     const actor = this.live(r.id);
     const before = actor.getSnapshot().context;
     if (before.role === 'leader' || before.role === 'learner') throw new ScenarioError(`${r.id} has no election timer as ${before.role}`);
-    for (let t = 0; t <= SCENARIO_TIMING.electionMaxMs; t += 1) {
+    // A follower counts its timeout in whole ticks (heartbeatMs) after the leader was last heard: up to two ticks late.
+    for (let t = 0; t <= SCENARIO_TIMING.electionMaxMs + 2 * SCENARIO_TIMING.heartbeatMs; t += 1) {
       r.clock.increment(1);
       const now = actor.getSnapshot().context;
       if (now.role !== before.role || now.term !== before.term || now.votes !== before.votes) return;

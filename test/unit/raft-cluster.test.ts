@@ -4,6 +4,7 @@ import test from 'ava';
 import { createRaftActor, viewOf, DEFAULT_LIMITS, DEFAULT_TIMING, InvalidRaftInputError, newReplicaInput } from '../../actors/raft/index.ts';
 import type { RaftActor, Ready } from '../../actors/raft/index.ts';
 import { memCluster } from '../scenarios/mem-cluster.ts';
+import { countMessages } from '../scenarios/message-counts.ts';
 
 function cluster(ids: string[]) {
   const readies = new Map<string, Ready[]>(ids.map((id) => [id, []]));
@@ -59,6 +60,30 @@ test('every Ready is non-empty and seq strictly increases, each entry committed 
     }
     t.is(applied, 51, `${id} applied`);
   }
+});
+
+test('a committed proposal costs one append and one answer per follower: the commit index rides on the next append or heartbeat', (t) => {
+  const ids = ['r1', 'r2', 'r3', 'r4', 'r5'];
+  const counts = countMessages();
+  const c = memCluster(ids, (_, ready) => counts.add(ready.messages));
+  const leader = c.electLeader();
+  const leaderId = viewOf(leader.getSnapshot()).id;
+  const followers = () => c.views().filter((v) => v.id !== leaderId);
+  counts.reset();
+  const sends = 10;
+  for (let i = 0; i < sends; i += 1) {
+    leader.send({ type: 'propose', id: `p${i}`, data: new Uint8Array([i]) });
+    c.pump();
+    // Each new append carries the commit index of the one before it.
+    for (const f of followers()) t.is(f.commitIndex, viewOf(leader.getSnapshot()).commitIndex - 1, `${f.id} after p${i}`);
+  }
+  t.is(viewOf(leader.getSnapshot()).commitIndex, 1 + sends);
+  t.is(counts.total, sends * 2 * (ids.length - 1));
+  t.is(counts.commitOnly, 0);
+  // With nothing more to send, the next heartbeat tells the followers.
+  c.run(DEFAULT_TIMING.heartbeatMs);
+  for (const f of followers()) t.is(f.commitIndex, 1 + sends, f.id);
+  t.is(counts.heartbeats, ids.length - 1);
 });
 
 test('a read index is answered with the commit index once a quorum confirms leadership', (t) => {

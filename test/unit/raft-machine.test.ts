@@ -30,10 +30,11 @@ test('the chart drawn with xstate/graph has exactly the legal role changes, thir
   }
 });
 
-test('every role except learner restarts its timers by re-entering itself; the leader also on its heartbeat', (t) => {
+test('every role except learner restarts its timers by re-entering itself; the leader also on its heartbeat, the follower on its tick', (t) => {
   const g = stateGraphOf(raftMachine);
   for (const role of ['follower', 'pre-candidate', 'candidate', 'leader']) t.true(g.handled[role]?.includes('always [timerReset]'), role);
   t.true(g.handled.leader?.includes('after heartbeat'));
+  t.true(g.handled.follower?.includes('after electionTick'), 'a follower ticks instead of restarting its election timer per message');
   t.is(g.handled.learner, undefined, 'a learner has no timers');
 });
 
@@ -47,11 +48,13 @@ test('a sole voter passes through pre-candidate and candidate to leader, each a 
     },
   });
   actor.start();
-  clock.increment(DEFAULT_TIMING.electionMaxMs);
+  // A follower counts its election timeout in ticks of heartbeatMs, so walk the clock tick by tick.
+  for (let ms = 0; ms < DEFAULT_TIMING.electionMaxMs + DEFAULT_TIMING.heartbeatMs; ms += DEFAULT_TIMING.heartbeatMs) clock.increment(DEFAULT_TIMING.heartbeatMs);
   t.is(actor.getSnapshot().value, 'leader');
   t.deepEqual(actor.getSnapshot().context.rolePath, []);
-  // The heartbeat re-enters leader, so only the first three moves are the election.
-  t.deepEqual(seen.slice(0, 3), ['pre-candidate', 'candidate', 'leader']);
+  // Ticks re-enter follower and heartbeats re-enter leader; the role changes between them are the election.
+  const moves = seen.filter((role, i) => i === 0 || role !== seen[i - 1]);
+  t.deepEqual(moves.slice(0, 4), ['follower', 'pre-candidate', 'candidate', 'leader']);
   actor.stop();
 });
 
@@ -101,4 +104,41 @@ test('a replica its own configuration calls a learner still grants an up-to-date
   t.like(answer, { to: 'r1', term: 2, granted: true, preVote: false });
   t.like(ready?.hardState, { term: 2, votedFor: 'r1' });
   t.is(after.role, 'learner', 'answering a vote does not make it a voter: only its configuration can');
+});
+
+test('appends from the leader arm no timer on a follower, yet it times out no earlier than its election timeout after the last one', (t) => {
+  const clock = new SimulatedClock();
+  let timersArmed = 0;
+  const counting = {
+    setTimeout: (fn: (...args: unknown[]) => void, ms: number) => {
+      timersArmed += 1;
+      return clock.setTimeout(fn, ms);
+    },
+    clearTimeout: (id: unknown) => clock.clearTimeout(id as number),
+  };
+  const actor = createRaftActor(input('r2', ['r1', 'r2', 'r3']), { clock: counting });
+  actor.start();
+  const append = (index: number) => ({
+    type: 'AppendEntries' as const, from: 'r1', to: 'r2', term: 1, prevLogIndex: index - 1, prevLogTerm: index === 1 ? 0 : 1,
+    entries: [{ index, term: 1, kind: 'noop' as const }], leaderCommit: index - 1, round: 0,
+  });
+  // The first append makes r1 its leader (a role change restarts the timers); the rest only record contact.
+  actor.send({ type: 'message', message: append(1) });
+  const armed = timersArmed;
+  const { heartbeatMs } = DEFAULT_TIMING;
+  let lastHeard = 0;
+  for (let index = 2; index <= 40; index += 1) {
+    clock.increment(heartbeatMs / 5);
+    actor.send({ type: 'message', message: append(index) });
+    lastHeard = clock.now();
+  }
+  const ticks = Math.floor(clock.now() / heartbeatMs);
+  t.is(timersArmed - armed, ticks, 'one timer per tick, none per append');
+  const timeoutMs = actor.getSnapshot().context.electionTimeoutMs;
+  while (actor.getSnapshot().context.role === 'follower') clock.increment(1);
+  const quiet = clock.now() - lastHeard;
+  t.true(quiet >= timeoutMs, `timed out ${quiet} ms after the last append, before its timeout ${timeoutMs} ms`);
+  t.true(quiet < timeoutMs + 2 * heartbeatMs, `timed out ${quiet} ms after the last append, more than two ticks after ${timeoutMs} ms`);
+  t.is(actor.getSnapshot().context.role, 'pre-candidate');
+  actor.stop();
 });

@@ -2,7 +2,8 @@ import test from 'ava';
 import fc from 'fast-check';
 import { encode } from '@msgpack/msgpack';
 import type { Entry, Message } from '../../actors/raft/types.ts';
-import { encodeMessage, MessageDecoder, MAX_ENTRIES_PER_MESSAGE } from '../../actors/transport/codec.ts';
+import { encodeMessage, MessageDecoder, MessageSchema, MAX_CONFIG_MEMBERS, MAX_ENTRIES_PER_MESSAGE } from '../../actors/transport/codec.ts';
+import { validateMessage } from '../../actors/transport/message-validator.ts';
 import { RateLimitedLog } from '../../actors/transport/rate-limited-log.ts';
 
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
@@ -89,6 +90,145 @@ test('mutating one field of a valid message out of range is caught', (t) => {
   t.false(new MessageDecoder(16 * 1024 * 1024).decode(encode(tooMany)).ok);
   const dupConfig = { type: 'InstallSnapshot', from: 'r1', to: 'r2', term: 1, snapshot: { index: 1, term: 1, config: { voters: ['r1'], learners: ['r1'] } } };
   t.false(decoder.decode(encode(dupConfig)).ok);
+});
+
+// ---- the hand-written validator against its reference, the zod schema ----
+
+/** Values a hostile or buggy peer might put anywhere: edges of every check the schema makes. */
+const oddValue: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(-1, 0, -0, 1, 1.5, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, Infinity, -Infinity, NaN, null, undefined, true, false),
+  fc.constantFrom('', 'r1', 'a b', 'r.1', '*', 'x'.repeat(64), 'x'.repeat(65), 'noop', 'command', 'config', 'AppendEntries', 'TimeoutNow'),
+  fc.constantFrom([], {}, [1], { voters: [], learners: [] }, { voters: ['r1'], learners: ['r1'] }, new Uint8Array([1, 2])),
+  fc.integer(),
+  fc.double(),
+  fc.string({ maxLength: 8 }),
+  fc.array(id, { maxLength: MAX_CONFIG_MEMBERS + 2 }),
+  // Distinct ids at and just over the configuration size limit.
+  fc.constantFrom(MAX_CONFIG_MEMBERS, MAX_CONFIG_MEMBERS + 1).map((n) => Array.from({ length: n }, (_, i) => `member-${i}`)),
+);
+
+type Path = readonly (string | number)[];
+
+/** Every path into a message's plain objects and arrays (not into bytes). */
+function pathsOf(value: unknown, prefix: Path = []): Path[] {
+  if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return [];
+  const keys: (string | number)[] = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
+  return keys.flatMap((k) => [[...prefix, k], ...pathsOf((value as Record<string | number, unknown>)[k], [...prefix, k])]);
+}
+
+/** A deep copy with one change at `path`: replaced, deleted, or (in an array) an element dropped or repeated. */
+function mutateAt(value: unknown, path: Path, change: { kind: 'set'; to: unknown } | { kind: 'delete' } | { kind: 'repeat' }): unknown {
+  const copy: unknown = structuredClone(value);
+  let parent = copy as Record<string | number, unknown>;
+  for (const k of path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+  const last = path.at(-1)!;
+  if (change.kind === 'set') parent[last] = change.to;
+  else if (Array.isArray(parent)) {
+    if (change.kind === 'delete') parent.splice(Number(last), 1);
+    else parent.splice(Number(last), 0, structuredClone(parent[Number(last)]));
+  } else if (change.kind === 'delete') delete parent[last];
+  else parent[`${String(last)}Extra`] = parent[last];
+  return copy;
+}
+
+type Change = { kind: 'set'; to: unknown } | { kind: 'nudge'; by: number } | { kind: 'delete' } | { kind: 'repeat' };
+
+const change: fc.Arbitrary<Change> = fc.oneof(
+  oddValue.map((to) => ({ kind: 'set' as const, to })),
+  // A number one or two off, or zeroed: where the range, order and contiguity checks have their edges.
+  { arbitrary: fc.constantFrom(-2, -1, 1, 2, 0).map((by) => ({ kind: 'nudge' as const, by })), weight: 3 },
+  fc.constant({ kind: 'delete' as const }),
+  fc.constant({ kind: 'repeat' as const }),
+);
+
+/** `mutateAt`, with a nudge applied to numbers only (elsewhere it is no change). */
+function applyChange(value: unknown, path: Path, c: Change): unknown {
+  if (c.kind !== 'nudge') return mutateAt(value, path, c);
+  let at = value as Record<string | number, unknown>;
+  for (const k of path) at = at[k] as Record<string | number, unknown>;
+  const n: unknown = at;
+  if (typeof n !== 'number') return value;
+  return mutateAt(value, path, { kind: 'set', to: c.by === 0 ? 0 : n + c.by });
+}
+
+/** AppendEntries near every edge: small numbers, entry terms up to and equal to the message term. */
+const tightAppend = fc
+  .record({ prev: fc.nat({ max: 3 }), prevTerm: fc.nat({ max: 3 }), steps: fc.array(fc.nat({ max: 1 }), { maxLength: 4 }), over: fc.nat({ max: 1 }), commit: fc.nat({ max: 3 }), round: fc.nat({ max: 2 }) })
+  .map((r): Message => {
+    let term = Math.max(r.prevTerm, 1);
+    const entries: Entry[] = r.steps.map((step, i) => {
+      term += step;
+      return { index: r.prev + 1 + i, term, kind: 'noop' };
+    });
+    return { type: 'AppendEntries', from: 'r1', to: 'r2', term: term + r.over, prevLogIndex: r.prev, prevLogTerm: r.prevTerm, entries, leaderCommit: r.commit, round: r.round };
+  });
+
+/** Valid messages, and valid messages with one to three mutations each. */
+const valid = fc.oneof(message, tightAppend);
+const candidate: fc.Arbitrary<unknown> = fc.oneof(
+  valid,
+  {
+    weight: 3,
+    arbitrary: fc.tuple(valid, fc.array(fc.tuple(fc.nat(), change), { minLength: 1, maxLength: 3 })).map(([m, changes]) => {
+      let v: unknown = m;
+      for (const [pick, c] of changes) {
+        const paths = pathsOf(v);
+        if (paths.length > 0) v = applyChange(v, paths[pick % paths.length]!, c);
+      }
+      return v;
+    }),
+  },
+);
+
+function sameVerdict(t: import('ava').ExecutionContext, value: unknown, verdicts?: { accepted: number; refused: number }): void {
+  const reference = MessageSchema.safeParse(value);
+  const fast = validateMessage(value);
+  t.is(fast.ok, reference.success, `${JSON.stringify(value, (_, x: unknown) => (x instanceof Uint8Array ? `<${x.length} bytes>` : typeof x === 'number' && !Number.isFinite(x) ? String(x) : x))}: zod ${reference.success ? 'accepts' : 'refuses'}`);
+  if (fast.ok && reference.success) t.deepEqual(fast.message, reference.data);
+  if (verdicts) verdicts[reference.success ? 'accepted' : 'refused'] += 1;
+}
+
+test('the hand-written validator accepts and refuses exactly what the zod schema does, with the same result', (t) => {
+  const verdicts = { accepted: 0, refused: 0 };
+  fc.assert(
+    fc.property(candidate, (value) => {
+      sameVerdict(t, value, verdicts);
+      // What really reaches it: the value after a MessagePack round trip (no undefined, bytes as Uint8Array views).
+      let wire: unknown;
+      try {
+        wire = new MessageDecoder(1024 * 1024).decodeRaw(encode(value));
+      } catch {
+        return;
+      }
+      const raw = wire as { ok: boolean; value?: unknown };
+      if (raw.ok) sameVerdict(t, raw.value);
+    }),
+    { numRuns: 5000 },
+  );
+  // Both sides were exercised, not only one.
+  t.true(verdicts.accepted > 1000 && verdicts.refused > 1000, JSON.stringify(verdicts));
+  fc.assert(fc.property(fc.anything({ withTypedArray: true }), (value) => sameVerdict(t, value)), { numRuns: 500 });
+});
+
+test('the validator copies command bytes and drops unknown fields, like the schema', (t) => {
+  const data = new Uint8Array([1, 2, 3]);
+  const m = { type: 'AppendEntries', from: 'r1', to: 'r2', term: 1, prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 0, round: 0, extra: 'x', entries: [{ index: 1, term: 1, kind: 'command', data, more: 1 }] };
+  const r = validateMessage(m);
+  t.true(r.ok);
+  if (!r.ok || r.message.type !== 'AppendEntries') return;
+  t.false('extra' in r.message);
+  const e = r.message.entries[0]!;
+  t.false('more' in e);
+  t.not(e.kind === 'command' ? e.data : null, data);
+  t.deepEqual(e.kind === 'command' ? [...e.data] : null, [1, 2, 3]);
+  const bad = validateMessage({ ...m, entries: [{ index: 2, term: 1, kind: 'noop' }] });
+  t.deepEqual(bad, { ok: false, detail: 'entries.0.index: 2 is not contiguous after 0' });
+  // The entry-count limit holds even for a value that did not come through the bounded decoder.
+  for (const n of [MAX_ENTRIES_PER_MESSAGE, MAX_ENTRIES_PER_MESSAGE + 1]) {
+    const big = { ...m, entries: Array.from({ length: n }, (_, i) => ({ index: i + 1, term: 1, kind: 'noop' })) };
+    t.is(validateMessage(big).ok, n === MAX_ENTRIES_PER_MESSAGE, `${n} entries`);
+    t.is(MessageSchema.safeParse(big).success, n === MAX_ENTRIES_PER_MESSAGE, `${n} entries (zod)`);
+  }
 });
 
 test('received command bytes are copied out of the receive buffer', (t) => {
