@@ -30,8 +30,8 @@ if (compiled.status !== 0) {
 }
 
 // tsc emits only JavaScript; modules that read files relative to import.meta.url find them here.
-// Not the bin and the build's own modules: they run from cli/ (the bin gets a shim below).
-const notCopied = new Set([join('cli', 'quorumchat.mjs'), join('cli', 'build', 'build.mjs'), join('cli', 'build', 'freshness.mjs')]);
+// Not the bin nor the build itself: they run from cli/ (the bin gets a shim below).
+const notCopied = new Set([join('cli', 'quorumchat.mjs'), join('cli', 'build', 'build.mjs')]);
 const assets = listSources(root).filter(
   (rel) => SOURCE_DIRS.some((dir) => rel.startsWith(dir + sep)) && ASSET_EXTENSIONS.some((ext) => rel.endsWith(ext)) && !notCopied.has(rel),
 );
