@@ -100,3 +100,50 @@ test('removing the leader moves leadership first; a removed replica exits 0, ref
     return lead.voters.includes(first) ? lead : null;
   });
 });
+
+test('standbys and pauses: a voter paused for less than the grace period is left alone; two dead voters are replaced by both standbys, promotions first', async (t) => {
+  t.timeout(90_000);
+  const cluster = await ReplicaCluster.start(t, { size: 5, replicaConfig: FAST_MONITOR });
+  const leader = await cluster.waitForLeader();
+  await account(cluster, 'ada');
+  void cluster.startReplica('s1', { join: true, args: ['--standby'] });
+  void cluster.startReplica('s2', { join: true, args: ['--standby'] });
+  await cluster.waitFor('two caught-up standbys', async () => {
+    const lead = await leaderStatus(cluster, cluster.initialIds);
+    const [s1, s2] = await cluster.statuses(['s1', 's2']);
+    return lead.learners.length === 2 && s1?.appliedIndex === lead.commitIndex && s2?.appliedIndex === lead.commitIndex ? lead : null;
+  });
+
+  // A pause shorter than the grace period (3 s): nothing is replaced, the standbys stay standbys.
+  const [paused, second] = cluster.initialIds.filter((id) => id !== leader);
+  cluster.pause(paused ?? '');
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  cluster.resume(paused ?? '');
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const calm = await leaderStatus(cluster, cluster.initialIds);
+  t.deepEqual([...calm.voters].sort(), [...cluster.initialIds].sort(), 'the paused voter is still a voter');
+  t.deepEqual([...calm.learners].sort(), ['s1', 's2']);
+  t.false((calm.monitor?.decisions ?? []).some((d) => d.decision.kind !== 'wait'), JSON.stringify(calm.monitor?.decisions));
+
+  // Two voters die: both standbys are promoted, then the dead are removed.
+  const dead = [paused ?? '', second ?? ''];
+  for (const id of dead) await cluster.kill(id);
+  const living = [...cluster.initialIds.filter((id) => !dead.includes(id)), 's1', 's2'];
+  const healed = await cluster.waitFor('standbys promoted and the dead removed', async () => {
+    const lead = await leaderStatus(cluster, living);
+    return lead.voters.length === 5 && living.every((id) => lead.voters.includes(id)) ? lead : null;
+  });
+  // Each leader keeps its own decisions: gather them from every living replica, in time order.
+  const everyones = ((await cluster.statuses(living)) as (MonitorStatus | null)[]).flatMap((s) => s?.monitor?.decisions ?? []);
+  const acts = everyones
+    .filter((d) => d.decision.kind !== 'wait' && d.outcome === 'done')
+    .sort((a, b) => a.at - b.at)
+    .map((d) => `${d.decision.kind} ${d.decision.id ?? d.decision.replaces ?? ''}`);
+  t.log(`monitor on ${healed.id}: ${acts.join(' → ')}`);
+  // Safe order: each promotion comes before the removal it makes up for (never fewer live voters than a quorum needs).
+  const firstRemoval = acts.findIndex((a) => a.startsWith('removeDead'));
+  const promotions = acts.filter((a) => a.startsWith('promoteStandby')).length;
+  t.is(promotions, 2, acts.join(', '));
+  t.true(firstRemoval === -1 || acts.slice(0, firstRemoval).some((a) => a.startsWith('promoteStandby')), acts.join(', '));
+  t.false(acts.some((a) => a.startsWith('requestReplacement')), 'standbys stood in: no replacement was asked for');
+});
