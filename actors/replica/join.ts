@@ -43,7 +43,7 @@ export async function requestJoin(args: {
 }): Promise<Joined> {
   const { bus, clock, prefix, id, intent, log } = args;
   const deadline = clock.now() + (args.deadlineMs ?? JOIN_DEADLINE_MS);
-  let last = 'no answer yet';
+  let last: string;
   for (let attempt = 1; ; attempt += 1) {
     try {
       const raw = await bus.request(adminSubject(prefix, 'join'), JSON.stringify({ id, intent }), JOIN_ATTEMPT_TIMEOUT_MS);
