@@ -4,6 +4,7 @@
  */
 import { DEFAULT_MAX_REQUEST_BYTES as PROTOCOL_MAX_REQUEST_BYTES } from '../actors/protocol/limits.ts';
 import { DEFAULT_LIMITS } from '../actors/raft/limits.ts';
+import { DEFAULT_MONITOR_SETTINGS } from '../actors/monitor/settings.ts';
 
 /** PROTOCOL.md: the default subject prefix. */
 export const DEFAULT_PREFIX = 'quorumchat';
@@ -66,3 +67,27 @@ export const DEFAULT_LOG_LEVEL = 'info';
 /** Bounds that catch typos (a timeout in seconds instead of milliseconds) without forbidding odd setups. */
 export const MAX_TIMING_MS = 600_000;
 export const MAX_REPLICA_COUNT = 9;
+
+/**
+ * The health monitor (docs/configuration.md, "monitor"): the policy's own
+ * defaults (actors/monitor/settings.ts, each with its reason there).
+ */
+export const DEFAULT_MONITOR_TARGET_VOTERS = DEFAULT_MONITOR_SETTINGS.targetVoters;
+export const DEFAULT_MONITOR_DEAD_AFTER_MS = DEFAULT_MONITOR_SETTINGS.deadAfterMs;
+export const DEFAULT_MONITOR_STABLE_AFTER_MS = DEFAULT_MONITOR_SETTINGS.stableAfterMs;
+export const DEFAULT_MONITOR_CAUGHT_UP_LAG = DEFAULT_MONITOR_SETTINGS.caughtUpLag;
+export const DEFAULT_MONITOR_REPLACEMENT_WAIT_MS = DEFAULT_MONITOR_SETTINGS.replacementWaitMs;
+/**
+ * The monitor looks once a second: its periods are tens of seconds, so a
+ * second of delay is noise, and one look (a few hundred bytes of progress
+ * copied) costs nothing next to the 10 heartbeats a second a leader sends.
+ */
+export const DEFAULT_MONITOR_INTERVAL_MS = 1_000;
+/**
+ * A learner re-announces what it wants to be (voter, standby, learner) every
+ * 2 s: a new leader knows within two looks of its monitor, well inside any
+ * stability period, so a standby is never mistaken for a newcomer for long.
+ */
+export const DEFAULT_MONITOR_ANNOUNCE_EVERY_MS = 2_000;
+/** A cluster of more voters than this is a typo: every commit waits for a majority of them. */
+export const MAX_MONITOR_TARGET_VOTERS = 9;

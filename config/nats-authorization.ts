@@ -17,6 +17,7 @@ import {
   liveSubject,
   statusSubject,
 } from '../actors/protocol/subjects.ts';
+import { monitorSubjects } from '../actors/protocol/admin.ts';
 import { raftInbox } from '../actors/transport/subjects.ts';
 
 export const NATS_ROLES = ['replica', 'operator', 'client'] as const;
@@ -45,15 +46,17 @@ export function rolePermissions(role: NatsRole, prefix: string): SubjectPermissi
       // (the wipe and duplicate guards) and forwarding to the leader; publishing live frames and
       // inspection records; answering every request on its reply inbox.
       return {
-        publish: [s.raft, s.status, s.forward, s.admin, s.inspect, s.live, REPLY_INBOXES],
-        subscribe: [s.raft, s.api, s.admin, s.status, s.forward, REPLY_INBOXES],
+        // The monitor's subjects: learners announce their intent, the leader asks for replacements.
+        publish: [s.raft, s.status, s.forward, s.admin, s.inspect, s.live, s.monitor, REPLY_INBOXES],
+        subscribe: [s.raft, s.api, s.admin, s.status, s.forward, s.monitor, REPLY_INBOXES],
       };
     case 'operator':
       // Everything a chat client does (the `up` UI chats), plus the operator requests and watching
       // every replica's state machine. Never Raft, forwarding, or serving anything.
       return {
         publish: [s.api, s.status, s.admin],
-        subscribe: [s.live, s.inspect, REPLY_INBOXES],
+        // The monitor's replacement requests: `up` provisions replicas on them.
+        subscribe: [s.live, s.inspect, s.monitor, REPLY_INBOXES],
       };
     case 'client':
       // PROTOCOL.md requests only, and the answers: reply inboxes and live frames. Not `<prefix>.api.*`
@@ -104,6 +107,7 @@ function subjectsOf(prefix: string) {
     status: statusSubject(prefix, ANY_TOKEN),
     forward: forwardSubject(prefix, ANY_TOKEN),
     inspect: inspectSubject(prefix, ANY_TOKEN),
+    monitor: monitorSubjects(prefix),
     live: liveSubject(prefix, ANY_TOKEN),
   };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ReplicaIdSchema as ReplicaId } from '../actors/protocol/replica-id.ts';
 import * as d from './defaults.ts';
 import { NatsAuthSettings, NatsTlsSettings } from './nats-security.ts';
+import { LearnerIntent } from '../actors/protocol/admin.ts';
 
 /** Dot-separated subject tokens, e.g. `quorumchat` or `acme.chat`. */
 export const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;
@@ -48,11 +49,32 @@ export const LimitSettings = z.strictObject({
   snapshotChunkBytes: Count.prefault(d.DEFAULT_SNAPSHOT_CHUNK_BYTES),
 });
 
+/** The health monitor (actors/monitor, docs/configuration.md): it acts only on the leader. */
+export const MonitorConfig = z.strictObject({
+  /** false: the monitor only watches (decisions are logged and shown, none carried out). */
+  enabled: z.boolean().prefault(true),
+  intervalMs: Ms.prefault(d.DEFAULT_MONITOR_INTERVAL_MS),
+  targetVoters: z.int().min(1).max(d.MAX_MONITOR_TARGET_VOTERS).prefault(d.DEFAULT_MONITOR_TARGET_VOTERS),
+  deadAfterMs: Ms.prefault(d.DEFAULT_MONITOR_DEAD_AFTER_MS),
+  stableAfterMs: Ms.prefault(d.DEFAULT_MONITOR_STABLE_AFTER_MS),
+  caughtUpLag: z.int().min(0).prefault(d.DEFAULT_MONITOR_CAUGHT_UP_LAG),
+  replacementWaitMs: Ms.prefault(d.DEFAULT_MONITOR_REPLACEMENT_WAIT_MS),
+  announceEveryMs: Ms.prefault(d.DEFAULT_MONITOR_ANNOUNCE_EVERY_MS),
+});
+export type MonitorConfig = z.output<typeof MonitorConfig>;
+
 export const ReplicaConfig = z
   .strictObject({
     id: ReplicaId,
-    /** Every initial voter's id, this replica's own included. */
-    peers: list(ReplicaId).pipe(z.array(ReplicaId).min(1, 'must list at least this replica')),
+    /** Every initial voter's id, this replica's own included; not needed with `join`. */
+    peers: list(ReplicaId).pipe(z.array(ReplicaId)).prefault([]),
+    /** Ask the running cluster to add this replica as a learner instead of bootstrapping with `peers`. */
+    join: z.boolean().prefault(false),
+    /** With `join`: what the monitor makes of this learner (voter: promote once stable; standby; learner: never). */
+    intent: LearnerIntent.prefault('voter'),
+    /** Run on the leader for each replacement the monitor asks for ({id} {replaces} {nats} {prefix}); docs/operators.md. */
+    provisionCmd: z.string().min(1).optional(),
+    monitor: MonitorConfig.prefault({}),
     nats: NatsSettings.prefault({}),
     dataDir: z.string().min(1, 'must be a directory path'),
     prefix: Prefix.prefault(d.DEFAULT_PREFIX),
@@ -80,6 +102,10 @@ export const ClusterConfig = z.strictObject({
   prefix: Prefix.prefault(d.DEFAULT_PREFIX),
   timing: TimingSettings.prefault({}),
   logLevel: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).prefault(d.DEFAULT_LOG_LEVEL),
+  /** Passed to every replica; `targetVoters` defaults to `replicas`. */
+  monitor: MonitorConfig.partial().optional(),
+  /** Start a replacement (r6, r7, ...) whenever the leader's monitor asks for one. */
+  heal: z.boolean().prefault(true),
 }).superRefine((c, ctx) => checkTiming(record(c.timing), (path, message) => ctx.addIssue({ code: 'custom', path, message })), { when: () => true });
 export type ClusterConfig = z.output<typeof ClusterConfig>;
 export type ClusterConfigInput = z.input<typeof ClusterConfig>;
@@ -88,8 +114,9 @@ type Problem = (path: (string | number)[], message: string) => void;
 
 /** Cross-field rules of a replica's configuration. Fields may be invalid here: each rule checks only valid ones. */
 function crossCheckReplica(c: Record<string, unknown>, problem: Problem): void {
-  const { id, peers } = c;
-  if (typeof id === 'string' && Array.isArray(peers)) {
+  const { id, peers, join } = c;
+  if (join !== true && Array.isArray(peers) && peers.length === 0) problem(['peers'], 'must list at least this replica (or use --join to be added to a running cluster)');
+  if (typeof id === 'string' && Array.isArray(peers) && peers.length > 0) {
     if (!peers.includes(id)) problem(['peers'], `must include this replica's own id '${id}'`);
     const seen = new Set<unknown>();
     for (const [i, p] of peers.entries()) {

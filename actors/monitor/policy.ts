@@ -15,7 +15,7 @@
  */
 import type { ReplicaId } from '../raft/types.ts';
 import { hasQuorum } from '../raft/quorum.ts';
-import type { ClusterView } from './view.ts';
+import { mayPromote, type ClusterView } from './view.ts';
 import { isLive, judgeMembers, type Judgement } from './health.ts';
 import { observe, type MonitorMemory, type Replacement } from './memory.ts';
 import { membershipChangeProblem, type MembershipChange } from './change.ts';
@@ -101,7 +101,7 @@ function nextChange(
     const wanted = `${healthyVoters} healthy voters of ${settings.targetVoters} wanted`;
     const standby = judgements.find((j) => j.kind === 'standby' && j.verdict === 'ready' && safe({ action: 'promote', id: j.id }));
     if (standby) return { kind: 'promoteStandby', id: standby.id, reason: `${wanted}; standby ${standby.id} is caught up` };
-    const newcomer = judgements.find((j) => j.kind === 'learner' && j.verdict === 'ready' && safe({ action: 'promote', id: j.id }));
+    const newcomer = judgements.find((j) => j.kind === 'learner' && j.verdict === 'ready' && mayPromote(view, j.id) && safe({ action: 'promote', id: j.id }));
     if (newcomer) {
       return { kind: 'promoteNewcomer', id: newcomer.id, reason: `${wanted}; ${newcomer.id} has been caught up for ${seconds(newcomer.steadyForMs)}` };
     }
@@ -116,6 +116,9 @@ function nextChange(
     const because = healthyVoters >= settings.targetVoters ? `${healthyVoters} healthy voters remain` : `no replacement within ${seconds(settings.replacementWaitMs)}`;
     return { kind: 'removeDead', id: removable.id, reason: `${removable.id} silent for ${seconds(removable.silentForMs)}; ${because}` };
   }
+  // A replica that joined asking for a vote gets it once ready, also at full strength: the operator asked for it.
+  const joiner = judgements.find((j) => j.kind === 'learner' && j.verdict === 'ready' && (view.wantVote ?? []).includes(j.id) && safe({ action: 'promote', id: j.id }));
+  if (joiner) return { kind: 'promoteNewcomer', id: joiner.id, reason: `${joiner.id} joined to vote and has been caught up for ${seconds(joiner.steadyForMs)}` };
   return null;
 }
 
@@ -129,7 +132,7 @@ function replacementRequests(
   healthyVoters: number,
 ): ReplacementRequest[] {
   const pending = memory.replacements.filter((r) => view.nowMs - r.requestedAtMs < settings.replacementWaitMs);
-  const learnersOnTheWay = judgements.filter((j) => j.kind !== 'voter' && isLive(j)).length;
+  const learnersOnTheWay = judgements.filter((j) => j.kind !== 'voter' && isLive(j) && mayPromote(view, j.id)).length;
   let needed = settings.targetVoters - healthyVoters - learnersOnTheWay - pending.length;
   const out: ReplacementRequest[] = [];
   for (const voter of dead) {
@@ -150,7 +153,7 @@ function idle(view: ClusterView, settings: MonitorSettings, memory: MonitorMemor
     return wait('grace', `silent: ${names}; dead after ${seconds(settings.deadAfterMs)}`);
   }
   if (healthyVoters < settings.targetVoters) {
-    const coming = judgements.filter((j) => j.kind !== 'voter' && (j.verdict === 'catching-up' || j.verdict === 'steadying'));
+    const coming = judgements.filter((j) => j.kind !== 'voter' && mayPromote(view, j.id) && (j.verdict === 'catching-up' || j.verdict === 'steadying'));
     if (coming.length > 0) return wait('stabilizing', `${coming.map((j) => j.id).join(', ')} not caught up and stable yet`);
     if (memory.replacements.length > 0) {
       return wait('awaitingReplacement', `replacement asked for ${memory.replacements.map((r) => r.replaces).join(', ')}`);

@@ -22,6 +22,10 @@ export interface ClusterView {
   readonly learners: readonly ReplicaId[];
   /** Learners kept in reserve (a marker, not part of the Raft configuration): promoted only when a voter is missing. */
   readonly standbys: readonly ReplicaId[];
+  /** Learners that asked to vote (`replica --join`): promoted once ready even when the voters are at full strength. */
+  readonly wantVote?: readonly ReplicaId[];
+  /** Learners that asked never to be promoted by the monitor (`replica --join --no-promote`). */
+  readonly holdBack?: readonly ReplicaId[];
   /** The latest configuration is not committed yet (thesis §4.1: the next change waits for it). */
   readonly changeInFlight: boolean;
   /** The leader's view of each member; a member missing here was never heard from. */
@@ -52,3 +56,8 @@ export function isCaughtUp(view: ClusterView, id: ReplicaId, caughtUpLag: number
   return memberOf(view, id).reachable && lagOf(view, id) <= caughtUpLag;
 }
 
+
+/** Whether the monitor may give `id` a vote at all (an operator still may). */
+export function mayPromote(view: ClusterView, id: ReplicaId): boolean {
+  return !(view.holdBack ?? []).includes(id);
+}

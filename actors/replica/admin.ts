@@ -8,9 +8,12 @@
 import type { z } from 'zod';
 import type { Configuration } from '../raft/types.ts';
 import { configProblem } from '../raft/proposals.ts';
-import { ADMIN_OPS, BadRequest, Conflict, MembersRequest, TransferRequest, type ProtocolError } from '../protocol/index.ts';
+import { ADMIN_OPS, BadRequest, Conflict, JoinRequest, MembersRequest, TransferRequest, type ProtocolError } from '../protocol/index.ts';
 
-export type AdminRequest = { readonly op: 'members'; readonly members: MembersRequest } | { readonly op: 'transfer'; readonly transfer: TransferRequest };
+export type AdminRequest =
+  | { readonly op: 'members'; readonly members: MembersRequest }
+  | { readonly op: 'transfer'; readonly transfer: TransferRequest }
+  | { readonly op: 'join'; readonly join: JoinRequest };
 
 /** Validates an operator request body. */
 export function parseAdminRequest(op: string, body: unknown): AdminRequest | ProtocolError {
@@ -21,6 +24,10 @@ export function parseAdminRequest(op: string, body: unknown): AdminRequest | Pro
   if (op === 'transfer') {
     const parsed = TransferRequest.safeParse(body);
     return parsed.success ? { op, transfer: parsed.data } : new BadRequest(`transfer: ${describe(parsed.error)}`);
+  }
+  if (op === 'join') {
+    const parsed = JoinRequest.safeParse(body);
+    return parsed.success ? { op, join: parsed.data } : new BadRequest(`join: ${describe(parsed.error)}`);
   }
   return new BadRequest(`unknown admin op ${JSON.stringify(op)} (known: ${ADMIN_OPS.join(', ')})`);
 }

@@ -64,3 +64,23 @@ export class StoppingError extends Error {
     this.name = 'StoppingError';
   }
 }
+
+/** The cluster committed a configuration without this replica: it must not start (or keep running) as a member. */
+export class RemovedReplicaError extends Error {
+  constructor(readonly id: string, evidence: string) {
+    super(
+      `refusing to start replica ${id}: it was removed from the cluster (${evidence}). ` +
+        `Its data directory is kept for inspection. To bring it back, start it with --join (it comes back as a new learner ` +
+        `and is promoted once caught up), or start a replica with a new id (docs/operators.md, "Removing a replica").`,
+    );
+    this.name = 'RemovedReplicaError';
+  }
+}
+
+/** `replica --join` could not be added: the cluster refused, or no leader answered in time. */
+export class JoinRefusedError extends Error {
+  constructor(readonly id: string, reason: string) {
+    super(`replica ${id} could not join the cluster: ${reason}`);
+    this.name = 'JoinRefusedError';
+  }
+}

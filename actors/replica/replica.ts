@@ -9,6 +9,8 @@
  *   snapshots.ts  the snapshot scheduler, sender and installer
  *   apply.ts      the apply stage (store transaction + application)
  *   waiters.ts    local callers waiting on proposals, reads, applies
+ *   monitor-loop.ts  the health monitor (acts only on the leader)
+ *   membership.ts    the leader's view of the members; noticing this replica's own removal
  *
  * The world comes in as ports (ports.ts): bus, clock, randomness, logger, the
  * store and the application (`openStore`), the peer transport. The CLI plugs
@@ -18,6 +20,7 @@
  *   startReplica(settings, world)  opens the store and starts serving
  *   replica.stop()                 stops accepting, finishes the in-flight persist, closes
  *   replica.failed                 resolves with the error that stopped it, if any
+ *   replica.removed                resolves once the cluster removed this replica (the caller stops it)
  */
 import { createRaftActor, viewOf, type RaftActor } from '../raft/index.ts';
 import type { Configuration, CoreView, HardState, Entry, Index, RaftEvent, RaftInput, ReplicaId, SnapshotMeta, UnsafeVariants } from '../raft/types.ts';
@@ -34,11 +37,21 @@ import { serveRequests } from './router.ts';
 import { createLeaderShare } from './leader-share.ts';
 import { createSnapshotInstaller, createSnapshotScheduler, createSnapshotSender } from './snapshots.ts';
 import type { ClientBus, ReplicaApplication, RuntimeClock, RuntimeLogger, RuntimeRandom, RuntimeStore, UnsafeRuntimeVariants } from './ports.ts';
-import { inspectSubject } from '../protocol/index.ts';
+import { inspectSubject, IntentAnnouncement, monitorIntentSubject, monitorReplaceSubject, type LearnerIntent, type ReplacementNotice } from '../protocol/index.ts';
+import { createMonitorLoop, type DecisionRecord, type MonitorLoop } from './monitor-loop.ts';
+import { checkNotRemoved, leaderClusterView, watchRemoval, type RemovalWatch } from './membership.ts';
+import { RETRY_ELSEWHERE } from './requests.ts';
 
 /** What the runtime reads from the configuration (config/ validates it; a simulator builds it directly). */
 export type ReplicaSettings = Pick<ReplicaConfig, 'id' | 'prefix' | 'peers' | 'timing' | 'snapshotEvery' | 'requestDeadlineMs'> & {
   readonly limits: Pick<ReplicaConfig['limits'], 'maxEntriesPerAppend' | 'maxBytesPerAppend' | 'maxInflightAppends' | 'maxUncommittedEntries' | 'maxRequestBytes'>;
+  /**
+   * The health monitor and the removal watch (docs/operators.md). Absent (the
+   * simulation's runtime): neither runs, and the replica behaves as before them.
+   */
+  readonly monitor?: ReplicaConfig['monitor'];
+  /** What this replica announces while it is a learner (`replica --join --standby / --no-promote`). */
+  readonly intent?: LearnerIntent;
 };
 
 /** Where the core starts from, as the store recovered it (storage's `raftStartOf`). */
@@ -72,6 +85,10 @@ export interface ReplicaWorld<Tx, Live> {
   createTransport(): Promise<PeerTransport>;
   /** Skip the wiped-data-directory check (an operator who knows the replica never held a log). */
   readonly skipWipeCheck?: boolean;
+  /** Started with --join (and added already): a removed replica coming back, so the removal check does not apply. */
+  readonly joined?: boolean;
+  /** Start a replacement elsewhere (`--provision-cmd`); called on the leader for each replacement its monitor asks for. */
+  readonly provision?: (notice: ReplacementNotice) => void;
   /** UNSAFE broken variants, for the simulation's tests only (ports.ts); production never sets it. */
   readonly unsafe?: UnsafeRuntimeVariants;
   /** UNSAFE broken consensus core (RaftInput.unsafe), for the simulation's tests only; production never sets it. */
@@ -86,6 +103,8 @@ export interface Replica {
   stop(): Promise<void>;
   /** Resolves with the error that stopped the replica on its own (never resolves on a clean stop). */
   readonly failed: Promise<Error>;
+  /** Resolves with the evidence once the cluster committed a configuration without this replica (never without `settings.monitor`). */
+  readonly removed: Promise<string>;
 }
 
 export async function startReplica<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>): Promise<Replica> {
@@ -95,6 +114,10 @@ export async function startReplica<Tx, Live>(settings: ReplicaSettings, world: R
   const opened = await world.openStore();
   try {
     if (opened.empty && world.skipWipeCheck !== true) await checkNotWiped({ bus: world.bus, prefix, id, peers: settings.peers, log: world.logger });
+    // A removed replica never receives the entry that removes it (membership.ts): ask before serving again.
+    if (!opened.empty && world.joined !== true && settings.monitor !== undefined) {
+      await checkNotRemoved({ bus: world.bus, prefix, id, peers: membersOf(configurationAt(opened.start)), log: world.logger });
+    }
     const transport = await world.createTransport();
     const running = run(settings, world, opened, transport);
     world.logger.info({ id, term: opened.start.hardState.term, appliedIndex: opened.start.commitIndex, entries: opened.start.entries.length }, 'replica started');
@@ -103,6 +126,19 @@ export async function startReplica<Tx, Live>(settings: ReplicaSettings, world: R
     await opened.store.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The latest configuration in what the store recovered: the last config entry, else the snapshot's. */
+export function configurationAt(start: RaftStart): Configuration {
+  for (let i = start.entries.length - 1; i >= 0; i -= 1) {
+    const entry = start.entries[i];
+    if (entry?.kind === 'config') return entry.config;
+  }
+  return start.snapshot.config;
+}
+
+function membersOf(config: Configuration): ReplicaId[] {
+  return [...config.voters, ...config.learners];
 }
 
 /** The initial configuration of a cluster whose bootstrap voters are `peers`. */
@@ -200,8 +236,14 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
   core.subscribe(roleLogger(log));
   // For the status reply: when a leader (anyone sending appends) last reached this replica.
   let lastAppendAt: number | null = null;
+  // The longest silence between two appends from a leader: how long heartbeats stalled (e.g. while a snapshot streams).
+  let longestAppendGapMs = 0;
   const unsubscribeMessages = transport.onMessage((message) => {
-    if (message.type === 'AppendEntries') lastAppendAt = clock.now();
+    if (message.type === 'AppendEntries') {
+      const now = clock.now();
+      if (lastAppendAt !== null) longestAppendGapMs = Math.max(longestAppendGapMs, now - lastAppendAt);
+      lastAppendAt = now;
+    }
     send({ type: 'message', message });
   });
   const unsubscribeSnapshots = transport.onSnapshot((received) => installer.receive(received));
@@ -224,14 +266,36 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     proposeConfig: (proposalId, next) => send({ type: 'proposeConfig', id: proposalId, config: next }),
     transferLeadership: (to) => send({ type: 'transferLeadership', to }),
     configuration: () => viewOf(core.getSnapshot()).config,
-    clusterBody: () => buildClusterBody(core.getSnapshot(), settings.timing.electionMaxMs),
+    clusterBody: () => ({ ...buildClusterBody(core.getSnapshot(), settings.timing.electionMaxMs), ...monitorBody() }),
+    recordIntent: (learner, intent) => monitor?.recordIntent(learner, intent),
     log,
     stopping: () => lifecycle.stopping,
     unsafe: world.unsafe,
   });
 
-  const status = (): ReplicaStatus =>
-    buildStatus({
+  const monitor: MonitorLoop | null = settings.monitor === undefined ? null : createMonitorLoop({
+    clock,
+    settings: settings.monitor,
+    intervalMs: settings.monitor.intervalMs,
+    enabled: settings.monitor.enabled,
+    view: (intents) => leaderClusterView(core.getSnapshot(), settings.timing.electionMaxMs, clock.now(), intents),
+    term: () => core.getSnapshot().context.term,
+    change: async (request) => {
+      const reply = await handler.changeMembers(request);
+      return reply === RETRY_ELSEWHERE ? 'notLeader' : reply;
+    },
+    replace: (notice) => {
+      bus.publish(monitorReplaceSubject(prefix), JSON.stringify(notice));
+      world.provision?.(notice);
+    },
+    log,
+  });
+  /** The monitor's part of the status and `cluster` replies (docs/replica.md, "Status"). */
+  const monitorBody = (): { monitor?: { enabled: boolean; intents: Record<string, LearnerIntent>; decisions: readonly DecisionRecord[] } } =>
+    monitor === null ? {} : { monitor: { enabled: settings.monitor?.enabled ?? false, intents: Object.fromEntries(monitor.intents()), decisions: monitor.recent() } };
+
+  const status = (): ReplicaStatus => ({
+    ...buildStatus({
       snapshot: core.getSnapshot(),
       store: store.status(),
       link: bus.status(),
@@ -244,7 +308,12 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
       transport: transport.stats(),
       inspectionDropped: inspection.dropped(),
       lastLeaderContactMs: core.getSnapshot().context.role === 'leader' ? 0 : lastAppendAt === null ? null : clock.now() - lastAppendAt,
-    });
+    }),
+    configIndex: core.getSnapshot().context.configIndex,
+    longestAppendGapMs,
+    ...(settings.intent === undefined ? {} : { intent: settings.intent }),
+    ...monitorBody(),
+  });
 
   const served = serveRequests({
     bus,
@@ -261,10 +330,41 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
   const leaderShare = createLeaderShare(() => served.addClientSubscription());
   core.subscribe((snapshot) => leaderShare.update(snapshot.context.role === 'leader'));
 
+  // Every replica keeps the learners' intents, so a new leader's monitor knows them at once.
+  const stopIntents =
+    monitor === null
+      ? () => undefined
+      : bus.serve(monitorIntentSubject(prefix), null, async (request) => {
+          const parsed = IntentAnnouncement.safeParse(parseJson(request.data));
+          if (parsed.success) monitor.recordIntent(parsed.data.id, parsed.data.intent);
+          return null;
+        });
+  const background: { stop(): void }[] = [];
+  let removal: RemovalWatch | null = null;
+  if (monitor !== null && settings.monitor !== undefined) {
+    void monitor.run();
+    background.push(monitor);
+    background.push(announceIntent({ clock, everyMs: settings.monitor.announceEveryMs, intent: settings.intent ?? null, learner: () => core.getSnapshot().context.role === 'learner', publish: (body) => bus.publish(monitorIntentSubject(prefix), JSON.stringify({ id, ...body })) }));
+    removal = watchRemoval({
+      bus,
+      clock,
+      prefix,
+      id,
+      electionMaxMs: settings.timing.electionMaxMs,
+      members: () => membersOf(core.getSnapshot().context.config),
+      lastLeaderContact: () => (core.getSnapshot().context.role === 'leader' ? null : (lastAppendAt ?? startedAt)),
+    });
+    background.push(removal);
+  }
+  const removed: Promise<string> = removal?.removed ?? new Promise<string>(() => undefined);
+  void removed.then((evidence) => log.warn({ id, evidence }, 'removed from the cluster: stopping (no more campaigning, out of the client queue group)'));
+
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       lifecycle.stopping = true;
+      for (const job of background) job.stop();
+      stopIntents();
       // Stop accepting requests first: a request that arrives now goes to another replica (queue group).
       leaderShare.stop();
       served.stop();
@@ -283,7 +383,40 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     return stopped;
   };
 
-  return { id, status, view: () => viewOf(core.getSnapshot()), stop, failed: lifecycle.failed };
+  return { id, status, view: () => viewOf(core.getSnapshot()), stop, failed: lifecycle.failed, removed };
+}
+
+/** While this replica is a learner with an intent, says it every `everyMs` (a new leader learns it within one period). */
+function announceIntent(args: {
+  readonly clock: Pick<RuntimeClock, 'sleep'>;
+  readonly everyMs: number;
+  readonly intent: LearnerIntent | null;
+  learner(): boolean;
+  publish(body: { intent: LearnerIntent }): void;
+}): { stop(): void } {
+  let stopped = false;
+  const { intent } = args;
+  if (intent !== null) {
+    void (async () => {
+      while (!stopped) {
+        if (args.learner()) args.publish({ intent });
+        await args.clock.sleep(args.everyMs);
+      }
+    })();
+  }
+  return {
+    stop() {
+      stopped = true;
+    },
+  };
+}
+
+function parseJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return null;
+  }
 }
 
 /** Runs the functions given to it one at a time, in call order. */

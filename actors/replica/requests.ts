@@ -17,7 +17,7 @@
 import { z } from 'zod';
 import type { Configuration, Index } from '../raft/types.ts';
 import { nextConfiguration, parseAdminRequest } from './admin.ts';
-import { forwardSubject, MembersRequest, parseJsonObjectBytes, TransferRequest } from '../protocol/index.ts';
+import { forwardSubject, JoinRequest, MembersRequest, parseJsonObjectBytes, TransferRequest, type LearnerIntent } from '../protocol/index.ts';
 import { BadRequest, Internal, isProtocolError, isWrite, TooLarge, Unavailable, type ChatRequest, type ReadRequest, type WriteRequest } from '../chat/index.ts';
 import { wireReply, type CommandReply } from './apply.ts';
 import { NotLeaderError, ProposalLostError, StoppingError, UnavailableError } from './errors.ts';
@@ -71,6 +71,8 @@ export interface RequestContext {
   configuration(): Configuration;
   /** The `cluster` reply body (without `ok`), leader only. */
   clusterBody(): Record<string, unknown>;
+  /** A learner said what it wants to be (join, addLearner with an intent): the monitor keeps it. */
+  recordIntent?(id: string, intent: LearnerIntent): void;
   readonly log: Pick<RuntimeLogger, 'warn' | 'error' | 'debug'>;
   stopping(): boolean;
   /** UNSAFE broken variants, simulation only (ports.ts). */
@@ -91,6 +93,7 @@ const ForwardRequest = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('cluster') }),
   z.object({ kind: z.literal('members'), request: MembersRequest, deadlineMs: z.number().int().positive() }),
   z.object({ kind: z.literal('transfer'), request: TransferRequest, deadlineMs: z.number().int().positive() }),
+  z.object({ kind: z.literal('join'), request: JoinRequest, deadlineMs: z.number().int().positive() }),
 ]);
 type ForwardRequest = z.infer<typeof ForwardRequest>;
 
@@ -171,7 +174,11 @@ export class RequestHandler {
     const request = parseAdminRequest(op, body);
     if (isProtocolError(request)) return request.toReply();
     const forward = (deadlineMs: number): ForwardRequest =>
-      request.op === 'members' ? { kind: 'members', request: request.members, deadlineMs } : { kind: 'transfer', request: request.transfer, deadlineMs };
+      request.op === 'members'
+        ? { kind: 'members', request: request.members, deadlineMs }
+        : request.op === 'join'
+          ? { kind: 'join', request: request.join, deadlineMs }
+          : { kind: 'transfer', request: request.transfer, deadlineMs };
     return await this.untilLeaderOrUnavailable(this.deadlineIn(this.ctx.requestDeadlineMs), {
       what: `carry out ${op}`,
       asLeader: async (deadline) => await this.leaderWork(forward(this.remaining(deadline))),
@@ -231,6 +238,8 @@ export class RequestHandler {
         return await this.untilLeader(deadline, this.membersWork(request.request));
       case 'transfer':
         return await this.transfer(request.request.to, deadline);
+      case 'join':
+        return await this.untilLeader(deadline, this.joinWork(request.request));
       case 'write': {
         const parsed = this.ctx.application.parseForwarded(request.op, request.body);
         if (isProtocolError(parsed)) return parsed.toReply();
@@ -313,11 +322,39 @@ export class RequestHandler {
     return reply.ok && prepared.reveal !== undefined ? { ...reply, ...prepared.reveal } : reply;
   }
 
+  /**
+   * The leader's own membership change (the monitor's): the same work as an
+   * operator's request, never forwarded. RETRY_ELSEWHERE once this replica
+   * no longer leads; throws UnavailableError at the deadline.
+   */
+  async changeMembers(request: MembersRequest): Promise<WireReply | RetryElsewhere> {
+    return await this.untilLeader(this.deadlineIn(this.ctx.requestDeadlineMs), this.membersWork(request));
+  }
+
+  /** Leader only: a new replica asking in; a member already is answered with the configuration as it is. */
+  private joinWork(request: JoinRequest): LeaderWork<WireReply> {
+    const members = this.membersWork({ action: 'addLearner', id: request.id, intent: request.intent });
+    return {
+      ...members,
+      what: `add ${request.id} (joining)`,
+      asLeader: async (deadline) => {
+        this.ctx.recordIntent?.(request.id, request.intent);
+        const current = this.ctx.configuration();
+        if (current.voters.includes(request.id) || current.learners.includes(request.id)) {
+          return { ok: true, voters: current.voters, learners: current.learners, added: false };
+        }
+        const reply = await members.asLeader(deadline);
+        return reply === RETRY_ELSEWHERE || !reply.ok ? reply : { ...reply, added: true };
+      },
+    };
+  }
+
   /** Leader only: one membership change, answered once the config entry is applied here. */
   private membersWork(request: MembersRequest): LeaderWork<WireReply> {
     return {
       what: `${request.action} ${request.id}`,
       asLeader: async (deadline) => {
+        if (request.intent !== undefined) this.ctx.recordIntent?.(request.id, request.intent);
         const next = nextConfiguration(this.ctx.configuration(), request);
         if (isProtocolError(next)) return next.toReply();
         // Refused (the previous change is not committed yet) or lost: ProposalLostError, so the loop tries again.

@@ -36,6 +36,14 @@ export interface ReplicaStatus extends StatusFields {
   readonly inspectionDropped: number;
   /** Milliseconds since this replica last received an append from a leader; 0 on the leader, null if never. */
   readonly lastLeaderContactMs: number | null;
+  /** Index of the latest configuration in the log (committed once ≤ commitIndex): a removed replica's evidence (membership.ts). */
+  readonly configIndex?: Index;
+  /** The longest silence between two appends from a leader since start (heartbeats stalled this long at worst). */
+  readonly longestAppendGapMs?: number;
+  /** What this replica announces while a learner (voter, standby, learner). */
+  readonly intent?: string;
+  /** The monitor's latest decisions (the leader's are the ones carried out) and the learners' intents it knows. */
+  readonly monitor?: { readonly enabled: boolean; readonly intents: Readonly<Record<string, string>>; readonly decisions: readonly unknown[] };
 }
 
 export interface StatusInput {

@@ -73,10 +73,14 @@ export function registerUpCommand(program: Command, hooks: { openUi?: OpenUpUi }
     .option('--headless', 'print the cluster state and wait for Ctrl-C instead of opening the terminal UI (always so when stdout is not a terminal)', false)
     .option('--leader-timeout <duration>', 'give up if no leader is elected within this', `${LEADER_WAIT_TIMEOUT_MS / 1000}s`)
     .option('--nats-server <path>', 'the nats-server binary to run (default: search PATH, then /usr/sbin)')
+    .option('--no-heal', "do not start replacements when the leader's monitor asks for them (docs/operators.md)")
     .option('--no-nats-fallback', `search only PATH for nats-server, not ${DEFAULT_NATS_FALLBACK_DIRS.join(', ')}`)
     .addHelpText(
       'after',
-      '\nExamples:\n  quorumchat up                       five replicas under ./data, NATS on 127.0.0.1:4222\n  quorumchat up --headless --port 4333 --data /tmp/qc\n\nA second `up` with the same --data resumes the cluster where it stopped.',
+      '\nExamples:\n  quorumchat up                       five replicas under ./data, NATS on 127.0.0.1:4222\n  quorumchat up --headless --port 4333 --data /tmp/qc\n  quorumchat up --replicas 3 --no-heal' +
+        '\n\nA second `up` with the same --data resumes the cluster where it stopped.' +
+        "\nSelf-healing: when the leader's monitor declares a voter dead it asks for a replacement, and `up` starts one" +
+        ' with a new id (r6, r7, ...) and a fresh data directory (the dead one is kept); --no-heal turns that off.',
     )
     .action(async (raw: Record<string, unknown>) => {
       const cluster = loadClusterConfig({
@@ -86,6 +90,8 @@ export function registerUpCommand(program: Command, hooks: { openUi?: OpenUpUi }
           replicas: raw['replicas'] === undefined ? undefined : parseFlag('replicas', ReplicaCountSchema, raw['replicas']),
           nats: { port: raw['port'] === undefined ? undefined : parseFlag('port', PortSchema, raw['port']) },
           prefix: raw['prefix'],
+          // commander's --no-heal: false when given, true otherwise (then the file decides).
+          heal: raw['heal'] === false ? false : undefined,
         },
       });
       const options: UpOptions = {
@@ -133,7 +139,9 @@ export async function runUp(options: UpOptions, io: UpIo, openUi?: OpenUpUi): Pr
       replicaIds: replicaIdsFor(config.replicas),
       port: config.nats.port,
       prefix: config.prefix,
-      replicaSettings: { timing: config.timing, logLevel: config.logLevel },
+      // The monitor keeps as many voters as `up` started, unless the configuration file says otherwise.
+      replicaSettings: { timing: config.timing, logLevel: config.logLevel, monitor: { targetVoters: config.replicas, ...config.monitor } },
+      heal: config.heal,
       find: options.natsServer !== undefined ? { binary: options.natsServer } : options.natsFallback ? {} : { fallbackDirs: [] },
       leaderTimeoutMs: options.leaderTimeoutMs,
       onProgress: (line) => io.out(line),

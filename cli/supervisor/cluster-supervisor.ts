@@ -90,6 +90,8 @@ export class UnknownReplicaError extends Error {
 
 interface Slot {
   id: string;
+  /** Started with --join (a replacement added while the cluster runs), not as a bootstrap voter. */
+  joins: boolean;
   state: ReplicaProcessState;
   child: ChildProcess | null;
   exited: Promise<void> | null;
@@ -111,13 +113,30 @@ export class ClusterSupervisor extends EventEmitter<ClusterSupervisorEvents> {
     this.slots = new Map(
       options.replicaIds.map((id) => [
         id,
-        { id, state: 'stopped', child: null, exited: null, stopRequested: false, startedAt: null, lastExit: null, starts: 0 },
+        { id, joins: false, state: 'stopped', child: null, exited: null, stopRequested: false, startedAt: null, lastExit: null, starts: 0 },
       ]),
     );
   }
 
   get replicaIds(): readonly string[] {
     return [...this.slots.keys()];
+  }
+
+  /** The bootstrap voters (`--peers` of every replica that does not join). */
+  get initialIds(): readonly string[] {
+    return this.options.replicaIds;
+  }
+
+  /**
+   * A replica added while the cluster runs (a replacement): it starts with
+   * `--join` and its own fresh data directory. Not started here.
+   */
+  addJoiner(id: string): ReplicaProcessInfo {
+    if (this.slots.has(id)) throw new RangeError(`replica ${id} exists already`);
+    const slot: Slot = { id, joins: true, state: 'stopped', child: null, exited: null, stopRequested: false, startedAt: null, lastExit: null, starts: 0 };
+    this.slots.set(id, slot);
+    this.emit('replica', this.info(slot));
+    return this.info(slot);
   }
 
   get natsUrl(): string {
@@ -258,7 +277,7 @@ export class ClusterSupervisor extends EventEmitter<ClusterSupervisorEvents> {
     const args = [
       'replica',
       '--id', id,
-      '--peers', this.replicaIds.join(','),
+      ...(this.slots.get(id)?.joins === true ? ['--join'] : ['--peers', this.options.replicaIds.join(',')]),
       '--nats', this.options.natsUrl,
       '--data', this.dataDirOf(id),
       '--prefix', this.options.prefix,

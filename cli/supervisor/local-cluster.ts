@@ -21,6 +21,7 @@ import { waitForLeader, waitForSettled, type ClusterStatus } from './cluster-sta
 import { findNatsServer, logTail, NatsServerProcess, type FindNatsServerOptions } from './nats-server.ts';
 import { prepareClusterSecurity, replicaNatsEnv, roleSecurity } from './cluster-credentials.ts';
 import { connectNats } from '../nats-access.ts';
+import { startHealer, type Healer } from './healer.ts';
 import type { NatsRole } from '../../config/nats-authorization.ts';
 import type { NatsSecuritySettings } from '../../config/nats-security.ts';
 
@@ -30,6 +31,10 @@ export const LEADER_WAIT_TIMEOUT_MS = 60_000;
 const ClusterFile = z.object({
   replicaIds: z.array(z.string()).min(1),
   prefix: z.string(),
+  /** Replacements `up` started (healer.ts): resumed with --join. */
+  joined: z.array(z.string()).optional(),
+  /** Replicas they replaced: not started again (the cluster removed them; they would refuse). */
+  replaced: z.array(z.string()).optional(),
 });
 type ClusterFile = z.infer<typeof ClusterFile>;
 
@@ -62,10 +67,13 @@ export interface LocalClusterOptions {
   readonly onProgress?: (line: string) => void;
   /** Aborting gives up the start (e.g. Ctrl-C while waiting for a leader) and stops what was started. */
   readonly signal?: AbortSignal;
+  /** Start a replacement whenever the leader's monitor asks for one (healer.ts). */
+  readonly heal?: boolean;
 }
 
 export class LocalCluster {
   private stopping: Promise<void> | null = null;
+  private healer: Healer | null = null;
 
   private constructor(
     readonly dataRoot: string,
@@ -97,7 +105,7 @@ export class LocalCluster {
     const dataRoot = resolve(options.dataRoot);
     const binary = findNatsServer(options.find);
     mkdirSync(dataRoot, { recursive: true });
-    claimDataRoot(dataRoot, options.replicaIds, options.prefix);
+    const recorded = claimDataRoot(dataRoot, options.replicaIds, options.prefix);
     const { natsConfigFile } = prepareClusterSecurity(dataRoot, options.prefix);
     const replicaConfigFile = options.replicaSettings === undefined ? undefined : join(dataRoot, 'replica-config.json');
     if (replicaConfigFile !== undefined) writeFileSync(replicaConfigFile, JSON.stringify(options.replicaSettings, null, 2) + '\n');
@@ -126,15 +134,17 @@ export class LocalCluster {
         ...(options.launcher !== undefined ? { launcher: options.launcher } : {}),
         env: replicaNatsEnv(dataRoot),
       });
-      progress(`starting ${options.replicaIds.length} replicas under ${dataRoot}`);
+      for (const id of recorded.joined ?? []) supervisor.addJoiner(id);
+      progress(`starting ${options.replicaIds.length + (recorded.joined?.length ?? 0)} replicas under ${dataRoot}`);
       const sup = supervisor;
       sup.on('exit', (e) => {
         if (!e.requested && !started) {
           progress(`replica ${e.id} exited during start-up (${e.signal ?? `code ${e.code}`}); see ${sup.logPathOf(e.id)}`);
         }
       });
-      await supervisor.startAll();
-      await waitForLeader(nc, options.prefix, options.replicaIds, {
+      // A replaced replica stays stopped: the cluster removed it (its directory is kept for inspection).
+      for (const id of supervisor.replicaIds) if (!(recorded.replaced ?? []).includes(id)) supervisor.start(id);
+      await waitForLeader(nc, options.prefix, supervisor.replicaIds, {
         timeoutMs: options.leaderTimeoutMs ?? LEADER_WAIT_TIMEOUT_MS,
         check: () => assertSomeAlive(sup),
         ...(options.signal !== undefined ? { signal: options.signal } : {}),
@@ -142,7 +152,11 @@ export class LocalCluster {
       options.signal?.throwIfAborted();
       const status = await waitForSettled(nc, options.prefix, options.replicaIds);
       started = true;
-      return { cluster: new LocalCluster(dataRoot, nats, supervisor, nc), status };
+      const cluster = new LocalCluster(dataRoot, nats, supervisor, nc);
+      if (options.heal === true) {
+        cluster.healer = startHealer({ nc, prefix: options.prefix, supervisor, record: (replaced, joined) => recordReplacement(dataRoot, replaced, joined), onProgress: progress });
+      }
+      return { cluster, status };
     } catch (err) {
       await supervisor?.stopAll();
       await nc?.close();
@@ -157,6 +171,7 @@ export class LocalCluster {
   /** Replicas first (each shuts down cleanly), then the NATS server they talk through. Idempotent. */
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.healer?.stop();
       await this.supervisor.stopAll();
       await this.nc.close().catch(() => {});
       await this.nats.stop();
@@ -185,7 +200,7 @@ function assertSomeAlive(supervisor: ClusterSupervisor): void {
  * Refuses a data root that another live process runs, or that was created
  * for other replica ids or another prefix (their logs would not match).
  */
-function claimDataRoot(dataRoot: string, replicaIds: readonly string[], prefix: string): void {
+function claimDataRoot(dataRoot: string, replicaIds: readonly string[], prefix: string): ClusterFile {
   const pidFile = join(dataRoot, 'up.pid');
   if (existsSync(pidFile)) {
     const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
@@ -210,10 +225,25 @@ function claimDataRoot(dataRoot: string, replicaIds: readonly string[], prefix: 
     if (recorded.prefix !== prefix) {
       throw new DataRootError(`${dataRoot} holds a cluster with prefix '${recorded.prefix}'; pass --prefix ${recorded.prefix} to resume it`);
     }
-  } else {
-    writeFileSync(clusterFile, JSON.stringify({ replicaIds: [...replicaIds], prefix } satisfies ClusterFile, null, 2) + '\n');
+    writeFileSync(pidFile, `${process.pid}\n`);
+    return recorded;
   }
+  const fresh: ClusterFile = { replicaIds: [...replicaIds], prefix };
+  writeFileSync(clusterFile, JSON.stringify(fresh, null, 2) + '\n');
   writeFileSync(pidFile, `${process.pid}\n`);
+  return fresh;
+}
+
+/** Adds one replacement to cluster.json (healer.ts), before the replacement starts. */
+function recordReplacement(dataRoot: string, replaced: string, joined: string): void {
+  const clusterFile = join(dataRoot, 'cluster.json');
+  const recorded = ClusterFile.parse(JSON.parse(readFileSync(clusterFile, 'utf8')));
+  const next: ClusterFile = {
+    ...recorded,
+    joined: [...(recorded.joined ?? []), joined],
+    replaced: [...new Set([...(recorded.replaced ?? []), replaced])],
+  };
+  writeFileSync(clusterFile, JSON.stringify(next, null, 2) + '\n');
 }
 
 function releaseDataRoot(dataRoot: string): void {

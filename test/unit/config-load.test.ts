@@ -90,7 +90,7 @@ test('parseReplicaConfig validates an in-memory value', (t) => {
 test('cluster config: defaults and checks', (t) => {
   t.deepEqual(loadClusterConfig(), {
     replicas: 5, dataRoot: './data', nats: { host: '127.0.0.1', port: 4222 }, prefix: 'quorumchat',
-    timing: { heartbeatMs: 100, electionMinMs: 1000, electionMaxMs: 2000 }, logLevel: 'info',
+    timing: { heartbeatMs: 100, electionMinMs: 1000, electionMaxMs: 2000 }, logLevel: 'info', heal: true,
   });
   t.is(loadClusterConfig({ overrides: { replicas: 3, nats: { port: 14222 } } }).nats.port, 14222);
   const problems = problemsOf(t, () => loadClusterConfig({ overrides: { replicas: 0, nats: { port: 70000 }, timing: { heartbeatMs: 1000 } } }));

@@ -37,6 +37,8 @@ export interface ClusterOptions {
   readonly timing?: { readonly heartbeatMs: number; readonly electionMinMs: number; readonly electionMaxMs: number };
   /** A secured NATS server: its configuration, the replicas' extra environment (their credentials), the harness's own credentials. */
   readonly nats?: { readonly configFile: string; readonly replicaEnv: Readonly<Record<string, string>>; readonly security: NatsSecuritySettings };
+  /** More of the replica configuration file (e.g. `monitor` with short grace and stability periods). */
+  readonly replicaConfig?: Readonly<Record<string, unknown>>;
 }
 
 /** A status reply (actors/protocol/status.ts) with the runtime extras these tests read. */
@@ -46,6 +48,8 @@ export type Reply = { ok: true; [field: string]: unknown } | { ok: false; error:
 
 export class ReplicaCluster {
   readonly ids: string[];
+  /** The bootstrap voters (`ids` may be grown by a test that adds replicas). */
+  readonly initialIds: readonly string[];
   private readonly processes = new Map<string, ChildProcess>();
   private readonly exits = new Map<string, Promise<number | null>>();
   /** Replicas that exited without being told to: a test waiting on the cluster fails fast with their log. */
@@ -62,6 +66,7 @@ export class ReplicaCluster {
     private readonly replicaEnv: Readonly<Record<string, string>> = {},
   ) {
     this.ids = Array.from({ length: size }, (_, i) => `r${i + 1}`);
+    this.initialIds = [...this.ids];
   }
 
   static async start(t: ExecutionContext, options: ClusterOptions = {}): Promise<ReplicaCluster> {
@@ -70,7 +75,7 @@ export class ReplicaCluster {
     const configFile = join(root, 'replica.json');
     writeFileSync(
       configFile,
-      JSON.stringify({ timing: options.timing ?? TEST_TIMING, requestDeadlineMs: TEST_REQUEST_DEADLINE_MS, snapshotEvery: options.snapshotEvery ?? 10_000, logLevel: 'info' }),
+      JSON.stringify({ timing: options.timing ?? TEST_TIMING, requestDeadlineMs: TEST_REQUEST_DEADLINE_MS, snapshotEvery: options.snapshotEvery ?? 10_000, logLevel: 'info', ...options.replicaConfig }),
     );
     const security = options.nats === undefined ? {} : natsConnectOptions(resolveNatsSecurity(options.nats.security, {}));
     const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...security });
@@ -93,14 +98,19 @@ export class ReplicaCluster {
   }
 
   /** Starts (or restarts) one replica process; returns a promise of its exit code. */
-  startReplica(id: string, options: { readonly expectExit?: boolean; readonly peers?: readonly string[] } = {}): Promise<number | null> {
+  startReplica(id: string, options: { readonly expectExit?: boolean; readonly peers?: readonly string[]; readonly join?: boolean; readonly args?: readonly string[] } = {}): Promise<number | null> {
     if (options.expectExit) this.expectingExit.add(id);
     if (this.processes.has(id)) throw new Error(`${id} is already running`);
     mkdirSync(this.dataDir(id), { recursive: true });
     const out = createWriteStream(this.logFile(id), { flags: 'a' });
     const child = spawn(
       process.execPath,
-      [QUORUMCHAT_BIN, 'replica', '--id', id, '--peers', (options.peers ?? this.ids).join(','), '--nats', this.nats.url, '--data', this.dataDir(id), '--prefix', this.prefix, '--config', this.configFile],
+      [
+        QUORUMCHAT_BIN, 'replica', '--id', id,
+        ...(options.join === true ? ['--join'] : ['--peers', (options.peers ?? this.ids).join(',')]),
+        '--nats', this.nats.url, '--data', this.dataDir(id), '--prefix', this.prefix, '--config', this.configFile,
+        ...(options.args ?? []),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.replicaEnv } },
     );
     child.stdout?.pipe(out, { end: false });
@@ -133,6 +143,12 @@ export class ReplicaCluster {
     const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
     clearTimeout(timer);
     return { code, output };
+  }
+
+  /** A running replica is expected to exit by itself (e.g. once removed): its exit code. */
+  expectExit(id: string): Promise<number | null> {
+    this.expectingExit.add(id);
+    return this.exits.get(id) ?? Promise.resolve(null);
   }
 
   running(): string[] {
