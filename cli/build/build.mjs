@@ -7,7 +7,7 @@
 // only if the sources did not change meanwhile (cli/quorumchat.mjs runs
 // dist/ only when the stamp matches the sources).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import process from 'node:process';
@@ -23,9 +23,22 @@ const fingerprint = sourceFingerprint(root);
 
 // typescript is a devDependency; resolved from the repository so the pinned 5.9 compiles.
 const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
-const compiled = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
-if (compiled.status !== 0) {
-  process.stderr.write(`quorumchat build: tsc failed (exit ${compiled.status ?? compiled.signal}); dist/ is not used until a build succeeds\n`);
+const compile = () => spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' }).status === 0;
+// Every module the sources hold, as dist/ must hold it after a compile.
+const emitted = listSources(root)
+  .filter((rel) => rel.endsWith('.ts') && !rel.endsWith('.d.ts') && SOURCE_DIRS.some((dir) => rel.startsWith(dir + sep)))
+  .map((rel) => join(root, DIST_DIR, rel.replace(/\.ts$/, '.js')));
+let ok = compile();
+// The compile is incremental (dist/.tsbuildinfo): it does not notice an emitted file deleted by hand. Then once from scratch.
+if (ok && emitted.some((file) => !existsSync(file))) {
+  process.stderr.write('quorumchat build: dist/ lacks compiled modules the build info claims; compiling from scratch\n');
+  rmSync(join(root, DIST_DIR, '.tsbuildinfo'), { force: true });
+  ok = compile();
+}
+const missing = emitted.filter((file) => !existsSync(file));
+if (!ok || missing.length > 0) {
+  const why = ok ? `missing after the compile: ${missing.slice(0, 3).join(', ')}` : 'tsc failed';
+  process.stderr.write(`quorumchat build: ${why}; dist/ is not used until a build succeeds\n`);
   process.exit(1);
 }
 

@@ -310,7 +310,7 @@ async function runOnce(options: BenchOptions, run: number, context: RunContext):
           benchCpuMs = (used.user + used.system) / 1_000;
           if (servers === null) return;
           cpuAfter = readProcessCpu([...servers().values()]);
-          samples = (sampler as RssSampler | null)?.stop() ?? [];
+          samples = sampler?.stop() ?? [];
         },
       },
     });
