@@ -10,7 +10,7 @@ const impureInCore = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'test/artifacts/**', 'cli/inspector-web/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'test/artifacts/**', 'cli/inspector-web/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
