@@ -309,15 +309,21 @@ export class SegmentLog {
         return path;
       },
       (err: unknown) => {
-        // Not fatal: the next segment is then created empty and grows as it is written.
+        // Not fatal: segments are then created empty and grow as they are written; the next new segment tries again.
         this.logger.warn({ err, file: path }, 'could not preallocate the next log segment');
+        this.spare = null;
         return null;
       },
     );
   }
 
-  /** The spare file's path, if one is ready (waiting for it if it is still being filled); it is then used up. */
+  /**
+   * The spare file's path if it is ready (it is then used up), else null:
+   * a segment is never held up by zeros still being written, it is then
+   * created empty and the log moves to the spare once that is ready.
+   */
   private async takeSpare(): Promise<string | null> {
+    if (!this.spareReady) return null;
     const spare = await this.spare;
     this.spare = null;
     this.spareReady = false;
