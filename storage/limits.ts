@@ -2,9 +2,6 @@
  * Every limit of the storage layer, each with the reason for its value.
  */
 
-/** Rows per INSERT statement: 4 bound values per log row stays far below SQLite's 32,766-variable limit. */
-export const LOG_ROWS_PER_INSERT = 500;
-
 /** How long a connection waits on a lock before SQLITE_BUSY, ms: the snapshot reader and a checkpoint can briefly hold locks. */
 export const BUSY_TIMEOUT_MS = 5_000;
 
@@ -17,7 +14,7 @@ export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 /** Snapshot files kept besides the current one: none, older snapshots are never served. */
 export const SNAPSHOTS_KEPT = 1;
 
-/** Persist requests merged into one group-commit transaction at most: bounds the transaction's size and the latency of the first request. */
+/** Persist requests merged into one group commit (one log write, one fdatasync) at most: bounds the write's size and the latency of the first request. */
 export const MAX_PERSISTS_PER_GROUP = 256;
 
 /**
