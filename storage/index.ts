@@ -1,5 +1,6 @@
 /** The storage layer's public API. */
 export { openReplicaStore, raftStartOf, DATABASE_FILE, SNAPSHOT_DIR } from './replica-store.ts';
+export { WAL_DIR } from './wal/segment-log.ts';
 export type {
   AppliedState,
   LoadedState,

@@ -2,9 +2,6 @@
  * Every limit of the storage layer, each with the reason for its value.
  */
 
-/** Rows per INSERT statement: 4 bound values per log row stays far below SQLite's 32,766-variable limit. */
-export const LOG_ROWS_PER_INSERT = 500;
-
 /** How long a connection waits on a lock before SQLITE_BUSY, ms: the snapshot reader and a checkpoint can briefly hold locks. */
 export const BUSY_TIMEOUT_MS = 5_000;
 
@@ -17,7 +14,7 @@ export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 /** Snapshot files kept besides the current one: none, older snapshots are never served. */
 export const SNAPSHOTS_KEPT = 1;
 
-/** Persist requests merged into one group-commit transaction at most: bounds the transaction's size and the latency of the first request. */
+/** Persist requests merged into one group commit (one log write, one fdatasync) at most: bounds the write's size and the latency of the first request. */
 export const MAX_PERSISTS_PER_GROUP = 256;
 
 /**
@@ -33,11 +30,13 @@ export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /**
  * A segment of the Raft log (storage/wal) is closed and a new one started once
- * it holds this many bytes: large enough that rolling (one extra fsync of the
- * directory) is rare, small enough that recovery reads and a deleted segment
- * frees a bounded amount (etcd's and hashicorp/raft-wal's segments are 64 MiB too).
+ * it holds this many bytes. Every segment is preallocated (written with zeros
+ * ahead of use), and a compaction starts a fresh one, so this is also the
+ * zeros written per snapshot: at the default snapshotEvery of 10,000 entries
+ * of a few hundred bytes, a segment holds about two snapshot intervals. Recovery
+ * reads at most this much per segment.
  */
-export const WAL_SEGMENT_BYTES = 64 * 1024 * 1024;
+export const WAL_SEGMENT_BYTES = 8 * 1024 * 1024;
 
 /**
  * Entries' bytes in one log record at most; a persist with more is written as
@@ -60,3 +59,12 @@ export const WAL_MAX_RECORD_BYTES = 64 * 1024 * 1024;
  */
 export const WAL_SECTOR_BYTES = 512;
 
+
+/**
+ * Zeros written per write while preallocating the next log segment: the file
+ * is filled (not just extended, which leaves holes) so that an fdatasync after
+ * an append need not also commit the file's new size and blocks, which on
+ * ext4 costs a journal commit (measured: ~1.6 ms against ~5.5 ms per 7 KB
+ * append + fdatasync on this machine; etcd preallocates for the same reason).
+ */
+export const WAL_PREALLOCATE_CHUNK_BYTES = 1024 * 1024;

@@ -50,7 +50,12 @@ export interface SegmentScan {
   readonly records: readonly ScannedRecord[];
   /** Where the valid records end. */
   readonly validBytes: number;
-  /** Set when the bytes after validBytes are a torn write (only ever in the last segment): why. */
+  /**
+   * Set when the bytes after validBytes are a torn write (only ever in the
+   * last segment): why. Null when there are none, or when they are all zero:
+   * space preallocated for records not yet written (segment-log.ts), where
+   * the next record goes.
+   */
   readonly torn: string | null;
 }
 
@@ -104,7 +109,8 @@ export function scanSegment(bytes: Buffer, last: boolean): SegmentScan {
       continue;
     }
     if (!last) throw new RecordDamage(offset, problem.detail);
-    if (problem.torn || isZero(bytes.subarray(offset))) return { records, validBytes: offset, torn: problem.detail };
+    if (isZero(bytes.subarray(offset))) return { records, validBytes: offset, torn: null };
+    if (problem.torn) return { records, validBytes: offset, torn: problem.detail };
     throw new RecordDamage(offset, problem.detail);
   }
   return { records, validBytes: offset, torn: null };
@@ -115,7 +121,11 @@ function recordProblem(bytes: Buffer, offset: number): { detail: string; torn: b
   const remaining = bytes.length - offset;
   if (remaining < RECORD_HEADER_BYTES) return { detail: `${remaining} bytes left, less than a record header`, torn: true };
   const headerOk = crc32(bytes.subarray(offset, offset + 12)) === bytes.readUInt32LE(offset + 12);
-  if (!headerOk) return { detail: 'record header checksum mismatch', torn: false };
+  if (!headerOk) {
+    // Torn only if the header straddles a sector boundary and nothing from that boundary on landed: a flipped bit zeroes nothing.
+    const boundary = Math.ceil((offset + 1) / WAL_SECTOR_BYTES) * WAL_SECTOR_BYTES;
+    return { detail: 'record header checksum mismatch', torn: boundary < offset + RECORD_HEADER_BYTES && isZero(bytes.subarray(boundary)) };
+  }
   const length = bytes.readUInt32LE(offset);
   const type = bytes.readUInt8(offset + 4);
   if (!KNOWN_TYPES.has(type) || bytes.readUIntLE(offset + 5, 3) !== 0) return { detail: `unknown record type ${type}`, torn: false };
@@ -124,7 +134,7 @@ function recordProblem(bytes: Buffer, offset: number): { detail: string; torn: b
   if (end > bytes.length) return { detail: `record of ${length} bytes runs past the end of the file`, torn: true };
   const payload = bytes.subarray(offset + RECORD_HEADER_BYTES, end);
   if (crc32(payload) === bytes.readUInt32LE(offset + 8)) return null;
-  const torn = end === bytes.length && hasZeroSector(bytes, offset + RECORD_HEADER_BYTES, end);
+  const torn = isZero(bytes.subarray(end)) && hasZeroSector(bytes, offset + RECORD_HEADER_BYTES, end);
   return { detail: 'record payload checksum mismatch', torn };
 }
 

@@ -4,7 +4,9 @@
  *
  *   - every segment starts with a segment-start record (format, sequence);
  *   - a group of persists is one write and ONE fdatasync, in the newest segment;
- *   - past WAL_SEGMENT_BYTES a new segment is started (and the directory fsynced);
+ *   - past WAL_SEGMENT_BYTES a new segment is started (and the directory fsynced),
+ *     from a spare file already filled with zeros in the background, so that
+ *     appends overwrite allocated blocks instead of growing the file;
  *   - a checkpoint (compaction, or installing a snapshot) starts a fresh segment
  *     with the hard state, the compaction point and the entries still live
  *     after it; once that segment is durable every older segment is garbage and
@@ -14,13 +16,13 @@
  * Recovery cuts a torn write at the end of the newest segment (record.ts
  * says what counts as torn) and refuses any other damage.
  */
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry, HardState, Index, Term } from '../../actors/raft/types.ts';
 import { checksumOf, decodeEntry, EntryDecodeError } from '../entry-codec.ts';
 import { CorruptStoreError, LogWriteError } from '../errors.ts';
 import { fsyncDir } from '../files.ts';
-import { WAL_ENTRIES_RECORD_BYTES, WAL_SEGMENT_BYTES } from '../limits.ts';
+import { WAL_ENTRIES_RECORD_BYTES, WAL_PREALLOCATE_CHUNK_BYTES, WAL_SEGMENT_BYTES } from '../limits.ts';
 import { DraftLog, LogIndex, type EntryLocation } from './log-index.ts';
 import {
   decodeCheckpoint,
@@ -80,8 +82,13 @@ export class SegmentLog {
   private size: number;
   /** Set when a write or sync failed: the file's content is unknown, so nothing more is written. */
   private broken: Error | null = null;
+  /** The next segment's file, being filled with zeros in the background (null: none; its path once ready, null if that failed). */
+  private spare: Promise<string | null> | null = null;
+  private spareReady = false;
+  /** Whether the current segment was preallocated; if not, the log moves to the spare as soon as it is ready. */
+  private preallocated: boolean;
 
-  private constructor(dir: string, options: SegmentLogOptions, log: LogIndex, state: HardState, tail: { handle: FileHandle; sequence: number; size: number }) {
+  private constructor(dir: string, options: SegmentLogOptions, log: LogIndex, state: HardState, tail: { handle: FileHandle; sequence: number; size: number; preallocated: boolean }) {
     this.dir = dir;
     this.logger = options.logger;
     this.segmentBytes = options.segmentBytes ?? WAL_SEGMENT_BYTES;
@@ -90,27 +97,28 @@ export class SegmentLog {
     this.handle = tail.handle;
     this.sequence = tail.sequence;
     this.size = tail.size;
+    this.preallocated = tail.preallocated;
+    this.prepareSpare();
   }
 
   /** Recover the log in `dir`, or null when it holds no segment (a new store, or one of the SQLite-only format). */
   static async open(dir: string, options: SegmentLogOptions): Promise<SegmentLog | null> {
     await mkdir(dir, { recursive: true });
+    // A spare is only ever zeros; one a crash left behind is simply made again.
+    await rm(join(dir, SPARE_FILE), { force: true });
     const segments = await listSegments(dir);
     const scans = new Map<number, readonly ScannedRecord[]>();
     // The newest segment: a torn write at its end is cut off; one left with no record at all never held an acknowledged write.
-    for (;;) {
-      const newest = segments.at(-1);
-      if (newest === undefined) return null;
-      const records = await recoverNewest(dir, newest, options.logger);
-      if (records.length > 0) {
-        scans.set(newest, records);
-        break;
-      }
-      await unlink(segmentPath(dir, newest));
+    let tail = segments.length === 0 ? null : await recoverNewest(dir, segments.at(-1)!, options.logger);
+    while (tail !== null && tail.records.length === 0) {
+      const file = segmentPath(dir, segments.pop()!);
+      await unlink(file);
       await fsyncDir(dir);
-      options.logger.warn({ file: segmentPath(dir, newest) }, 'removed a log segment whose only write was torn');
-      segments.pop();
+      options.logger.warn({ file }, 'removed a log segment whose only write was torn');
+      tail = segments.length === 0 ? null : await recoverNewest(dir, segments.at(-1)!, options.logger);
     }
+    if (tail === null) return null;
+    scans.set(segments.at(-1)!, tail.records);
     // Replay from the newest segment that starts with a checkpoint; older ones are what a compaction had not yet deleted.
     let start = segments.length - 1;
     for (;;) {
@@ -135,8 +143,7 @@ export class SegmentLog {
     for (const sequence of segments.slice(start)) state = replaySegment(dir, sequence, scans.get(sequence)!, log, state);
     const newest = segments.at(-1)!;
     const handle = await open(segmentPath(dir, newest), 'r+');
-    const { size } = await handle.stat();
-    return new SegmentLog(dir, options, log, state, { handle, sequence: newest, size });
+    return new SegmentLog(dir, options, log, state, { handle, sequence: newest, size: tail.validBytes, preallocated: tail.fileBytes > tail.validBytes });
   }
 
   /** Start a new log in `dir` (which holds no segment) at `checkpoint`, with `entries` after it. */
@@ -145,9 +152,10 @@ export class SegmentLog {
     const log = new LogIndex(checkpoint.index, checkpoint.term);
     const first = 1;
     const { buffer, locations } = checkpointSegment(first, checkpoint, entries);
-    const handle = await writeNewSegment(dir, first, buffer);
+    const handle = await writeNewSegment(dir, first, buffer, null);
     for (const location of locations) log.append(location);
-    return new SegmentLog(dir, options, log, checkpoint.hardState, { handle, sequence: first, size: buffer.length });
+    // Not preallocated: zeroing a whole segment would hold up the first open; the log moves to a spare once one is ready.
+    return new SegmentLog(dir, options, log, checkpoint.hardState, { handle, sequence: first, size: buffer.length, preallocated: false });
   }
 
   get hardState(): HardState {
@@ -183,7 +191,7 @@ export class SegmentLog {
   /** Write `steps` (in order) with one write and one fdatasync; resolved means durable. */
   async append(steps: readonly LogStep[]): Promise<void> {
     if (this.broken) throw this.broken;
-    const roll = this.size >= this.segmentBytes;
+    const roll = this.size >= this.segmentBytes || (!this.preallocated && this.spareReady);
     const sequence = roll ? this.sequence + 1 : this.sequence;
     const start = roll ? 0 : this.size;
     const parts: Buffer[] = [];
@@ -215,11 +223,13 @@ export class SegmentLog {
     const buffer = Buffer.concat(parts);
     try {
       if (roll) {
-        const handle = await writeNewSegment(this.dir, sequence, buffer);
+        const spare = await this.takeSpare();
+        const handle = await writeNewSegment(this.dir, sequence, buffer, spare);
         await this.handle.close();
         this.handle = handle;
         this.sequence = sequence;
         this.size = 0;
+        this.preallocated = spare !== null;
       } else {
         await writeAll(this.handle, buffer, this.size);
         await this.handle.datasync();
@@ -229,6 +239,7 @@ export class SegmentLog {
     }
     this.size += buffer.length;
     for (const step of apply) step();
+    if (roll) this.prepareSpare();
   }
 
   /**
@@ -244,8 +255,9 @@ export class SegmentLog {
     const entries = kept.map(({ location, bytes }) => ({ index: location.index, term: location.term, bytes, crc: location.crc }));
     const { buffer, locations } = checkpointSegment(sequence, { hardState: this.state, index, term }, entries);
     let handle: FileHandle;
+    const spare = await this.takeSpare();
     try {
-      handle = await writeNewSegment(this.dir, sequence, buffer);
+      handle = await writeNewSegment(this.dir, sequence, buffer, spare);
       await this.handle.close();
     } catch (err) {
       throw this.breakWith(err);
@@ -253,8 +265,10 @@ export class SegmentLog {
     this.handle = handle;
     this.sequence = sequence;
     this.size = buffer.length;
+    this.preallocated = spare !== null;
     this.log.reset(index, term);
     for (const location of locations) this.log.append(location);
+    this.prepareSpare();
     // The new segment is durable: the older ones hold nothing replay needs (it starts at the newest checkpoint).
     const older = (await listSegments(this.dir)).filter((s) => s < sequence);
     for (const s of older) await unlink(segmentPath(this.dir, s));
@@ -281,7 +295,39 @@ export class SegmentLog {
   }
 
   async close(): Promise<void> {
+    await this.spare;
     await this.handle.close().catch(() => undefined);
+  }
+
+  /** Start filling the next segment's file with zeros, unless one is ready or being made. */
+  private prepareSpare(): void {
+    if (this.spare !== null) return;
+    const path = join(this.dir, SPARE_FILE);
+    this.spare = preallocate(path, this.segmentBytes).then(
+      () => {
+        this.spareReady = true;
+        return path;
+      },
+      (err: unknown) => {
+        // Not fatal: segments are then created empty and grow as they are written; the next new segment tries again.
+        this.logger.warn({ err, file: path }, 'could not preallocate the next log segment');
+        this.spare = null;
+        return null;
+      },
+    );
+  }
+
+  /**
+   * The spare file's path if it is ready (it is then used up), else null:
+   * a segment is never held up by zeros still being written, it is then
+   * created empty and the log moves to the spare once that is ready.
+   */
+  private async takeSpare(): Promise<string | null> {
+    if (!this.spareReady) return null;
+    const spare = await this.spare;
+    this.spare = null;
+    this.spareReady = false;
+    return spare;
   }
 
   private async readBytes(from: Index, to: Index): Promise<{ location: EntryLocation; bytes: Buffer }[]> {
@@ -321,6 +367,9 @@ export class SegmentLog {
 
 // ---- helpers ----
 
+/** The preallocated next segment, before it gets its name. */
+const SPARE_FILE = 'spare.tmp';
+
 /** Segment files are named by their sequence number, zero-padded so that names sort in order. */
 const SEGMENT_NAME = /^(\d{16})\.wal$/;
 
@@ -338,7 +387,7 @@ async function listSegments(dir: string): Promise<number[]> {
 }
 
 /** Scan the newest segment, cutting a torn write at its end (ftruncate + fsync). */
-async function recoverNewest(dir: string, sequence: number, logger: LogLogger): Promise<readonly ScannedRecord[]> {
+async function recoverNewest(dir: string, sequence: number, logger: LogLogger): Promise<{ records: readonly ScannedRecord[]; validBytes: number; fileBytes: number }> {
   const file = segmentPath(dir, sequence);
   const bytes = await readFile(file);
   const scan = scanned(file, () => scanSegment(bytes, true));
@@ -352,7 +401,7 @@ async function recoverNewest(dir: string, sequence: number, logger: LogLogger): 
     }
     logger.warn({ file, offset: scan.validBytes, cut: bytes.length - scan.validBytes, why: scan.torn }, 'cut a torn write off the end of the Raft log');
   }
-  return scan.records;
+  return { records: scan.records, validBytes: scan.validBytes, fileBytes: scan.torn === null ? bytes.length : scan.validBytes };
 }
 
 /** A segment other than the newest was complete and synced before a newer one existed: any damage is corruption. */
@@ -470,17 +519,36 @@ function chunksOf(entries: readonly LoggedEntry[]): LoggedEntry[][] {
   return chunks;
 }
 
-/** Create segment `sequence` (it must not exist), write `buffer`, fdatasync it and fsync the directory so the name is durable too. */
-async function writeNewSegment(dir: string, sequence: number, buffer: Buffer): Promise<FileHandle> {
-  const handle = await open(segmentPath(dir, sequence), 'wx+');
+/**
+ * Create segment `sequence` (it must not exist) holding `buffer`: written into
+ * the preallocated `spare` if there is one, else into a new file; fdatasync'd,
+ * then named, and the directory fsynced so the name is durable too. A crash
+ * before the rename leaves only the spare, which open removes.
+ */
+async function writeNewSegment(dir: string, sequence: number, buffer: Buffer, spare: string | null): Promise<FileHandle> {
+  const target = segmentPath(dir, sequence);
+  const handle = spare === null ? await open(target, 'wx+') : await open(spare, 'r+');
   try {
     await writeAll(handle, buffer, 0);
     await handle.datasync();
+    if (spare !== null) await rename(spare, target);
     await fsyncDir(dir);
     return handle;
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/** Fill `path` with `bytes` zeros and sync it, so that writes into it later change neither its size nor its allocation. */
+async function preallocate(path: string, bytes: number): Promise<void> {
+  const zeros = Buffer.alloc(Math.min(bytes, WAL_PREALLOCATE_CHUNK_BYTES));
+  const handle = await open(path, 'w');
+  try {
+    for (let at = 0; at < bytes; at += zeros.length) await writeAll(handle, zeros.subarray(0, Math.min(zeros.length, bytes - at)), at);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -94,16 +94,38 @@ test('a torn write at the end of the log is cut off with a log line, and the log
   t.is((await again.load()).entries.length, 33);
 });
 
-test('a zero-filled tail (the file grew, the data never landed) is cut off', async (t) => {
+test('a zero-filled tail (preallocated space, or the file grew and the data never landed) is where the log goes on', async (t) => {
   const dataDir = await populated(t);
   const [file] = await segmentFiles(dataDir);
   const before = (await stat(file!)).size;
   const handle = await open(file!, 'a');
   await handle.write(Buffer.alloc(4096));
   await handle.close();
-  const store = await openStore(t, dataDir);
-  t.is((await stat(file!)).size, before);
+  const logger = recordingLogger();
+  const store = await openStore(t, dataDir, logger);
+  t.false(logger.lines.some((l) => /torn write/.test(l.msg)), 'zeros are not a torn write');
   t.is((await store.load()).entries.length, 40);
+  await store.persist({ entries: makeEntries(41, 41, 1) });
+  t.is((await stat(file!)).size, before + 4096, 'the next record overwrote zeros instead of growing the file');
+  await store.close();
+  t.is((await (await openStore(t, dataDir)).load()).entries.length, 41);
+});
+
+test('a record torn inside preallocated space (a zero sector, only zeros after it) is cut off', async (t) => {
+  const dataDir = await tempDir(t);
+  const store = await openStore(t, dataDir);
+  await store.persist({ hardState: { term: 1, votedFor: 'r1' }, entries: ENTRIES.slice(0, 10) });
+  const big = Array.from({ length: 10 }, (_, i) => ({ index: 11 + i, term: 1, kind: 'command' as const, data: new Uint8Array(300).fill(0x61) }));
+  await store.persist({ entries: big });
+  await store.close();
+  const [file] = await segmentFiles(dataDir);
+  const bytes = Buffer.concat([await readFile(file!), Buffer.alloc(2048)]);
+  const last = scanSegment(bytes, true).records.at(-1)!;
+  const sector = Math.ceil((last.offset + 600) / 512) * 512;
+  bytes.fill(0, sector, sector + 512);
+  await writeFile(file!, bytes);
+  const again = await openStore(t, dataDir);
+  t.deepEqual((await again.load()).entries.map((e) => e.index), ENTRIES.slice(0, 10).map((e) => e.index));
 });
 
 test('a last record with a zeroed sector (part of the write never landed) is cut off', async (t) => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import type { HardState } from '../../actors/raft/types.ts';
 import { openReplicaStore } from '../../storage/replica-store.ts';
-import { independentDigest, makeEntries, tempDir, TEST_CONFIG, testMigrations } from '../storage/helpers.ts';
+import { independentDigest, makeEntries, segmentFiles, tempDir, TEST_CONFIG, testMigrations } from '../storage/helpers.ts';
 
 /** How many times the child is killed: enough crash points to hit each kind of step, within ~60 s on 2 shared cores. */
 const KILLS = 30;
@@ -62,6 +62,7 @@ test('the store survives SIGKILL at random points with nothing acknowledged lost
   }
   t.log(`${KILLS} kills, ${stats.steps} acknowledged steps, ${stats.unacked} in flight at a kill, ${stats.snapshots} snapshots; final log ${model.lastIndex}, applied ${model.applied}; ${Math.round(stats.childMs / 1000)} s in children, ${Math.round(stats.checkMs / 1000)} s checking`);
   t.true(model.applied > 0 && stats.snapshots > 0, 'the run applied entries and took snapshots');
+  t.log(`${(await segmentFiles(dataDir)).length} log segments left (the child rolls them every 4 KiB; compaction deletes the older ones)`);
 });
 
 interface Child {

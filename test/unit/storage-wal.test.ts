@@ -50,6 +50,26 @@ test('the log rolls over to new segments, truncates across them, and reads back 
   t.like(again.status(), { lastIndex: 30, lastTerm: 2 });
 });
 
+test('the log moves into a preallocated segment, and appends then overwrite zeros instead of growing the file', async (t) => {
+  const dataDir = await tempDir(t);
+  const store = await openStore(t, dataDir, { walSegmentBytes: 64 * 1024 });
+  await store.persist({ hardState: { term: 1, votedFor: 'r1' }, entries: makeEntries(1, 5, 1) });
+  // The spare is filled in the background; the first append after it is ready moves the log into it.
+  for (let index = 6; (await segmentFiles(dataDir)).length < 2 && index < 200; index++) {
+    await store.persist({ entries: makeEntries(index, index, 1) });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  const newest = (await segmentFiles(dataDir)).at(-1)!;
+  const size = (await stat(newest)).size;
+  t.is(size, 64 * 1024, 'preallocated to the segment size');
+  const last = store.status().lastIndex;
+  await store.persist({ entries: makeEntries(last + 1, last + 20, 1) });
+  t.is((await stat(newest)).size, size, 'the file did not grow');
+  await store.close();
+  const again = await openStore(t, dataDir, { walSegmentBytes: 64 * 1024 });
+  t.deepEqual((await again.load()).entries.map((e) => e.index), Array.from({ length: last + 20 }, (_, i) => i + 1));
+});
+
 test('truncating the whole unapplied tail and appending again survives a reopen', async (t) => {
   const dataDir = await tempDir(t);
   const store = await openStore(t, dataDir);
