@@ -47,6 +47,9 @@ export class Cluster {
   private groups: string[][] | null = null;
   private unsafe: UnsafeVariants = {};
   private limits: RaftLimits = SCENARIO_LIMITS;
+  /** A leader's appends leave before their persist (pipeline.ts with `persisted` reports). */
+  private earlySends = false;
+  /** The core is told what is durable (RaftInput.persistedEvents); off with early sends only in the unsafe transcript. */
   private persistedEvents = false;
 
   /** Run one script line; returns the lines to print after it. */
@@ -57,9 +60,11 @@ export class Cluster {
         this.beforeCluster();
         this.unsafe = Object.fromEntries(args.map((k) => [k, true]));
         return [];
-      case 'persisted-events': // the runtime of pipeline.ts: a leader's appends leave before its own persist, which it reports (before cluster)
+      case 'persisted-events': // [unreported] the runtime of pipeline.ts: a leader's appends leave before its own persist, which it reports (before cluster)
         this.beforeCluster();
-        this.persistedEvents = true;
+        this.earlySends = true;
+        // UNSAFE with `unreported`: the early sends without telling the core, which then counts its undurable entries.
+        this.persistedEvents = args[0] !== 'unreported';
         return [];
       case 'limits': // limits <name> <value>: override one flow-control limit (before cluster)
         this.beforeCluster();
@@ -236,7 +241,7 @@ export class Cluster {
         return;
       }
       // A stalled disk: a leader's appends still leave (as pipeline.ts sends them), the rest waits for `sync`.
-      const early = this.persistedEvents && r.held.every((h) => h.sent) && sendsBeforePersist([e.ready]) === 1;
+      const early = this.earlySends && r.held.every((h) => h.sent) && sendsBeforePersist([e.ready]) === 1;
       if (early) this.send(r, e.ready);
       r.held.push({ ready: e.ready, sent: early });
     });
