@@ -5,7 +5,7 @@
  */
 import type { AppendEntries, AppendEntriesResponse, Index, InstallSnapshot } from './types.ts';
 import type { Draft, Out } from './state.ts';
-import { commitTo, heardFromLeader, persistTruncate } from './state.ts';
+import { commitTo, forgetPersistedFrom, heardFromLeader, persistTruncate } from './state.ts';
 import { applyMerge, entriesBetween, firstIndexOfTerm, lastIndex, logFrom, planMerge, termAt } from './log.ts';
 import { becomeFollower, syncConfig } from './roles.ts';
 
@@ -34,7 +34,10 @@ export function onAppendEntries(s: Draft, out: Out, m: AppendEntries): void {
   if (plan.truncateFrom !== null && plan.truncateFrom <= s.commitIndex) return; // never cut committed entries
   if (plan.truncateFrom !== null || plan.append.length > 0) {
     s.log = applyMerge(s.log, plan);
-    if (plan.truncateFrom !== null) persistTruncate(out, plan.truncateFrom);
+    if (plan.truncateFrom !== null) {
+      persistTruncate(out, plan.truncateFrom);
+      forgetPersistedFrom(s, plan.truncateFrom);
+    }
     out.entries.push(...plan.append);
     if (plan.truncateFrom !== null || plan.append.some((e) => e.kind === 'config')) syncConfig(s, out);
   }
@@ -87,6 +90,8 @@ export function onInstallSnapshot(s: Draft, out: Out, m: InstallSnapshot): void 
   }
   const kept = termAt(s.log, meta.index) === meta.term ? entriesBetween(s.log, meta.index + 1, lastIndex(s.log)) : [];
   s.log = logFrom(meta, kept);
+  // The runtime installed the snapshot durably before we saw it; the kept entries are written again.
+  s.persistedIndex = meta.index;
   out.installSnapshot = meta;
   out.entries = [];
   out.truncateFrom = meta.index + 1;

@@ -46,6 +46,7 @@ const raftInput = z
       .object({ quorumOverReachable: z.boolean(), commitEarlierTermByCount: z.boolean(), voteWithoutLogCheck: z.boolean() })
       .partial()
       .optional(),
+    persistedEvents: z.boolean().optional(),
   })
   .superRefine((input, ctx) => {
     let expected = input.snapshot.index + 1;

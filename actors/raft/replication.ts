@@ -5,7 +5,7 @@
  */
 import type { AppendEntries, AppendEntriesResponse, InstallSnapshotResponse, ReplicaId } from './types.ts';
 import type { Draft, LeaderState, Out } from './state.ts';
-import { commitTo } from './state.ts';
+import { commitTo, durableIndex } from './state.ts';
 import { lastIndex, lastIndexOfTerm, sliceForAppend, termAt } from './log.ts';
 import type { Progress } from './progress.ts';
 import {
@@ -154,7 +154,8 @@ function heartbeatTo(s: Draft, peer: ReplicaId, p: Progress, round: number): App
 /**
  * Raft §5.3/§5.4.2: commit the highest index a majority of voters hold, but
  * only if it is of the current term (an earlier term's entry is committed
- * only indirectly, Figure 8). The leader counts itself if it is a voter.
+ * only indirectly, Figure 8). The leader counts itself if it is a voter, through
+ * what it holds durably (thesis §10.2.1: its appends may leave before its own persist).
  */
 export function maybeCommit(s: Draft, out: Out): void {
   const ls = s.leaderState;
@@ -164,7 +165,7 @@ export function maybeCommit(s: Draft, out: Out): void {
     // UNSAFE (test only): count a majority of the peers heard from within the last heartbeat interval, not of the configuration.
     voters = voters.filter((v) => v === s.id || ls.nowMs - (ls.progress[v]?.lastContactMs ?? -Infinity) <= s.timing.heartbeatMs);
   }
-  const self = lastIndex(s.log);
+  const self = durableIndex(s);
   const candidate = quorumMatchIndex(voters, (v) => (v === s.id ? self : (ls.progress[v]?.matchIndex ?? 0)));
   if (candidate <= s.commitIndex) return;
   const ownTerm = termAt(s.log, candidate) === s.term;

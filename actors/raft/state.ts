@@ -76,6 +76,8 @@ export interface CoreState {
   readonly timing: RaftTiming;
   readonly limits: RaftLimits;
   readonly unsafe: UnsafeVariants;
+  /** RaftInput.persistedEvents: the runtime reports durable writes, and may send a leader's appends before them. */
+  readonly persistedEvents: boolean;
 
   // Raft Figure 2 persistent state (with the log).
   readonly term: Term;
@@ -83,6 +85,11 @@ export interface CoreState {
   readonly log: RaftLog;
 
   readonly commitIndex: Index;
+  /**
+   * With persistedEvents: the last log index the runtime reported durable (and still in
+   * our log). What a leader may count for itself toward commit (thesis §10.2.1).
+   */
+  readonly persistedIndex: Index;
   /** The configuration in force (latest in the log, thesis §4.1) and the index it came from. */
   readonly config: Configuration;
   readonly configIndex: Index;
@@ -190,10 +197,13 @@ export function initialState(input: RaftInput): CoreState {
     timing: input.timing,
     limits: input.limits,
     unsafe: input.unsafe ?? {},
+    persistedEvents: input.persistedEvents === true,
     term: input.hardState.term,
     votedFor: input.hardState.votedFor,
     log,
     commitIndex,
+    // Everything a core starts with was recovered from storage: durable.
+    persistedIndex: lastIndex(log),
     config,
     configIndex,
     role,
@@ -254,6 +264,23 @@ export function commitTo(s: Draft, out: Out, index: Index): void {
   if (index <= s.commitIndex) return;
   out.committed.push(...entriesBetween(s.log, s.commitIndex + 1, index));
   s.commitIndex = index;
+}
+
+/**
+ * The last index this replica may count as durably its own: everything in its log, unless
+ * the runtime reports durable writes (persistedEvents), then only through what it reported.
+ */
+export function durableIndex(s: CoreState): Index {
+  const last = lastIndex(s.log);
+  return s.persistedEvents ? Math.min(s.persistedIndex, last) : last;
+}
+
+/**
+ * The log will lose entries from `from` on (a truncation or a snapshot that replaces it):
+ * what was reported durable past that point no longer describes this log.
+ */
+export function forgetPersistedFrom(s: Draft, from: Index): void {
+  if (s.persistedIndex >= from) s.persistedIndex = from - 1;
 }
 
 /** Record a truncation in the step's effects, dropping any of this step's own appends it cuts. */

@@ -8,7 +8,7 @@ import { newOut, toReady } from './state.ts';
 import { compactTo, termAt } from './log.ts';
 import { becomeFollower, campaign } from './roles.ts';
 import { isVoter, hasQuorum } from './quorum.ts';
-import { broadcastHeartbeat, onAppendResponse, onSnapshotResponse, replicateTo, setProgress } from './replication.ts';
+import { broadcastHeartbeat, maybeCommit, onAppendResponse, onSnapshotResponse, replicateTo, setProgress } from './replication.ts';
 import { onAppendEntries, onInstallSnapshot, rejectStale } from './follower.ts';
 import { onRequestVote, onVoteResponse } from './election.ts';
 import { becomeProbe } from './progress.ts';
@@ -67,6 +67,9 @@ export function step(state: CoreState, event: CoreEvent): StepResult {
       break;
     case 'unreachable':
       onUnreachable(s, out, event.peer);
+      break;
+    case 'persisted':
+      onPersisted(s, out, event.index, event.term);
       break;
     case 'electionTimeout':
       onElectionTimeout(s, out);
@@ -219,6 +222,17 @@ function onCompacted(s: Draft, meta: SnapshotMeta): void {
   if (meta.index <= s.log.snapshot.index || meta.index > s.commitIndex) return;
   if (termAt(s.log, meta.index) !== meta.term) return;
   s.log = compactTo(s.log, meta);
+  // The snapshot is durable, so is everything it covers.
+  if (s.persistedIndex < meta.index) s.persistedIndex = meta.index;
+}
+
+/** The runtime made the log durable through `index`@`term`: a leader may now count itself that far. */
+function onPersisted(s: Draft, out: Out, index: number, term: number): void {
+  if (!s.persistedEvents || index <= s.persistedIndex) return;
+  // A report about entries since truncated away (or compacted) says nothing about this log.
+  if (termAt(s.log, index) !== term) return;
+  s.persistedIndex = index;
+  maybeCommit(s, out);
 }
 
 function onUnreachable(s: Draft, out: Out, peer: string): void {

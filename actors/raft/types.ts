@@ -14,6 +14,13 @@
  * `Ready` batches are emitted in order and must be carried out in order.
  * The runtime may overlap batch k+1's persist with batch k's sends only if
  * it can prove they are independent; the reference runtimes do not.
+ *
+ * One exception, opted into with `RaftInput.persistedEvents`: a leader's
+ * AppendEntries may leave before the persist of their Ready (thesis
+ * §10.2.1), provided that Ready and every one before it not yet durable
+ * changes no hard state, truncates nothing and installs no snapshot; the
+ * runtime then reports each durable write with a `persisted` event, and the
+ * leader counts itself toward commit only through what was reported.
  */
 
 /** A replica's stable name, e.g. "r1". Unique in the cluster, never reused for a different log. */
@@ -206,7 +213,13 @@ export type RaftEvent =
   /** The runtime has durably snapshotted the state machine at `meta.index`: the core may drop entries up to it. */
   | { readonly type: 'compacted'; readonly meta: SnapshotMeta }
   /** The peer is known unreachable (e.g. a snapshot stream failed): stop pipelining to it and probe. */
-  | { readonly type: 'unreachable'; readonly peer: ReplicaId };
+  | { readonly type: 'unreachable'; readonly peer: ReplicaId }
+  /**
+   * The runtime has durably written the log through entry `index` of `term` (after the fsync).
+   * Only read with `RaftInput.persistedEvents`; `term` identifies the entry, so a report about
+   * entries truncated away since is ignored (Log Matching: same index and term, same prefix).
+   */
+  | { readonly type: 'persisted'; readonly index: Index; readonly term: Term };
 
 /** Timing and flow-control limits. Each is a named limit with a reason; see actors/raft/limits.ts. */
 export interface RaftTiming {
@@ -256,6 +269,14 @@ export interface RaftInput {
   /** Seed of the core's deterministic random generator (election jitter). */
   readonly seed: number;
   readonly unsafe?: UnsafeVariants;
+  /**
+   * The runtime reports every durable log write with a `persisted` event. The leader then
+   * counts itself toward commit only through the reported index (thesis §10.2.1), which
+   * lets the runtime send a leader's AppendEntries before, or while, it persists them.
+   * Absent or false: the leader counts its whole log, and the runtime must persist every
+   * Ready before sending any of its messages.
+   */
+  readonly persistedEvents?: boolean;
 }
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader' | 'learner';

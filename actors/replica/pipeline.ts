@@ -12,6 +12,17 @@
  * persist leaves as soon as the earlier persists are durable. Stage 2 never
  * runs ahead of stage 1, so an entry is applied only after everything that
  * came before it in the same Ready is durable.
+ *
+ * A leader's appends go out while it persists (thesis §10.2.1), when the
+ * effects include `persisted` (the core then runs with
+ * `RaftInput.persistedEvents`): before a group's transaction, the pipeline
+ * sends the messages of its leading Readys that carry only AppendEntries and
+ * change no hard state, truncate nothing, install no snapshot and stream no
+ * snapshot (`sendsBeforePersist`); after the fsync it reports the last entry
+ * written, and only then may the leader count its own copy toward commit.
+ * Everything else (votes, vote answers, a follower's answers, anything after
+ * a hard-state change) still leaves only once durable. The early sends are
+ * a prefix of the group's sends, so each peer still sees them in order.
  */
 import type { Entry, HardState, Index, Message, ProposalOutcome, ReadOutcome, Ready, ReplicaId, SnapshotMeta } from '../raft/types.ts';
 import type { UnsafeRuntimeVariants } from './ports.ts';
@@ -35,6 +46,13 @@ export interface PipelineEffects {
   apply(committed: readonly Entry[], commitIndex: Index): Promise<void>;
   /** A stage failed: the replica can no longer guarantee durability order and must stop. */
   fail(error: unknown): void;
+  /**
+   * Optional: the log is durable through entry `index` of `term` (fed to the core as a
+   * `persisted` event). Given, a leader's appends leave before its own persist; the core
+   * must then have been created with `RaftInput.persistedEvents`, or it would count
+   * entries it does not hold durably.
+   */
+  persisted?(index: Index, term: Index): void;
 }
 
 /** Group commits at most this many Readys at once, so one transaction stays short and a heartbeat behind it is not delayed long. */
@@ -73,6 +91,12 @@ export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRunt
   let stopped = false;
   let failed = false;
   let lastSeq = -1;
+
+  /** After the fsync: tell the core how far the log is durable (the last entry written). */
+  const reportPersisted = (batch: PersistBatch): void => {
+    const last = batch.entries[batch.entries.length - 1];
+    if (last !== undefined) effects.persisted?.(last.index, last.term);
+  };
 
   const fail = (error: unknown): void => {
     if (failed) return;
@@ -113,21 +137,30 @@ export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRunt
           for (const part of splitAtSnapshots(group)) {
             // UNSAFE variant: acknowledgements leave before the entries they acknowledge are durable.
             const sendBeforePersist = unsafe.ackBeforeDurable === true && part.kind === 'plain';
+            // Thesis §10.2.1: the leading Readys that only carry a leader's appends leave now.
+            const sentEarly = part.kind === 'plain' && effects.persisted !== undefined ? sendsBeforePersist(part.readys) : 0;
             if (part.kind === 'snapshot') {
               // Raft §7: the snapshot replaces the state machine; let queued applies finish first, in order.
               await waitFor(() => applyRunning);
               await effects.adoptSnapshot(part.meta);
-              if (part.persist) await effects.persist(part.persist);
+              if (part.persist) {
+                await effects.persist(part.persist);
+                reportPersisted(part.persist);
+              }
             } else {
               if (sendBeforePersist) for (const ready of part.readys) effects.send(ready.messages, ready.snapshotsToSend);
+              else for (const ready of part.readys.slice(0, sentEarly)) effects.send(ready.messages, ready.snapshotsToSend);
               const batch = mergePersists(part.readys);
-              if (batch) await effects.persist(batch);
+              if (batch) {
+                await effects.persist(batch);
+                reportPersisted(batch);
+              }
             }
             stats.groupCommits += 1;
             stats.largestGroup = Math.max(stats.largestGroup, part.readys.length);
-            for (const ready of part.readys) {
+            for (const [i, ready] of part.readys.entries()) {
               stats.readys += 1;
-              if (!sendBeforePersist) effects.send(ready.messages, ready.snapshotsToSend);
+              if (!sendBeforePersist && i >= sentEarly) effects.send(ready.messages, ready.snapshotsToSend);
               effects.answer(ready.proposals, ready.reads);
               if (ready.committed.length > 0) {
                 applyQueue.push({ committed: ready.committed, commitIndex: ready.commitIndex });
@@ -195,6 +228,24 @@ function takeApplyBatch(queue: { committed: readonly Entry[]; commitIndex: Index
     commitIndex = Math.max(commitIndex, next.commitIndex);
   }
   return { committed, commitIndex };
+}
+
+/**
+ * How many of a group's leading Readys may be sent before the group is persisted: each
+ * carries only AppendEntries (only a leader sends them; thesis §10.2.1 lets a leader send
+ * them before its own copy is durable), and neither it nor any Ready before it changes hard
+ * state (a message must never carry a term or vote not yet durable), truncates, installs a
+ * snapshot or streams one. Stopping at the first other Ready keeps every peer's messages in
+ * the order the core emitted them.
+ */
+export function sendsBeforePersist(readys: readonly Ready[]): number {
+  let n = 0;
+  for (const ready of readys) {
+    if (ready.hardState || ready.truncateFrom !== undefined || ready.installSnapshot || ready.snapshotsToSend.length > 0) break;
+    if (!ready.messages.every((m) => m.type === 'AppendEntries')) break;
+    n += 1;
+  }
+  return n;
 }
 
 function takeGroup(queue: Ready[]): Ready[] {

@@ -3,11 +3,17 @@
  * operations (advance time, deliver/drop/duplicate a message in flight,
  * propose, read, crash, restart, transfer, compact, reconfigure) run against real cores,
  * checking Raft's safety properties after every step.
+ *
+ * Persistence is synchronous (each Ready is on disk before its messages
+ * leave), or asynchronous as pipeline.ts does it with `persisted` reports: a
+ * node's Readys wait for a `persist` op, a leader's appends leave before it,
+ * and a crash loses whatever was not persisted yet.
  */
 import fc from 'fast-check';
 import { SimulatedClock } from 'xstate';
 import { createRaftActor, viewOf } from '../../actors/raft/index.ts';
-import type { Entry, HardState, Message, RaftActor, RaftLimits, RaftTiming, SnapshotMeta, UnsafeVariants } from '../../actors/raft/index.ts';
+import type { Entry, HardState, Message, RaftActor, RaftLimits, RaftTiming, Ready, SnapshotMeta, UnsafeVariants } from '../../actors/raft/index.ts';
+import { sendsBeforePersist } from '../../actors/replica/pipeline.ts';
 
 export const TIMING: RaftTiming = { heartbeatMs: 10, electionMinMs: 100, electionMaxMs: 200 };
 export const LIMITS: RaftLimits = { maxEntriesPerAppend: 3, maxBytesPerAppend: 64, maxInflightAppends: 2, maxUncommittedEntries: 20 };
@@ -18,7 +24,15 @@ interface Node {
   actor: RaftActor | null;
   disk: { hardState: HardState; snapshot: SnapshotMeta; entries: Entry[]; commitIndex: number };
   seq: number;
+  /** Asynchronous persistence: Readys not yet on disk, oldest first, and whether their messages left. */
+  pending: { ready: Ready; sent: boolean }[];
 }
+
+/**
+ * sync: each Ready persisted at once, then its messages sent.
+ * async: as pipeline.ts with `persisted` reports (the core runs with persistedEvents).
+ */
+export type Persistence = 'sync' | 'async';
 
 const fingerprint = (e: Entry) =>
   `${e.term}:${e.kind}:${e.kind === 'command' ? Array.from(e.data).join(',') : e.kind === 'config' ? JSON.stringify(e.config) : ''}`;
@@ -37,6 +51,7 @@ export type Op =
   | { kind: 'restart'; node: number }
   | { kind: 'transfer'; node: number; to: number }
   | { kind: 'compact'; node: number }
+  | { kind: 'persist'; node: number }
   | { kind: 'reconfigure'; node: number; who: number; change: 'voter' | 'learner' | 'remove' };
 
 export const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -53,6 +68,12 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('restart' as const), node: fc.nat(4) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('transfer' as const), node: fc.nat(4), to: fc.nat(4) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const), node: fc.nat(4) }) },
+);
+
+/** opArb plus a node's disk catching up (asynchronous persistence; a no-op when synchronous). */
+export const persistOpArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 3, arbitrary: opArb },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('persist' as const), node: fc.nat(4) }) },
 );
 
 /** opArb plus single-server membership changes (proposed at a random replica). */
@@ -77,7 +98,7 @@ export interface RunResult {
  * Run `ops` on `size` voters plus `spares` replicas that start outside the
  * configuration (they sit as learners until a reconfigure adds them).
  */
-export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVariants = {}, spares = 0): RunResult {
+export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVariants = {}, spares = 0, persistence: Persistence = 'sync'): RunResult {
   const voters = Array.from({ length: size }, (_, i) => `r${i + 1}`);
   const ids = [...voters, ...Array.from({ length: spares }, (_, i) => `r${size + i + 1}`)];
   const config = { voters, learners: [] };
@@ -100,44 +121,66 @@ export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVaria
     actor: null,
     disk: { hardState: { term: 0, votedFor: null }, snapshot: { index: 0, term: 0, config }, entries: [], commitIndex: 0 },
     seq: 0,
+    pending: [],
   }));
+  const sendOf = (n: Node, ready: Ready) => {
+    inFlight.push(...ready.messages);
+    for (const s of ready.snapshotsToSend) {
+      const term = n.actor?.getSnapshot().context.term ?? 0;
+      inFlight.push({ type: 'InstallSnapshot', from: n.id, to: s.to, term, snapshot: s.meta });
+    }
+  };
+  /** Carry out one Ready: persist, report it (async), send unless already sent, apply. */
+  const carryOut = (n: Node, ready: Ready, sent: boolean) => {
+    const d = n.disk;
+    if (ready.hardState) d.hardState = ready.hardState;
+    if (ready.installSnapshot) {
+      const meta = ready.installSnapshot;
+      d.snapshot = meta;
+      d.entries = d.entries.filter((e) => e.index > meta.index);
+      d.commitIndex = meta.index;
+    }
+    if (ready.truncateFrom !== undefined) {
+      if (ready.truncateFrom <= d.commitIndex) fail(`${n.id}: truncates committed entry ${ready.truncateFrom} (commit ${d.commitIndex})`);
+      d.entries = d.entries.filter((e) => e.index < ready.truncateFrom!);
+    }
+    const expected = d.snapshot.index + d.entries.length + 1;
+    if (ready.entries.length > 0 && ready.entries[0]!.index !== expected) fail(`${n.id}: appends at ${ready.entries[0]!.index}, disk ends at ${expected - 1}`);
+    d.entries.push(...ready.entries);
+    const last = ready.entries.at(-1);
+    if (persistence === 'async' && last !== undefined) n.actor?.send({ type: 'persisted', index: last.index, term: last.term });
+    if (!sent) sendOf(n, ready);
+    for (const e of ready.committed) {
+      if (e.index !== d.commitIndex + 1) fail(`${n.id}: applies ${e.index} after ${d.commitIndex}`);
+      const seen = applied.get(e.index);
+      if (seen !== undefined && seen !== fingerprint(e)) fail(`state machine safety: index ${e.index} applied as ${seen} and ${fingerprint(e)}`);
+      applied.set(e.index, fingerprint(e));
+      d.commitIndex = e.index;
+    }
+  };
+  /** A node's disk catches up: its pending Readys in order (and any the reports cause). */
+  const persistPending = (n: Node) => {
+    for (let next = n.pending.shift(); next !== undefined; next = n.pending.shift()) carryOut(n, next.ready, next.sent);
+  };
   const start = (n: Node, seed: number) => {
     n.clock = new SimulatedClock();
     n.seq = 0;
+    n.pending = [];
     const actor = createRaftActor(
-      { id: n.id, ...n.disk, timing: TIMING, limits: LIMITS, seed, entries: [...n.disk.entries], unsafe },
+      { id: n.id, ...n.disk, timing: TIMING, limits: LIMITS, seed, entries: [...n.disk.entries], unsafe, persistedEvents: persistence === 'async' },
       { clock: n.clock },
     );
     actor.on('ready', ({ ready }) => {
       if (ready.seq <= n.seq) fail(`${n.id}: Ready seq ${ready.seq} after ${n.seq}`);
       n.seq = ready.seq;
-      const d = n.disk;
-      if (ready.hardState) d.hardState = ready.hardState;
-      if (ready.installSnapshot) {
-        const meta = ready.installSnapshot;
-        d.snapshot = meta;
-        d.entries = d.entries.filter((e) => e.index > meta.index);
-        d.commitIndex = meta.index;
+      if (persistence === 'sync') {
+        carryOut(n, ready, false);
+        return;
       }
-      if (ready.truncateFrom !== undefined) {
-        if (ready.truncateFrom <= d.commitIndex) fail(`${n.id}: truncates committed entry ${ready.truncateFrom} (commit ${d.commitIndex})`);
-        d.entries = d.entries.filter((e) => e.index < ready.truncateFrom!);
-      }
-      const expected = d.snapshot.index + d.entries.length + 1;
-      if (ready.entries.length > 0 && ready.entries[0]!.index !== expected) fail(`${n.id}: appends at ${ready.entries[0]!.index}, disk ends at ${expected - 1}`);
-      d.entries.push(...ready.entries);
-      inFlight.push(...ready.messages);
-      for (const s of ready.snapshotsToSend) {
-        const term = actor.getSnapshot().context.term;
-        inFlight.push({ type: 'InstallSnapshot', from: n.id, to: s.to, term, snapshot: s.meta });
-      }
-      for (const e of ready.committed) {
-        if (e.index !== d.commitIndex + 1) fail(`${n.id}: applies ${e.index} after ${d.commitIndex}`);
-        const seen = applied.get(e.index);
-        if (seen !== undefined && seen !== fingerprint(e)) fail(`state machine safety: index ${e.index} applied as ${seen} and ${fingerprint(e)}`);
-        applied.set(e.index, fingerprint(e));
-        d.commitIndex = e.index;
-      }
+      // As pipeline.ts: the leading Readys that carry only a leader's appends leave before their persist.
+      const early = n.pending.every((p) => p.sent) && sendsBeforePersist([ready]) === 1;
+      if (early) sendOf(n, ready);
+      n.pending.push({ ready, sent: early });
     });
     actor.subscribe({ error: (err) => fail(`${n.id} crashed: ${String(err)}`) });
     n.actor = actor;
@@ -192,9 +235,14 @@ export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVaria
       case 'read':
         node!.actor?.send({ type: 'readIndex', id: 'q' });
         break;
+      case 'persist':
+        persistPending(node!);
+        break;
       case 'crash':
         node!.actor?.stop();
         node!.actor = null;
+        // What the disk had not written yet is lost.
+        node!.pending = [];
         inFlight = inFlight.filter((m) => m.to !== node!.id);
         break;
       case 'restart':

@@ -8,6 +8,7 @@
 import { SimulatedClock } from 'xstate';
 import { createRaftActor, viewOf } from '../../actors/raft/index.ts';
 import type { Entry, HardState, Message, RaftActor, RaftLimits, RaftTiming, Ready, SnapshotMeta, UnsafeVariants } from '../../actors/raft/index.ts';
+import { sendsBeforePersist } from '../../actors/replica/pipeline.ts';
 
 /** Timing for transcripts: short numbers keep the scripts readable. */
 export const SCENARIO_TIMING: RaftTiming = { heartbeatMs: 10, electionMinMs: 100, electionMaxMs: 200 };
@@ -33,8 +34,8 @@ interface Replica {
   clock: SimulatedClock;
   actor: RaftActor | null;
   disk: Disk;
-  /** Readies not yet persisted (stalled disk); lost on crash. */
-  held: Ready[];
+  /** Readies not yet persisted (stalled disk), and whether their messages already left; lost on crash. */
+  held: { ready: Ready; sent: boolean }[];
   stalled: boolean;
   /** Outcomes (proposals, reads, commits) since the last command's report. */
   notes: string[];
@@ -46,6 +47,10 @@ export class Cluster {
   private groups: string[][] | null = null;
   private unsafe: UnsafeVariants = {};
   private limits: RaftLimits = SCENARIO_LIMITS;
+  /** A leader's appends leave before their persist (pipeline.ts with `persisted` reports). */
+  private earlySends = false;
+  /** The core is told what is durable (RaftInput.persistedEvents); off with early sends only in the unsafe transcript. */
+  private persistedEvents = false;
 
   /** Run one script line; returns the lines to print after it. */
   run(line: string): string[] {
@@ -54,6 +59,12 @@ export class Cluster {
       case 'unsafe': // unsafe <variant>...: switch on deliberately broken behaviours (before cluster)
         this.beforeCluster();
         this.unsafe = Object.fromEntries(args.map((k) => [k, true]));
+        return [];
+      case 'persisted-events': // [unreported] the runtime of pipeline.ts: a leader's appends leave before its own persist, which it reports (before cluster)
+        this.beforeCluster();
+        this.earlySends = true;
+        // UNSAFE with `unreported`: the early sends without telling the core, which then counts its undurable entries.
+        this.persistedEvents = args[0] !== 'unreported';
         return [];
       case 'limits': // limits <name> <value>: override one flow-control limit (before cluster)
         this.beforeCluster();
@@ -138,10 +149,10 @@ export class Cluster {
         break;
       case 'sync': {
         const r = this.replica(args[0]);
+        // Still stalled while draining: a Ready the core emits meanwhile (say, on a `persisted`
+        // report) queues behind the held ones, so every Ready is carried out in order.
+        for (let next = r.held.shift(); next !== undefined; next = r.held.shift()) this.carryOut(r, next.ready, next.sent);
         r.stalled = false;
-        const held = r.held;
-        r.held = [];
-        for (const ready of held) this.carryOut(r, ready);
         break;
       }
       case 'crash':
@@ -220,12 +231,19 @@ export class Cluster {
         limits: this.limits,
         seed: r.seed,
         unsafe: this.unsafe,
+        persistedEvents: this.persistedEvents,
       },
       { clock: r.clock },
     );
     actor.on('ready', (e) => {
-      if (r.stalled) r.held.push(e.ready);
-      else this.carryOut(r, e.ready);
+      if (!r.stalled) {
+        this.carryOut(r, e.ready);
+        return;
+      }
+      // A stalled disk: a leader's appends still leave (as pipeline.ts sends them), the rest waits for `sync`.
+      const early = this.earlySends && r.held.every((h) => h.sent) && sendsBeforePersist([e.ready]) === 1;
+      if (early) this.send(r, e.ready);
+      r.held.push({ ready: e.ready, sent: early });
     });
     r.actor = actor;
     actor.start();
@@ -245,8 +263,8 @@ export class Cluster {
     });
   }
 
-  /** Persist, then send, then note what was applied and answered: the runtime's order. */
-  private carryOut(r: Replica, ready: Ready): void {
+  /** Persist (and report it), then send, then note what was applied and answered: the runtime's order. */
+  private carryOut(r: Replica, ready: Ready, sent = false): void {
     const d = r.disk;
     if (ready.hardState) d.hardState = ready.hardState;
     if (ready.installSnapshot) {
@@ -255,13 +273,9 @@ export class Cluster {
     }
     if (ready.truncateFrom !== undefined) d.entries = d.entries.filter((e) => e.index < ready.truncateFrom!);
     d.entries.push(...ready.entries);
-    for (const m of ready.messages) if (this.connected(m.from, m.to)) this.inFlight.push(m);
-    for (const s of ready.snapshotsToSend) r.notes.push(`${r.id} streams snapshot ${s.meta.index}@${s.meta.term} to ${s.to}`);
-    for (const s of ready.snapshotsToSend) {
-      // The runtime streams the bytes, then hands the receiving core an InstallSnapshot.
-      const term = r.actor === null ? 0 : viewOf(r.actor.getSnapshot()).term;
-      if (this.connected(r.id, s.to)) this.inFlight.push({ type: 'InstallSnapshot', from: r.id, to: s.to, term, snapshot: s.meta });
-    }
+    const last = ready.entries.at(-1);
+    if (this.persistedEvents && last !== undefined) r.actor?.send({ type: 'persisted', index: last.index, term: last.term });
+    if (!sent) this.send(r, ready);
     if (ready.committed.length > 0) {
       d.commitIndex = ready.commitIndex;
       r.notes.push(`${r.id} applies ${ready.committed.map(formatEntry).join(' ')}`);
@@ -271,6 +285,17 @@ export class Cluster {
     }
     for (const q of ready.reads) {
       r.notes.push(q.ok ? `${r.id} read ${q.id} ok at ${q.index}` : `${r.id} read ${q.id} refused: ${q.reason.kind}`);
+    }
+  }
+
+  /** A Ready's messages and snapshot streams leave. */
+  private send(r: Replica, ready: Ready): void {
+    for (const m of ready.messages) if (this.connected(m.from, m.to)) this.inFlight.push(m);
+    for (const s of ready.snapshotsToSend) r.notes.push(`${r.id} streams snapshot ${s.meta.index}@${s.meta.term} to ${s.to}`);
+    for (const s of ready.snapshotsToSend) {
+      // The runtime streams the bytes, then hands the receiving core an InstallSnapshot.
+      const term = r.actor === null ? 0 : viewOf(r.actor.getSnapshot()).term;
+      if (this.connected(r.id, s.to)) this.inFlight.push({ type: 'InstallSnapshot', from: r.id, to: s.to, term, snapshot: s.meta });
     }
   }
 

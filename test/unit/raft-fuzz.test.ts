@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { SimulatedClock } from 'xstate';
 import { createRaftActor, viewOf } from '../../actors/raft/index.ts';
 import type { Message } from '../../actors/raft/index.ts';
-import { LIMITS, TIMING, membershipOpArb, opArb, runCluster } from '../scenarios/fuzz-cluster.ts';
+import { LIMITS, TIMING, membershipOpArb, opArb, persistOpArb, runCluster } from '../scenarios/fuzz-cluster.ts';
 import type { Op } from '../scenarios/fuzz-cluster.ts';
 
 test('a faulty network, crashes and restarts never break election safety or state machine safety', (t) => {
@@ -26,6 +26,18 @@ test('membership changes under the same faults keep election safety and state ma
     fc.assert(
       fc.property(fc.integer({ min: 3, max: 5 }), fc.array(membershipOpArb, { minLength: 300, maxLength: 1000 }), (size, ops) => {
         const { failure } = runCluster(size, ops, {}, 2);
+        if (failure !== null) throw new Error(failure);
+      }),
+      { numRuns: 100 },
+    ),
+  );
+});
+
+test('with asynchronous persistence (a leader\'s appends leave before its own persist) the same faults keep both safety properties', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.integer({ min: 3, max: 5 }), fc.array(persistOpArb, { minLength: 300, maxLength: 1000 }), (size, ops) => {
+        const { failure } = runCluster(size, ops, {}, 0, 'async');
         if (failure !== null) throw new Error(failure);
       }),
       { numRuns: 100 },

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Entry, Message, Ready } from '../../actors/raft/types.ts';
-import { createPipeline, mergePersists, type PersistBatch, type PipelineEffects } from '../../actors/replica/pipeline.ts';
+import { createPipeline, mergePersists, sendsBeforePersist, type PersistBatch, type PipelineEffects } from '../../actors/replica/pipeline.ts';
 
 const noop = (index: number, term = 1): Entry => ({ index, term, kind: 'noop' });
 
@@ -154,4 +154,66 @@ test('entries committed while an apply runs are applied together in one batch, i
   await pipeline.drain();
   t.deepEqual(log.filter((line) => line.startsWith('apply')), ['apply:1', 'apply:2,3']);
   t.is(pipeline.stats.applyBatches, 2);
+});
+
+// ---- a leader's appends in parallel with its own persist (thesis §10.2.1) ----
+
+function append(to: string, index: number): Message {
+  return { type: 'AppendEntries', from: 'r1', to, term: 1, prevLogIndex: index - 1, prevLogTerm: 1, entries: [noop(index)], leaderCommit: 0, round: 0 };
+}
+function answer(to: string, matchIndex: number): Message {
+  return { type: 'AppendEntriesResponse', from: 'r2', to, term: 1, success: true, matchIndex, conflictTerm: 0, conflictIndex: 0, round: 0 };
+}
+
+/** The recorder, with `persisted` reports logged (which switches the early sends on). */
+function reporting(options: { persistGate?: () => Promise<void> } = {}) {
+  const r = recorder(options);
+  const effects: PipelineEffects = { ...r.effects, persisted: (index, term) => r.log.push(`persisted-report:${index}@${term}`) };
+  return { ...r, effects };
+}
+
+test('with persisted reports, a leader\'s appends leave before its persist; answers wait, and the fsync is reported', async (t) => {
+  const slowPersist = gate();
+  const { log, effects } = reporting({ persistGate: () => slowPersist.promise });
+  const pipeline = createPipeline(effects);
+  pipeline.push(ready(1, { entries: [noop(2)], messages: [append('r2', 2), append('r3', 2)], proposals: [{ id: 'p2', accepted: true, index: 2, term: 1 }] }));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(log, ['send:r2', 'send:r3', 'persist:2'], 'sent while the persist is in flight');
+  slowPersist.open();
+  await pipeline.drain();
+  t.deepEqual(log, ['send:r2', 'send:r3', 'persist:2', 'persisted', 'persisted-report:2@1', 'answer:p2']);
+});
+
+test('with persisted reports, vote traffic, a follower\'s answers and whatever follows a hard-state change still wait for the persist', async (t) => {
+  const { log, effects } = reporting();
+  const pipeline = createPipeline(effects);
+  const vote: Message = { type: 'RequestVote', from: 'r1', to: 'r2', term: 2, lastLogIndex: 1, lastLogTerm: 1, preVote: false, transfer: false };
+  // One group: a leader append, then a follower's answer, then a leader append behind it.
+  pipeline.push(ready(1, { entries: [noop(1)], messages: [append('r2', 1)] }));
+  pipeline.push(ready(2, { entries: [noop(2)], messages: [answer('r1', 2)] }));
+  pipeline.push(ready(3, { entries: [noop(3)], messages: [append('r3', 3)] }));
+  await pipeline.drain();
+  t.deepEqual(log, ['send:r2', 'persist:1,2,3', 'persisted', 'persisted-report:3@1', 'send:r1', 'send:r3'], 'only the leading appends go early; the order per peer is kept');
+  log.length = 0;
+  pipeline.push(ready(4, { hardState: { term: 2, votedFor: 'r1' }, entries: [], messages: [vote] }));
+  pipeline.push(ready(5, { entries: [noop(4, 2)], messages: [append('r3', 4)] }));
+  await pipeline.drain();
+  t.deepEqual(log, ['persist:4', 'persisted', 'persisted-report:4@2', 'send:r2', 'send:r3'], 'a new term or vote is durable before any message carries it');
+});
+
+test('without persisted reports the pipeline sends nothing before the persist', async (t) => {
+  const { log, effects } = recorder();
+  const pipeline = createPipeline(effects);
+  pipeline.push(ready(1, { entries: [noop(2)], messages: [append('r2', 2)] }));
+  await pipeline.drain();
+  t.deepEqual(log, ['persist:2', 'persisted', 'send:r2']);
+});
+
+test('sendsBeforePersist counts the leading Readys that carry only appends and change nothing durable', (t) => {
+  const leader = ready(1, { entries: [noop(1)], messages: [append('r2', 1)] });
+  t.is(sendsBeforePersist([leader, leader]), 2);
+  t.is(sendsBeforePersist([ready(1, { hardState: { term: 1, votedFor: 'r1' }, messages: [append('r2', 1)] }), leader]), 0);
+  t.is(sendsBeforePersist([leader, ready(2, { truncateFrom: 1, messages: [append('r2', 1)] })]), 1);
+  t.is(sendsBeforePersist([ready(1, { messages: [append('r2', 1)], snapshotsToSend: [{ to: 'r2', meta: { index: 1, term: 1, config: { voters: ['r1', 'r2'], learners: [] } } }] })]), 0);
+  t.is(sendsBeforePersist([ready(1, { messages: [append('r2', 1), { type: 'TimeoutNow', from: 'r1', to: 'r2', term: 1 }] })]), 0);
 });
