@@ -25,6 +25,7 @@
  * a prefix of the group's sends, so each peer still sees them in order.
  */
 import type { Entry, HardState, Index, Message, ProposalOutcome, ReadOutcome, Ready, ReplicaId, SnapshotMeta } from '../raft/types.ts';
+import { coalesceAppends, type CoalesceLimits } from './coalesce.ts';
 import type { UnsafeRuntimeVariants } from './ports.ts';
 
 /** What one group commit writes, in one transaction. */
@@ -80,12 +81,18 @@ export interface PipelineStats {
   queued: number;
   /** Apply transactions (each applies the committed entries of one or more Readys). */
   applyBatches: number;
+  /** AppendEntries that left joined to the one before them (coalesce.ts) instead of on their own. */
+  appendsJoined: number;
 }
 
-export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRuntimeVariants, 'ackBeforeDurable'> = {}): Pipeline {
+/**
+ * `limits`, when given, joins each follower's consecutive appends in a send batch
+ * (coalesce.ts), within the core's own per-message limits.
+ */
+export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRuntimeVariants, 'ackBeforeDurable'> = {}, limits?: CoalesceLimits): Pipeline {
   const durabilityQueue: Ready[] = [];
   const applyQueue: { committed: readonly Entry[]; commitIndex: Index }[] = [];
-  const stats: PipelineStats = { readys: 0, groupCommits: 0, largestGroup: 0, queued: 0, applyBatches: 0 };
+  const stats: PipelineStats = { readys: 0, groupCommits: 0, largestGroup: 0, queued: 0, applyBatches: 0, appendsJoined: 0 };
   let durabilityRunning: Promise<void> | null = null;
   let applyRunning: Promise<void> | null = null;
   let stopped = false;
@@ -125,6 +132,21 @@ export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRunt
     })();
   };
 
+  // Every Ready's messages in order, with each follower's consecutive appends joined into one (coalesce.ts).
+  const sendAll = (readys: readonly Ready[]): void => {
+    if (readys.length === 0) return;
+    if (readys.length === 1) {
+      const only = readys[0]!;
+      effects.send(only.messages, only.snapshotsToSend);
+      return;
+    }
+    const messages = readys.flatMap((ready) => ready.messages);
+    const snapshots = readys.flatMap((ready) => ready.snapshotsToSend);
+    const sent = limits === undefined ? messages : coalesceAppends(messages, limits);
+    stats.appendsJoined += messages.length - sent.length;
+    effects.send(sent, snapshots);
+  };
+
   const runDurability = (): void => {
     if (durabilityRunning || failed) return;
     durabilityRunning = (async () => {
@@ -148,8 +170,7 @@ export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRunt
                 reportPersisted(part.persist);
               }
             } else {
-              if (sendBeforePersist) for (const ready of part.readys) effects.send(ready.messages, ready.snapshotsToSend);
-              else for (const ready of part.readys.slice(0, sentEarly)) effects.send(ready.messages, ready.snapshotsToSend);
+              sendAll(sendBeforePersist ? part.readys : part.readys.slice(0, sentEarly));
               const batch = mergePersists(part.readys);
               if (batch) {
                 await effects.persist(batch);
@@ -158,9 +179,9 @@ export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRunt
             }
             stats.groupCommits += 1;
             stats.largestGroup = Math.max(stats.largestGroup, part.readys.length);
-            for (const [i, ready] of part.readys.entries()) {
+            if (!sendBeforePersist) sendAll(part.readys.slice(sentEarly));
+            for (const ready of part.readys) {
               stats.readys += 1;
-              if (!sendBeforePersist && i >= sentEarly) effects.send(ready.messages, ready.snapshotsToSend);
               effects.answer(ready.proposals, ready.reads);
               if (ready.committed.length > 0) {
                 applyQueue.push({ committed: ready.committed, commitIndex: ready.commitIndex });

@@ -183,6 +183,8 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
   const stateMachine = createSerial();
   // Likewise persists and installs: a persist queued before the core learned of an installed snapshot is trimmed to it.
   const logWrites = createSerial();
+  // Live frames go out in apply order, but on their own queue (apply.ts `inOrderLater`).
+  const liveFrames = createSerial();
   let installedIndex = 0;
   const snapshotDeps = { store, send, log, stopping: () => lifecycle.stopping };
   const scheduler = createSnapshotScheduler({ ...snapshotDeps, snapshotEvery: settings.snapshotEvery });
@@ -223,13 +225,13 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     apply: (committed, commitIndex) =>
       stateMachine(() =>
         applyCommitted(
-          { store, application, waiters, publish: (subject, body) => bus.publish(subject, JSON.stringify(body)), now: () => clock.now(), log, afterApply: (index) => scheduler.afterApply(index), publishesLive },
+          { store, application, waiters, publish: (subject, body) => bus.publish(subject, JSON.stringify(body)), now: () => clock.now(), log, afterApply: (index) => scheduler.afterApply(index), publishesLive, inOrderLater: (task) => void liveFrames(task) },
           committed,
           commitIndex,
         ),
       ),
     fail: (error) => lifecycle.fail(error, 'carrying out a Ready failed'),
-  }, world.unsafe);
+  }, world.unsafe, settings.limits);
 
   core.on('ready', ({ ready }) => pipeline.push(ready));
   core.subscribe({ error: (error) => lifecycle.fail(error, 'the consensus core stopped') });
@@ -372,6 +374,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
       unsubscribeSnapshots();
       core.stop();
       await pipeline.stop();
+      await liveFrames(async () => undefined);
       await installer.idle();
       await scheduler.idle();
       waiters.closeAll();

@@ -437,7 +437,6 @@ class RuntimeSimulation {
     const term = termInView(view, index);
     if (typeof term !== 'number') return;
     const holders = view.config.voters.filter((id) => {
-      if (id === leader.id) return true;
       const durable = this.#nodes.find((n) => n.id === id)?.disk.durable;
       if (!durable) return false;
       if ((durable.snapshot?.meta.index ?? 0) >= index) return true;
