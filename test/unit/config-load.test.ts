@@ -32,9 +32,9 @@ test('a minimal replica config gets every default', (t) => {
 
 test('flags merge over the file, which merges over defaults', (t) => {
   const file = tempFile(t, JSON.stringify({ ...minimal, prefix: 'acme.chat', timing: { heartbeatMs: 50, electionMinMs: 500 }, nats: { servers: ['nats://10.0.0.1:4222'] } }));
-  const c = loadReplicaConfig({ file, overrides: { timing: { electionMinMs: 600, electionMaxMs: undefined }, nats: { servers: 'nats://a:1, nats://b:2' }, logLevel: undefined } });
+  const c = loadReplicaConfig({ file, overrides: { timing: { electionMinMs: 450, electionMaxMs: undefined }, nats: { servers: 'nats://a:1, nats://b:2' }, logLevel: undefined } });
   t.is(c.prefix, 'acme.chat');
-  t.deepEqual(c.timing, { heartbeatMs: 50, electionMinMs: 600, electionMaxMs: defaults.DEFAULT_ELECTION_MAX_MS });
+  t.deepEqual(c.timing, { heartbeatMs: 50, electionMinMs: 450, electionMaxMs: defaults.DEFAULT_ELECTION_MAX_MS });
   t.deepEqual(c.nats.servers, ['nats://a:1', 'nats://b:2'], 'comma-separated lists from flags replace the file\'s list');
   t.is(c.logLevel, 'info', 'undefined flags do not erase anything');
 });
@@ -59,8 +59,8 @@ test('cross-field timing and deadline rules', (t) => {
   let problems = problemsOf(t, () => loadReplicaConfig({ overrides: { ...minimal, timing: { electionMinMs: 2000, electionMaxMs: 2000 } } }));
   t.true(problems.some((p) => p.startsWith('timing.electionMaxMs: must be greater than timing.electionMinMs (2000 ms)')));
   t.false(problems.some((p) => p.startsWith('requestDeadlineMs:')), 'the default deadline outlasts a 2000 ms election');
-  problems = problemsOf(t, () => loadReplicaConfig({ overrides: { ...minimal, requestDeadlineMs: 1500 } }));
-  t.deepEqual(problems, ['requestDeadlineMs: must be longer than timing.electionMaxMs (2000 ms), so a request outlasts one election']);
+  problems = problemsOf(t, () => loadReplicaConfig({ overrides: { ...minimal, requestDeadlineMs: 500 } }));
+  t.deepEqual(problems, [`requestDeadlineMs: must be longer than timing.electionMaxMs (${defaults.DEFAULT_ELECTION_MAX_MS} ms), so a request outlasts one election`]);
 });
 
 test('ids, prefixes and servers must be safe in NATS subjects', (t) => {
@@ -90,7 +90,7 @@ test('parseReplicaConfig validates an in-memory value', (t) => {
 test('cluster config: defaults and checks', (t) => {
   t.deepEqual(loadClusterConfig(), {
     replicas: 5, dataRoot: './data', nats: { host: '127.0.0.1', port: 4222 }, prefix: 'quorumchat',
-    timing: { heartbeatMs: 100, electionMinMs: 1000, electionMaxMs: 2000 }, logLevel: 'info', heal: true,
+    timing: { heartbeatMs: defaults.DEFAULT_HEARTBEAT_MS, electionMinMs: defaults.DEFAULT_ELECTION_MIN_MS, electionMaxMs: defaults.DEFAULT_ELECTION_MAX_MS }, logLevel: 'info', heal: true,
   });
   t.is(loadClusterConfig({ overrides: { replicas: 3, nats: { port: 14222 } } }).nats.port, 14222);
   const problems = problemsOf(t, () => loadClusterConfig({ overrides: { replicas: 0, nats: { port: 70000 }, timing: { heartbeatMs: 1000 } } }));
