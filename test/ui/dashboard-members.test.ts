@@ -162,7 +162,6 @@ test('refused before asking, with the messages of quorumchat members', async (t)
   const cases: [Parameters<typeof runMemberAction>[0], string, string][] = [
     ['promote', 'r2', 'promote r2: refused: r2 is already a voter'],
     ['promote', 'r6', 'promote r6: refused: r6 has not caught up: 400 entries behind the commit index; wait, or use --force'],
-    ['remove', 'r1', 'remove r1: refused: r1 leads; move leadership to another voter first (members transfer ID)'],
     ['transfer', 'r6', 'transfer r6: refused: r6 is a learner; only a voter can lead'],
     ['remove', 'r9', 'remove r9: refused: r9 is not a member (voters: r1, r2, r3, r4, r5; learners: r6)'],
   ];
@@ -187,6 +186,24 @@ test('add asks for the id, checks it, confirms, and reports the refusal members 
   t.deepEqual(await runMemberAction('add', null, view, conflict.p), { tone: 'error', text: 'add r7: refused: the cluster refused: conflict: a change is in progress' });
   t.deepEqual(conflict.made, [{ action: 'addLearner', id: 'r7' }]);
   t.regex(conflict.asked[1] ?? '', /Add r7 as a learner\?/);
+});
+
+test('removing the leader asks to move leadership to the most caught-up other voter first; refused when none is caught up', async (t) => {
+  const view = viewOf(reduceDashboard(initialDashboardState, round(0, cluster('r1', { r2: { matchIndex: 490 }, r3: { matchIndex: 499 } }))));
+  const { p, asked, made } = ports({ make: async () => 'r1 led: leadership moved to r4 first (term 4), then:\nr1 removed' });
+  const outcome = await runMemberAction('remove', 'r1', view, p);
+  // r3..r5 hold 499 or 500 entries: r4 and r5 hold the most, r4 first by id.
+  t.regex(asked[0] ?? '', /^confirm: remove r1: r1 leads: move leadership to r4 \(the most caught-up other voter\) first,\nthen remove r1/);
+  t.deepEqual(made, [{ action: 'remove', id: 'r1' }]);
+  t.is(outcome?.tone, 'ok');
+  const behind = { reachable: true, lastContactMs: 40, matchIndex: 100 };
+  const lagging = viewOf(reduceDashboard(initialDashboardState, round(0, cluster('r1', { r2: behind, r3: behind, r4: behind, r5: behind }))));
+  const none = ports();
+  t.deepEqual(await runMemberAction('remove', 'r1', lagging, none.p), {
+    tone: 'error',
+    text: 'remove r1: refused: r1 leads and no other voter is caught up to take over (r2 400 entries behind, r3 400 entries behind, r4 400 entries behind, r5 400 entries behind); wait, then try again',
+  });
+  t.deepEqual([none.asked, none.made], [[], []]);
 });
 
 test('transfer to the leader says so without asking', async (t) => {
