@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerUpCommand } from './commands/up.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerBenchCommand } from './commands/bench.ts';
+import { registerBenchMembersCommand } from './commands/bench-members.ts';
 import { registerReplicaCommand } from './commands/replica.ts';
 import { registerChatCommand } from './commands/chat.ts';
 import { registerDashboardCommand } from './commands/dashboard.ts';
@@ -26,6 +27,7 @@ const program = new Command('quorumchat')
 registerUpCommand(program, { openUi: async (session) => (await import('./tui/app.ts')).openUpUi(session) });
 registerStatusCommand(program);
 registerBenchCommand(program);
+registerBenchMembersCommand(program);
 registerReplicaCommand(program);
 registerChatCommand(program);
 registerDashboardCommand(program);

@@ -132,7 +132,10 @@ function replacementRequests(
   healthyVoters: number,
 ): ReplacementRequest[] {
   const pending = memory.replacements.filter((r) => view.nowMs - r.requestedAtMs < settings.replacementWaitMs);
-  const learnersOnTheWay = judgements.filter((j) => j.kind !== 'voter' && isLive(j) && mayPromote(view, j.id)).length;
+  // A learner not heard from yet counts as on its way until its own grace period ends: the replacement
+  // just asked for joins (and leaves `memory.replacements`) before the leader first hears from it, and
+  // asking again in that window started a second replacement (seen with --provision-cmd, replica-provision.test.ts).
+  const learnersOnTheWay = judgements.filter((j) => j.kind !== 'voter' && j.verdict !== 'dead' && mayPromote(view, j.id)).length;
   let needed = settings.targetVoters - healthyVoters - learnersOnTheWay - pending.length;
   const out: ReplacementRequest[] = [];
   for (const voter of dead) {

@@ -2,14 +2,17 @@
  * One operator change (add, promote, remove, transfer): gather the leader's
  * view, check it with the monitor's `membershipChangeProblem`, then send it
  * on `<prefix>.admin.members` or `.transfer` and report the leader's answer.
+ * Removing the leader moves leadership to the most caught-up other voter
+ * first, waits until it leads, then removes (members-leader.ts).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { adminSubject, MembersRequest, TransferRequest } from '../../actors/protocol/index.ts';
-import { membershipChangeProblem, type MembershipChange } from '../../actors/monitor/index.ts';
+import { membershipChangeProblem, type ClusterView, type MembershipChange } from '../../actors/monitor/index.ts';
 import { ExitCode } from '../errors.ts';
 import { MembersRefusal, REFUSAL_EXIT_CODES } from './members-exit.ts';
-import { gatherMembers } from './members-report.ts';
+import { planLeaderRemoval } from './members-leader.ts';
+import { gatherMembers, type MembersReport } from './members-report.ts';
 
 /**
  * The look before a change: a live replica answers in milliseconds and an
@@ -17,6 +20,8 @@ import { gatherMembers } from './members-report.ts';
  * change for the whole --timeout.
  */
 const LOOK_TIMEOUT_MS = 3_000;
+/** How often the leader's removal looks again while the successor takes office: a few heartbeats. */
+const HANDOVER_POLL_MS = 200;
 
 export interface ChangeSettings {
   readonly prefix: string;
@@ -33,22 +38,66 @@ const ChangeAnswer = z.union([
 
 /** Makes `change` or throws MembersRefusal; returns the line to print. */
 export async function makeChange(nc: NatsConnection, change: MembershipChange, settings: ChangeSettings): Promise<string> {
-  const report = await gatherMembers(nc, settings.prefix, Math.min(settings.timeoutMs, LOOK_TIMEOUT_MS));
-  if (report.view === null) throw new MembersRefusal('no leader answered: nothing can be changed until one is elected', ExitCode.unavailable);
+  const report = await lookBeforeChange(nc, settings);
   const problem = membershipChangeProblem(report.view, change, { force: settings.force });
+  if (problem?.kind === 'removesLeader') return await removeTheLeader(nc, report.view, change.id, settings);
   if (problem !== null) throw MembersRefusal.of(problem);
   if (change.action === 'transfer' && change.id === report.leader) return `${change.id} already leads (term ${report.term})`;
+  return await send(nc, change, settings);
+}
 
+async function lookBeforeChange(nc: NatsConnection, settings: ChangeSettings): Promise<MembersReport & { view: NonNullable<MembersReport['view']> }> {
+  const report = await gatherMembers(nc, settings.prefix, Math.min(settings.timeoutMs, LOOK_TIMEOUT_MS));
+  if (report.view === null) throw new MembersRefusal('no leader answered: nothing can be changed until one is elected', ExitCode.unavailable);
+  return { ...report, view: report.view };
+}
+
+/**
+ * The leader's removal: transfer leadership to the most caught-up other
+ * voter, wait until that voter leads and the removal passes the checks from
+ * its view (it has heard from a quorum, its first entry is committed), then
+ * remove the former leader as any follower.
+ */
+async function removeTheLeader(nc: NatsConnection, view: ClusterView, id: string, settings: ChangeSettings): Promise<string> {
+  const plan = planLeaderRemoval(view, id);
+  if ('kind' in plan) throw MembersRefusal.of(plan);
+  const moved = await ask(nc, adminSubject(settings.prefix, 'transfer'), TransferRequest.parse({ to: plan.successor }), settings.timeoutMs);
+  if (!moved.ok) {
+    throw new MembersRefusal(`${id} leads, and the cluster refused to move leadership to ${plan.successor}: ${moved.error.code}: ${moved.error.message}; nothing was removed`, exitCodeOf(moved.error.code));
+  }
+  const change: MembershipChange = { action: 'remove', id };
+  const deadline = Date.now() + settings.timeoutMs;
+  let waiting = `${plan.successor} to lead`;
+  for (;;) {
+    const report = await gatherMembers(nc, settings.prefix, Math.min(settings.timeoutMs, LOOK_TIMEOUT_MS));
+    if (report.view !== null && report.leader !== id) {
+      const problem = membershipChangeProblem(report.view, change);
+      if (problem === null) {
+        const removed = await send(nc, change, settings);
+        return `${id} led: leadership moved to ${report.leader} first (term ${report.term}), then:\n${removed}`;
+      }
+      waiting = `the removal to be safe under ${report.leader}: ${problem.message}`;
+    }
+    if (Date.now() >= deadline) {
+      throw new MembersRefusal(`leadership moved off ${id}, but ${id} was not removed: still waiting for ${waiting} after ${settings.timeoutMs} ms; check with quorumchat members list`, ExitCode.unavailable);
+    }
+    await new Promise((resolve) => setTimeout(resolve, HANDOVER_POLL_MS));
+  }
+}
+
+/** Sends a change already checked, and describes the leader's answer. */
+async function send(nc: NatsConnection, change: MembershipChange, settings: ChangeSettings): Promise<string> {
   const [subject, body] =
     change.action === 'transfer'
       ? [adminSubject(settings.prefix, 'transfer'), TransferRequest.parse({ to: change.id })]
       : [adminSubject(settings.prefix, 'members'), MembersRequest.parse({ action: change.action, id: change.id })];
   const answer = await ask(nc, subject, body, settings.timeoutMs);
-  if (!answer.ok) {
-    const code = answer.error.code === 'conflict' ? REFUSAL_EXIT_CODES.refusedByCluster : answer.error.code === 'unavailable' ? ExitCode.unavailable : ExitCode.failure;
-    throw new MembersRefusal(`the cluster refused: ${answer.error.code}: ${answer.error.message}`, code);
-  }
+  if (!answer.ok) throw new MembersRefusal(`the cluster refused: ${answer.error.code}: ${answer.error.message}`, exitCodeOf(answer.error.code));
   return describeDone(change, answer);
+}
+
+function exitCodeOf(code: string): number {
+  return code === 'conflict' ? REFUSAL_EXIT_CODES.refusedByCluster : code === 'unavailable' ? ExitCode.unavailable : ExitCode.failure;
 }
 
 async function ask(nc: NatsConnection, subject: string, body: unknown, timeoutMs: number): Promise<z.infer<typeof ChangeAnswer>> {

@@ -33,7 +33,7 @@ export const REFUSAL_HELP = `Exit codes:
   13  the change would leave fewer live voters than a quorum of the new configuration
   14  promote or transfer to a member that is unreachable or behind (promote --force overrides)
   15  another membership change is not committed yet
-  16  removing the leader: transfer leadership first
+  16  removing the leader, and no other voter is caught up to take over (otherwise leadership moves first)
   17  fewer live voters than a quorum now: nothing can be changed
   18  the leader refused the change (conflict)`;
 

@@ -30,7 +30,7 @@ interface Connection {
 const CHANGES: readonly { name: string; action: ChangeAction; description: string; force?: boolean }[] = [
   { name: 'add', action: 'addLearner', description: 'add a replica as a learner (then start it with --peers naming the voters and itself)' },
   { name: 'promote', action: 'promote', description: 'make a caught-up learner a voter', force: true },
-  { name: 'remove', action: 'remove', description: 'remove a voter or learner (then stop its process)' },
+  { name: 'remove', action: 'remove', description: 'remove a voter or learner; the leader hands leadership to the most caught-up other voter first' },
   { name: 'transfer', action: 'transfer', description: 'move leadership to a caught-up voter' },
 ];
 

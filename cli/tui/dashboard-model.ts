@@ -44,7 +44,7 @@ export interface DashboardState {
   readonly elections: readonly number[];
   readonly totalElections: number;
   readonly lastRound: { readonly at: number; readonly maxCommit: number; readonly maxTerm: number } | null;
-  /** The leader's view of the members, the monitor policy's judgement of them, and its decisions so far. */
+  /** The leader's view of the members, their verdicts, and the monitor's decisions so far (the leader's; advisory only without one). */
   readonly membership: MembershipState;
 }
 
@@ -97,9 +97,10 @@ export function reduceDashboard(state: DashboardState, round: PollRound): Dashbo
 }
 
 /**
- * The round seen as `quorumchat members` would see it. The dashboard cannot
- * know the replicas' monitor settings (the monitor does not run in them
- * yet), so it judges with the defaults, as `members` does.
+ * The round seen as `quorumchat members` would see it. The replicas' monitor
+ * settings are not in their replies, so verdicts (and the advisory fallback)
+ * are judged with the defaults, as `members` does; the decisions shown are
+ * the leader's own.
  */
 function membershipAfter(state: MembershipState, round: PollRound): MembershipState {
   if (round.cluster === undefined) return state;

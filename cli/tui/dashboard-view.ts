@@ -1,8 +1,8 @@
 /**
  * The operator dashboard (blessed): a live table of every replica (what it
  * says of itself; the leader's view of it as a member; the monitor policy's
- * judgement), sparklines of commits/s and elections, the monitor policy's
- * decisions, the state-machine inspector as a panel; stop/start/restart of
+ * judgement), sparklines of commits/s and elections, the leader's monitor's
+ * decisions (newest first), the state-machine inspector as a panel; stop/start/restart of
  * the selected replica when `up` runs the cluster, and membership changes
  * (add, promote, remove, transfer leadership) in both.
  */
@@ -11,6 +11,7 @@ import { agreedLeader, sparkline, type DashboardState } from './dashboard-model.
 import type { DashboardController, ReplicaAction } from './dashboard-controller.ts';
 import { headerLine, rowCells, rowLine } from './dashboard-columns.ts';
 import { DecisionsPanel } from './decisions-panel.ts';
+import { decisionsSource } from './dashboard-membership.ts';
 import { runMemberAction, type MemberAction, type Outcome } from './member-actions.ts';
 import { messageOf } from './chat-controller.ts';
 import { choose, keyHints, ModalGuard, prompt, showHelp } from './widgets.ts';
@@ -30,7 +31,7 @@ export const DASHBOARD_HELP = `Dashboard keys
   p           promote the selected learner to voter
   x           remove the selected replica from the replica set
   l           transfer leadership to the selected voter
-  PgUp/PgDn   scroll the monitor's decisions
+  PgUp/PgDn   scroll the monitor's decisions (newest first)
   i           show / hide the state-machine inspector
   F1 or ?     this help                        Ctrl-C  quit
 
@@ -146,7 +147,7 @@ export class DashboardView {
     this.commits.setContent(`{green-fg}${sparkline(state.commitRate, width)}{/green-fg}\n{gray-fg}${'─'.repeat(Math.max(0, width - 8))} now{/gray-fg}`);
     this.elections.setLabel(` elections · ${state.totalElections} seen `);
     this.elections.setContent(`{yellow-fg}${sparkline(state.elections, width)}{/yellow-fg}\n{gray-fg}${'─'.repeat(Math.max(0, width - 8))} now{/gray-fg}`);
-    this.decisions.show(state.membership.decisions);
+    this.decisions.show(state.membership.decisions, decisionsSource(state.membership));
     this.footer.setContent(
       keyHints([
         ['↑↓', 'select'],

@@ -1,19 +1,17 @@
 /**
- * The dashboard's scrolling list of the monitor policy's decisions: one line
- * per decision, with the time the policy first said it and its reason,
- * newest at the bottom. Labelled advisory: the monitor does not run inside
- * the replicas yet, so this is what the policy decides for the view the
- * dashboard sees, and nothing carries it out.
+ * The dashboard's scrolling list of the monitor's decisions, newest first:
+ * one line per decision with when it was taken, by which replica's monitor,
+ * its reason and what became of it. The label says whose they are: the
+ * leader's monitor, or, with no leader to ask, the policy's advisory
+ * decision from the dashboard's own view (dashboard-membership.ts).
  */
 import blessed from 'blessed';
 import type { Decision } from '../../actors/monitor/index.ts';
-import { describeDecision } from '../commands/members-format.ts';
+import { describeDecision } from '../commands/members-decisions.ts';
 import type { DecisionEntry } from './dashboard-membership.ts';
 
-export const DECISIONS_LABEL = ' monitor (policy, advisory: nothing acts on it) ';
-
-/** Lines the widget keeps: the model keeps DECISIONS_KEPT entries; this bounds the widget the same way. */
-const SCROLLBACK = 500;
+/** The label before the first look. */
+export const DECISIONS_LABEL = ' monitor ';
 
 const COLOURS: Readonly<Record<Decision['kind'], string>> = {
   wait: 'white',
@@ -24,36 +22,43 @@ const COLOURS: Readonly<Record<Decision['kind'], string>> = {
 };
 
 export class DecisionsPanel {
-  readonly log: blessed.Widgets.Log;
-  /** The newest entry already on screen (entries are kept by identity from round to round). */
-  private lastShown: DecisionEntry | null = null;
+  readonly log: blessed.Widgets.BoxElement;
+  /** The list on screen (the model keeps the same array while nothing changes). */
+  private shown: readonly DecisionEntry[] | null = null;
 
   constructor(parent: blessed.Widgets.Node, position: { top: number | string; left: number | string; width: number | string; height: number | string }) {
-    this.log = blessed.log({
+    this.log = blessed.box({
       parent,
       ...position,
       label: DECISIONS_LABEL,
       border: { type: 'line' },
       tags: true,
       scrollable: true,
-      scrollback: SCROLLBACK,
+      alwaysScroll: true,
       mouse: true,
       keys: true,
       style: { border: { fg: 'gray' } },
-    } as blessed.Widgets.LogOptions);
+    });
   }
 
-  /** Appends the entries after the last one shown (all of them the first time). */
-  show(entries: readonly DecisionEntry[]): void {
-    const from = this.lastShown === null ? 0 : entries.lastIndexOf(this.lastShown) + 1;
-    for (const entry of entries.slice(from)) this.log.log(decisionLine(entry));
-    this.lastShown = entries.at(-1) ?? this.lastShown;
+  /** Shows `entries` (newest first) under `label`; the scroll position is kept. */
+  show(entries: readonly DecisionEntry[], label: string): void {
+    this.log.setLabel(` ${label} `);
+    if (entries === this.shown) return;
+    this.shown = entries;
+    this.log.setContent(entries.map(decisionLine).join('\n'));
   }
 }
 
-/** `16:40:12 wait steady (5 healthy voters)`, coloured by kind: the text `members` prints after "monitor policy:". */
+/**
+ * `16:40:12 r1 promoteNewcomer r6 (ready ...) → done`, coloured by kind (the
+ * line `members` prints under "monitor:"); an advisory entry says so in
+ * place of the replica.
+ */
 export function decisionLine(entry: DecisionEntry): string {
   const time = new Date(entry.at).toTimeString().slice(0, 8);
   const colour = COLOURS[entry.decision.kind];
-  return `{gray-fg}${time}{/gray-fg} {${colour}-fg}${blessed.escape(describeDecision(entry.decision))}{/${colour}-fg}`;
+  const who = entry.by === null ? '{gray-fg}advisory{/gray-fg}' : blessed.escape(entry.by);
+  const outcome = entry.outcome === null || entry.decision.kind === 'wait' ? '' : ` → ${entry.outcome}`;
+  return `{gray-fg}${time}{/gray-fg} ${who} {${colour}-fg}${blessed.escape(describeDecision(entry.decision) + outcome)}{/${colour}-fg}`;
 }

@@ -5,10 +5,13 @@
  * members` would refuse (the same `membershipChangeProblem` messages), ask
  * for a confirmation, then make the change through `members`' own code
  * (`makeChange`, which looks again and checks again) and report the outcome.
+ * Removing the leader asks to move leadership to the most caught-up other
+ * voter first, as `members remove` does (members-leader.ts).
  */
 import { membershipChangeProblem, type ChangeAction, type ClusterView, type MembershipChange } from '../../actors/monitor/index.ts';
 import { ReplicaIdSchema } from '../../actors/protocol/index.ts';
 import { MembersRefusal } from '../commands/members-exit.ts';
+import { planLeaderRemoval } from '../commands/members-leader.ts';
 
 export type MemberAction = 'add' | 'promote' | 'remove' | 'transfer';
 
@@ -48,10 +51,16 @@ export async function runMemberAction(action: MemberAction, selected: string | n
   if (!parsed.success) return refused(action, id, `bad id ${JSON.stringify(id)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   const change: MembershipChange = { action: CHANGE_OF[action], id: parsed.data };
   if (view === null) return refused(action, change.id, NO_LEADER_MESSAGE);
-  const problem = membershipChangeProblem(view, change);
+  let problem = membershipChangeProblem(view, change);
+  let successor: string | null = null;
+  if (problem?.kind === 'removesLeader') {
+    const plan = planLeaderRemoval(view, change.id);
+    if ('kind' in plan) problem = plan;
+    else [problem, successor] = [null, plan.successor];
+  }
   if (problem !== null) return refused(action, change.id, problem.message);
   if (action === 'transfer' && change.id === view.leader) return { tone: 'info', text: `${change.id} already leads` };
-  if (!(await ports.confirm(`${action} ${change.id}`, question(action, change.id)))) return { tone: 'info', text: `${action} ${change.id}: cancelled` };
+  if (!(await ports.confirm(`${action} ${change.id}`, question(action, change.id, successor)))) return { tone: 'info', text: `${action} ${change.id}: cancelled` };
   ports.progress(`${action} ${change.id}…`);
   try {
     return { tone: 'ok', text: `${action} ${change.id}: ${await ports.makeChange(change)}` };
@@ -61,14 +70,15 @@ export async function runMemberAction(action: MemberAction, selected: string | n
   }
 }
 
-/** What the confirmation asks: the change and what it does to the cluster. */
-export function question(action: MemberAction, id: string): string {
+/** What the confirmation asks: the change and what it does to the cluster (`successor`: the leader's removal moves leadership there first). */
+export function question(action: MemberAction, id: string, successor: string | null = null): string {
   switch (action) {
     case 'add':
       return `Add ${id} as a learner? The leader starts replicating to it; it does not vote.\nIts process is not started here: run quorumchat replica --id ${id} … yourself.`;
     case 'promote':
       return `Promote learner ${id} to voter? It will vote and count toward every quorum.`;
     case 'remove':
+      if (successor !== null) return `${id} leads: move leadership to ${successor} (the most caught-up other voter) first,\nthen remove ${id} from the replica set?`;
       return `Remove ${id} from the replica set? It stops counting toward quorums;\nstop its process afterwards.`;
     case 'transfer':
       return `Transfer leadership to ${id}? The leader brings it up to date and hands over.`;
