@@ -41,6 +41,12 @@ export interface PipelineEffects {
   persist(batch: PersistBatch): Promise<void>;
   /** Follower side: the core adopted a received snapshot (already installed in the store before the core saw it). */
   adoptSnapshot(meta: SnapshotMeta): Promise<void>;
+  /**
+   * Optional: resolves once the I/O already waiting has been handled (production: one
+   * `setImmediate`). Awaited before each group is taken, so the proposals and messages of
+   * one event-loop turn persist, and their appends leave, as one group instead of one each.
+   */
+  gather?(): Promise<void>;
   send(messages: readonly Message[], snapshotsToSend: readonly { readonly to: ReplicaId; readonly meta: SnapshotMeta }[]): void;
   answer(proposals: readonly ProposalOutcome[], reads: readonly ReadOutcome[]): void;
   /** Apply newly committed entries in index order; resolves when they are applied durably. */
@@ -154,6 +160,7 @@ export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRunt
       await null;
       try {
         while (durabilityQueue.length > 0 && !failed) {
+          if (effects.gather !== undefined) await effects.gather();
           const group = takeGroup(durabilityQueue);
           stats.queued = durabilityQueue.length;
           for (const part of splitAtSnapshots(group)) {

@@ -91,6 +91,12 @@ export interface ReplicaWorld<Tx, Live> {
   readonly provision?: (notice: ReplacementNotice) => void;
   /** UNSAFE broken variants, for the simulation's tests only (ports.ts); production never sets it. */
   readonly unsafe?: UnsafeRuntimeVariants;
+  /**
+   * Resolves after the I/O callbacks already due have run (production: setImmediate).
+   * The pipeline awaits it before each group commit so one turn's Readys share one; a
+   * simulation leaves it out and stays deterministic (a delay changes no safety argument).
+   */
+  readonly gather?: () => Promise<void>;
   /** UNSAFE broken consensus core (RaftInput.unsafe), for the simulation's tests only; production never sets it. */
   readonly unsafeCore?: UnsafeVariants;
 }
@@ -231,6 +237,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
         ),
       ),
     fail: (error) => lifecycle.fail(error, 'carrying out a Ready failed'),
+    ...(world.gather === undefined ? {} : { gather: world.gather }),
   }, world.unsafe, settings.limits);
 
   core.on('ready', ({ ready }) => pipeline.push(ready));

@@ -178,6 +178,7 @@ function productionWorld(config: ReplicaConfig, link: NatsLink, logger: Logger):
     },
     logger,
     pid: process.pid,
+    gather: async () => await new Promise<void>((resolve) => setImmediate(resolve)),
     ...storeOf(config, logger, initialConfiguration(config.peers)),
     createTransport: async () => await natsPeerTransport({ link, prefix: config.prefix, id: config.id, dataDir: config.dataDir, config, logger }),
     ...(config.provisionCmd === undefined ? {} : { provision: provisioner(config, config.provisionCmd, logger) }),
