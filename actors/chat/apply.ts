@@ -98,9 +98,9 @@ async function applyLogout(trx: Knex.Transaction, cmd: CommandOf<'logout'>): Pro
   return { reply: { ok: true }, deliveries: [{ session: cmd.tokenHash, frame: { type: 'revoked' } }] };
 }
 
-async function applySend(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: EntryPosition): Promise<ApplyResult> {
-  // PROTOCOL.md: ids are positive, cluster-unique, identical everywhere and increasing in commit order; the log index is all four.
-  const row: MessageRow = {
+/** The messages row a send creates: PROTOCOL.md ids are positive, cluster-unique, identical everywhere and increasing in commit order; the log index is all four. */
+export function sendRow(cmd: CommandOf<'send'>, at: EntryPosition): MessageRow {
+  return {
     id: at.index,
     sender: cmd.username,
     recipient: cmd.to,
@@ -111,9 +111,13 @@ async function applySend(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: Entr
     hidden_by_sender: 0,
     hidden_by_recipient: 0,
   };
-  // The hot path is one statement: insert only if the session is live, the requestId is new and the
-  // recipient exists; the messages_after_insert trigger (schema v2) updates both conversations rows
-  // and send_requests in the same statement.
+}
+
+async function applySend(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: EntryPosition): Promise<ApplyResult> {
+  const row = sendRow(cmd, at);
+  // One statement: insert only if the session is live, the requestId is new and the recipient exists;
+  // the messages_after_insert trigger (schema v2) updates both conversations rows and send_requests in
+  // the same statement. apply-run.ts does the same for many sends in one statement.
   const inserted = (await trx.raw(
     `INSERT INTO messages (id, sender, recipient, pair_lo, pair_hi, text, ts, read, hidden_by_sender, hidden_by_recipient, request_id)
      SELECT ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?
@@ -124,9 +128,13 @@ async function applySend(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: Entr
     [row.id, row.sender, row.recipient, row.pair_lo, row.pair_hi, row.text, row.ts, cmd.requestId,
       cmd.tokenHash, cmd.username, cmd.ts, cmd.username, cmd.requestId, cmd.to],
   )) as { id: number }[];
-  if (inserted.length === 0) return whyNotSent(trx, cmd);
+  return applySendChecked(trx, cmd, at, inserted.length > 0);
+}
 
-  const message = toMessage(row);
+/** A send's result once its insert ran: the message and its deliveries, or why it was refused. */
+export async function applySendChecked(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: EntryPosition, inserted: boolean): Promise<ApplyResult> {
+  if (!inserted) return whyNotSent(trx, cmd);
+  const message = toMessage(sendRow(cmd, at));
   return {
     reply: { ok: true, message },
     deliveries: [

@@ -18,6 +18,7 @@ export type { PrepareContext, Prepared } from './prepare.ts';
 export { encodeCommand, decodeCommand, CommandDecodeError } from './commands.ts';
 export type { ChatCommand } from './commands.ts';
 export { applyCommand } from './apply.ts';
+export { applyCommands, type PositionedCommand } from './apply-run.ts';
 export type { ApplyResult, EntryPosition } from './apply.ts';
 export { executeRead } from './read.ts';
 export { resolveDeliveries } from './deliveries.ts';

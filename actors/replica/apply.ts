@@ -5,7 +5,7 @@
  */
 import type { Entry, Index, ReplicaId } from '../raft/types.ts';
 import { Internal, isProtocolError } from '../chat/index.ts';
-import type { AppliedCommand, CommandReply, ReplicaApplication, RuntimeLogger, RuntimeStore, WireReply } from './ports.ts';
+import type { AppliedCommand, CommandEntry, CommandReply, ReplicaApplication, RuntimeLogger, RuntimeStore, WireReply } from './ports.ts';
 import type { Waiters } from './waiters.ts';
 
 export type { CommandReply } from './ports.ts';
@@ -61,9 +61,10 @@ export async function applyCommitted<Tx, Live>(deps: ApplyStageDeps<Tx, Live>, c
   // An installed snapshot may already cover part of this batch (Raft §7): those entries are in the state machine.
   const entries = committed.filter((entry) => entry.index > appliedBefore);
   if (entries.length === 0) return;
+  const applyCommand = commandApplier(deps.application, entries);
   const applied = await deps.store.apply(entries, async (tx, entry): Promise<Applied<Live>> =>
     // noop and config entries are Raft bookkeeping: storage advances appliedIndex, digest and config for them.
-    entry.kind === 'command' ? { entry, outcome: await deps.application.apply(tx, entry) } : { entry, outcome: null },
+    entry.kind === 'command' ? { entry, outcome: await applyCommand(tx, entry) } : { entry, outcome: null },
   );
   for (const done of applied) deps.waiters.onApplied({ index: done.entry.index, term: done.entry.term, result: done.outcome?.reply });
   const last = entries[entries.length - 1];
@@ -80,6 +81,33 @@ export async function applyCommitted<Tx, Live>(deps: ApplyStageDeps<Tx, Live>, c
       deps.log.warn({ err: error }, 'could not publish live frames');
     }
   });
+}
+
+/**
+ * Applies one command entry at a time for the store, which asks in index order inside its
+ * transaction; with `applyMany`, the first entry of each run of consecutive command entries
+ * applies the whole run, and the rest of the run is answered from that.
+ */
+function commandApplier<Tx, Live>(application: ReplicaApplication<Tx, Live>, entries: readonly Entry[]): (tx: Tx, entry: CommandEntry) => Promise<AppliedCommand<Live>> {
+  const applyMany = application.applyMany?.bind(application);
+  if (applyMany === undefined) return async (tx, entry) => await application.apply(tx, entry);
+  const done = new Map<Index, AppliedCommand<Live>>();
+  const positionOf = new Map(entries.map((entry, i) => [entry.index, i]));
+  return async (tx, entry) => {
+    const known = done.get(entry.index);
+    if (known !== undefined) return known;
+    const run: CommandEntry[] = [];
+    for (let i = positionOf.get(entry.index) ?? entries.length; i < entries.length; i += 1) {
+      const next = entries[i]!;
+      if (next.kind !== 'command') break;
+      run.push(next);
+    }
+    if (run[0]?.index !== entry.index) return await application.apply(tx, entry);
+    const results = await applyMany(tx, run);
+    if (results.length !== run.length) throw new Error(`applyMany answered ${results.length} results for ${run.length} entries`);
+    run.forEach((applied, i) => done.set(applied.index, results[i]!));
+    return results[0]!;
+  };
 }
 
 /** The wire body of a command reply. */

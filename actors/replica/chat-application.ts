@@ -7,7 +7,10 @@ import type { Knex } from 'knex';
 import {
   AlreadyApplied,
   applyCommand,
+  applyCommands,
   decodeCommand,
+  type ChatCommand,
+  type PositionedCommand,
   encodeCommand,
   executeRead,
   Internal,
@@ -20,7 +23,7 @@ import {
   type ScryptCost,
 } from '../chat/index.ts';
 import { liveSubject } from '../protocol/index.ts';
-import type { ReplicaApplication, RuntimeLogger } from './ports.ts';
+import type { AppliedCommand, CommandEntry, ReplicaApplication, RuntimeLogger } from './ports.ts';
 
 export interface ChatApplicationOptions {
   readonly prefix: string;
@@ -33,6 +36,16 @@ export interface ChatApplicationOptions {
 
 export function chatApplication(options: ChatApplicationOptions): ReplicaApplication<Knex.Transaction, Delivery> {
   const { reader, prefix, log } = options;
+  const decodeOrReport = (entry: CommandEntry): ChatCommand | null => {
+    try {
+      return decodeCommand(entry.data);
+    } catch (error) {
+      // Every replica decodes the same bytes the same way, so skipping it keeps them identical; the proposer gets `internal`.
+      log.error({ err: error, index: entry.index }, 'committed entry is not a chat command; applied as a no-op');
+      return null;
+    }
+  };
+  const undecodable = (entry: CommandEntry): AppliedCommand<Delivery> => ({ reply: new Internal(`entry ${entry.index} could not be decoded`), live: [], ts: null });
   return {
     parse: (op, data) => parseRequestBytes(op, data),
     parseForwarded: (op, body) => parseRequest(op, body),
@@ -52,16 +65,31 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
       return isProtocolError(reply) ? reply.toReply() : reply;
     },
     async apply(trx, entry) {
-      let command;
-      try {
-        command = decodeCommand(entry.data);
-      } catch (error) {
-        // Every replica decodes the same bytes the same way, so skipping it keeps them identical; the proposer gets `internal`.
-        log.error({ err: error, index: entry.index }, 'committed entry is not a chat command; applied as a no-op');
-        return { reply: new Internal(`entry ${entry.index} could not be decoded`), live: [], ts: null };
-      }
+      const command = decodeOrReport(entry);
+      if (command === null) return undecodable(entry);
       const result = await applyCommand(trx, command, { index: entry.index, term: entry.term });
       return { reply: result.reply, live: result.deliveries, ts: command.ts };
+    },
+    async applyMany(trx, entries) {
+      // Undecodable entries are no-ops, applied where they stand; the commands between them go in runs (apply-run.ts).
+      const out: AppliedCommand<Delivery>[] = [];
+      let run: PositionedCommand[] = [];
+      const flush = async (): Promise<void> => {
+        const results = await applyCommands(trx, run);
+        results.forEach((result, i) => out.push({ reply: result.reply, live: result.deliveries, ts: run[i]!.command.ts }));
+        run = [];
+      };
+      for (const entry of entries) {
+        const command = decodeOrReport(entry);
+        if (command !== null) {
+          run.push({ command, at: { index: entry.index, term: entry.term } });
+          continue;
+        }
+        await flush();
+        out.push(undecodable(entry));
+      }
+      await flush();
+      return out;
     },
     async publications(live) {
       const resolved = await resolveDeliveries(reader, live);

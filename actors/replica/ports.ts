@@ -136,6 +136,12 @@ export interface ReplicaApplication<Tx, Live = unknown> {
   read(request: ReadRequest, now: number): Promise<WireReply>;
   /** Apply one committed command entry in the store's transaction. Must not throw on bad bytes: answer `internal` instead. */
   apply(tx: Tx, entry: CommandEntry): Promise<AppliedCommand<Live>>;
+  /**
+   * Optional: apply consecutive command entries at once, with exactly the results (and
+   * tables) of `apply` on each in order; replicas cut their apply batches at different
+   * places, so anything else would split their state.
+   */
+  applyMany?(tx: Tx, entries: readonly CommandEntry[]): Promise<readonly AppliedCommand<Live>[]>;
   /** Resolve live frames to (subject, body) publications after the apply committed. */
   publications(live: readonly Live[]): Promise<readonly { readonly subject: string; readonly body: unknown }[]>;
 }
