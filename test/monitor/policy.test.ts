@@ -114,3 +114,17 @@ test('every decision says why', (t) => {
   t.true(reasons.includes('removeDead: r3 silent for 35 s; 5 healthy voters remain'), reasons.join('\n'));
   t.true(reasons.includes('wait: silent: r3 (5 s); dead after 30 s'), reasons.join('\n'));
 });
+
+test('a replacement that joined but has not been heard from yet is on its way: no second replacement is asked for', (t) => {
+  const world = new World({ provisionAfterMs: 10_000, catchUpAfterMs: 60_000 });
+  world.kill('r2');
+  // r6 (the replacement) joins at t=40s but the leader hears nothing from it for a while, as when
+  // it joined before the leader's next look (seen with --provision-cmd).
+  world.downSince.set('r6', 40_000);
+  const asked: string[] = [];
+  for (let i = 0; i < 10; i += 1) {
+    for (const decision of world.step(5_000)) if (decision.kind === 'requestReplacement') asked.push(`t=${world.nowMs / 1_000}s for ${decision.replaces}`);
+  }
+  t.true(world.learners.includes('r6'), 'the replacement arrived');
+  t.deepEqual(asked, ['t=30s for r2'], 'asked once, not again while r6 is silent inside its grace period');
+});
