@@ -14,6 +14,15 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** A replica finishes its in-flight persist and closes its store well within this; then it is SIGKILLed. */
+/**
+ * glibc's malloc arenas for each replica process (unless the environment already sets
+ * MALLOC_ARENA_MAX). By default every thread that allocates (libuv's pool running SQLite,
+ * V8's workers) may get an arena of its own, and freed memory stays spread over them: at 64
+ * senders a leader's RSS grew to ~307 MiB with a live JS heap of 36 MiB; with 2 arenas it
+ * stayed near 195 MiB at the same throughput (docs/notebook.md, "Issue 10").
+ */
+export const REPLICA_MALLOC_ARENAS = '2';
+
 export const REPLICA_STOP_TIMEOUT_MS = 10_000;
 
 /** The `quorumchat` bin: replicas are started through it so they run exactly what an operator would. */
@@ -186,7 +195,7 @@ export class ClusterSupervisor extends EventEmitter<ClusterSupervisorEvents> {
         // Own process group: a terminal's Ctrl-C reaches only the supervising
         // command, which then stops replicas before the NATS server.
         detached: true,
-        env: { ...process.env, QUORUMCHAT_SUPERVISOR_PID: String(process.pid), ...this.options.env },
+        env: { MALLOC_ARENA_MAX: REPLICA_MALLOC_ARENAS, ...process.env, QUORUMCHAT_SUPERVISOR_PID: String(process.pid), ...this.options.env },
       });
     } finally {
       closeSync(logFd);
