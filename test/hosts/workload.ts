@@ -33,6 +33,12 @@ const CONNECT_ATTEMPTS = 5;
 const CONNECT_RETRY_MS = 200;
 /** history's page size limit (actors/chat/limits.ts HISTORY_MAX_LIMIT). */
 const HISTORY_PAGE = 1_000;
+/**
+ * A history page read after the heal is tried this many times: on a lossy link a read may
+ * time out (`unavailable`) like any request, and the check is about what is stored, not about
+ * availability (seen once in CI: `qc.api.history: timeout` under 2% loss).
+ */
+const HISTORY_READ_ATTEMPTS = 3;
 
 export interface Ack {
   readonly requestId: string;
@@ -135,7 +141,7 @@ export class ClosedLoopSender {
     try {
       const stored: { id: number; text: string }[] = [];
       for (let afterId = 0; ;) {
-        const page = await reader.history({ token: this.token, with: this.to, afterId, limit: HISTORY_PAGE });
+        const page = await readPage(() => reader.history({ token: this.token, with: this.to, afterId, limit: HISTORY_PAGE }));
         stored.push(...page.messages);
         const last = page.messages.at(-1);
         if (!page.hasMore || last === undefined) break;
@@ -213,6 +219,17 @@ export function longestGap(acks: readonly Ack[], from: number, to: number): numb
 /** Every acknowledgement of these senders, in time order. */
 export function allAcks(senders: readonly ClosedLoopSender[]): Ack[] {
   return senders.flatMap((s) => s.acks).sort((a, b) => a.at - b.at);
+}
+
+/** One history page, tried again on `unavailable` (HISTORY_READ_ATTEMPTS). */
+async function readPage<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof UnavailableError) || attempt >= HISTORY_READ_ATTEMPTS) throw error;
+    }
+  }
 }
 
 /** Every problem any sender's history shows through any host's server. */
