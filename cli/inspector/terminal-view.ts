@@ -59,6 +59,8 @@ export class InspectorPanel {
     const unsubscribe = source.subscribe(() => this.schedule());
     // Silence is the absence of records, so redraw on a clock too.
     const ticker = setInterval(() => this.schedule(), SILENCE_CHECK_MS);
+    // A redraw clock must never be what keeps a finished `up` running (it did: the panel is not destroyed with the screen).
+    ticker.unref();
     this.unsubscribe = () => {
       unsubscribe();
       clearInterval(ticker);

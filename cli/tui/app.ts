@@ -96,8 +96,20 @@ export async function runTui(options: TuiOptions): Promise<void> {
   } finally {
     for (const c of cleanups) await c();
     screen.destroy();
+    releaseStdin();
     await nc.close().catch(() => undefined);
   }
+}
+
+/**
+ * blessed's destroy leaves the terminal's input stream flowing (and raw), which alone kept
+ * `up` running after it had stopped every replica and printed so: hand it back.
+ */
+function releaseStdin(): void {
+  if (process.stdin.isTTY) process.stdin.setRawMode(false);
+  process.stdin.pause();
+  // Paused, a TTY stream still holds the loop open; nothing reads the terminal after the UI.
+  process.stdin.unref();
 }
 
 /** What `up` opens on a TTY: chat first, the dashboard as the second tab, driving up's supervisor. */
