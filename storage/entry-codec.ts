@@ -7,7 +7,9 @@
  * `[index, term, kind, payload]` where payload is
  *   - `null` for a `noop`,
  *   - the command bytes (MessagePack bin) for a `command`,
- *   - `[voters, learners]` (arrays of replica ids, in the entry's order) for a `config`.
+ *   - `[voters, learners]` (arrays of replica ids, in the entry's order) for a `config`,
+ *     or `[voters, learners, dataIds]` when it records data identities, `dataIds` being
+ *     `[id, dataId]` pairs sorted by id (entries written before identities keep their bytes).
  * MessagePack writes each integer in its shortest form and an array keeps its
  * order, so the bytes depend on nothing but the entry's values.
  */
@@ -58,22 +60,31 @@ export class EntryDecodeError extends Error {
   }
 }
 
-function payloadOf(entry: Entry): null | Uint8Array | [readonly string[], readonly string[]] {
+type ConfigPayload = [readonly string[], readonly string[]] | [readonly string[], readonly string[], [string, string][]];
+
+function payloadOf(entry: Entry): null | Uint8Array | ConfigPayload {
   switch (entry.kind) {
     case 'noop':
       return null;
     case 'command':
       return entry.data;
     case 'config':
-      return [entry.config.voters, entry.config.learners];
+      return configPayload(entry.config);
   }
 }
 
+function configPayload(config: Configuration): ConfigPayload {
+  const pairs = Object.entries(config.dataIds ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return pairs.length === 0 ? [config.voters, config.learners] : [config.voters, config.learners, pairs];
+}
+
 function decodeConfig(payload: unknown): Configuration {
-  if (!Array.isArray(payload) || payload.length !== 2) throw new EntryDecodeError('config payload is not [voters, learners]');
-  const [voters, learners] = payload as unknown[];
+  if (!Array.isArray(payload) || (payload.length !== 2 && payload.length !== 3)) throw new EntryDecodeError('config payload is not [voters, learners] or [voters, learners, dataIds]');
+  const [voters, learners, pairs] = payload as unknown[];
   if (!isStringArray(voters) || !isStringArray(learners)) throw new EntryDecodeError('config members are not replica ids');
-  return { voters, learners };
+  if (pairs === undefined) return { voters, learners };
+  if (!Array.isArray(pairs) || pairs.length === 0 || !pairs.every((p) => isStringArray(p) && p.length === 2)) throw new EntryDecodeError('config data identities are not [id, dataId] pairs');
+  return { voters, learners, dataIds: Object.fromEntries(pairs as [string, string][]) };
 }
 
 function isLogNumber(value: unknown): value is number {

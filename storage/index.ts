@@ -1,5 +1,5 @@
 /** The storage layer's public API. */
-export { openReplicaStore, raftStartOf, DATABASE_FILE, SNAPSHOT_DIR } from './replica-store.ts';
+export { openReplicaStore, claimDataDirectory, raftStartOf, DATABASE_FILE, SNAPSHOT_DIR } from './replica-store.ts';
 export { WAL_DIR } from './wal/segment-log.ts';
 export type {
   AppliedState,

@@ -15,7 +15,7 @@
  * transaction as appliedIndex): `S`, copied on write through `MemoryStateCodec`.
  */
 import { createHash } from 'node:crypto';
-import type { Configuration, Entry, HardState, Index, SnapshotMeta, Term } from '../actors/raft/types.ts';
+import type { Configuration, DataId, Entry, HardState, Index, SnapshotMeta, Term } from '../actors/raft/types.ts';
 import { INITIAL_DIGEST, nextDigest } from './digest.ts';
 import { ApplyOrderError, InvalidPersistError, SnapshotError, StoreClosedError } from './errors.ts';
 import { checkHardState, hardStateCovering, type PersistRequest, type SnapshotStream, type StoreStatus } from './replica-store.ts';
@@ -62,6 +62,8 @@ export interface MemoryDiskOptions<S> {
   readonly codec: MemoryStateCodec<S>;
   /** The cluster's bootstrap configuration (the snapshot's config before any config entry is applied). */
   readonly initialConfig: Configuration;
+  /** This disk's data identity (storage/data-identity.ts); a wiped disk is a new MemoryDisk with a new one. */
+  readonly dataId: DataId;
   /** `lying`: acknowledges every write, flushes only when `flushes()` says so. */
   readonly mode: 'honest' | 'lying';
   /** Lying disks only: whether this write really reaches the platter (seeded in the simulation). */
@@ -125,7 +127,7 @@ export class MemoryStore<S> {
   }
 
   /** Where the core starts from. */
-  load(): { hardState: HardState; snapshot: SnapshotMeta; entries: readonly Entry[]; appliedIndex: Index; empty: boolean } {
+  load(): { hardState: HardState; snapshot: SnapshotMeta; entries: readonly Entry[]; appliedIndex: Index; empty: boolean; dataId: DataId } {
     const live = this.#live;
     const snapshot = live.snapshot?.meta ?? { index: 0, term: 0, config: this.#disk.options.initialConfig };
     return {
@@ -134,6 +136,7 @@ export class MemoryStore<S> {
       entries: live.entries,
       appliedIndex: live.applied.index,
       empty: live.hardState.term === 0 && live.entries.length === 0 && live.snapshot === null && live.applied.index === 0,
+      dataId: this.#disk.options.dataId,
     };
   }
 

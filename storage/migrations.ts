@@ -85,6 +85,15 @@ export const storageMigrations: readonly Migration[] = [
       }
     },
   },
+  {
+    name: 'storage_0002_data_identity',
+    async up(knex) {
+      // Which directory this is (storage/data-identity.ts); NULL until the next open gives it one.
+      await knex.schema.alterTable('raft_identity', (t) => {
+        t.text('data_id').nullable();
+      });
+    },
+  },
 ];
 
 /** A Knex migrationSource serving `migrations` in the given order. */

@@ -19,11 +19,12 @@ import { pipeline } from 'node:stream/promises';
 import { join, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import type { Configuration, Entry, HardState, Index, ReplicaId, SnapshotMeta, Term } from '../actors/raft/types.ts';
+import type { Configuration, DataId, Entry, HardState, Index, ReplicaId, SnapshotMeta, Term } from '../actors/raft/types.ts';
 import { ReplicaIdSchema } from '../actors/protocol/replica-id.ts';
 import { isCorruptionError, openSnapshotWriter, openSqlite } from './connection.ts';
 import { nextDigestOfBytes } from './digest.ts';
 import { checksumOf, encodeEntry } from './entry-codec.ts';
+import { claimDirectory, type DirectoryClaim } from './data-identity.ts';
 import {
   ApplyOrderError,
   CorruptStoreError,
@@ -102,6 +103,8 @@ export interface LoadedState {
   readonly applied: AppliedState;
   /** True when this open created the database: nothing was ever stored. */
   readonly fresh: boolean;
+  /** The directory's data identity (storage/data-identity.ts). */
+  readonly dataId: DataId;
 }
 
 /** One step's persist effects (Ready fields 1). */
@@ -159,6 +162,24 @@ export interface ReplicaStore {
 }
 
 /**
+ * The data identity of a replica's directory (made now if it has none; the
+ * directory and database are created if missing), without opening the log:
+ * what `replica --join` tells the cluster before its store opens.
+ */
+export async function claimDataDirectory(options: Pick<ReplicaStoreOptions, 'dataDir' | 'replicaId' | 'migrations' | 'logger'>): Promise<DataId> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const file = join(dataDir, DATABASE_FILE);
+  const knex = openSqlite(file, 'read-write', options.logger ?? silentLogger);
+  try {
+    await knex.migrate.latest({ migrationSource: migrationSourceOf([...storageMigrations, ...options.migrations]) });
+    return (await claimDirectory(knex, file, options.replicaId)).dataId;
+  } finally {
+    await knex.destroy();
+  }
+}
+
+/**
  * Open (creating if needed) the store of one replica: checks the file with
  * PRAGMA quick_check, runs migrations, and checks that the store belongs to
  * `replicaId`.
@@ -177,10 +198,11 @@ export async function openReplicaStore(options: ReplicaStoreOptions): Promise<Re
   try {
     await checkIntegrity(knex, file);
     await knex.migrate.latest({ migrationSource: migrationSourceOf([...storageMigrations, ...options.migrations]) });
-    const { position, fresh } = await readPosition(knex, file, options.replicaId);
+    const claim = await claimDirectory(knex, file, options.replicaId);
+    const position = await readPosition(knex, file);
     await removeStraySnapshotFiles(snapshotDir, position.snapshot?.file ?? null);
     wal = await openLog(knex, file, join(dataDir, WAL_DIR), position, logger, options.walSegmentBytes);
-    return new SqliteReplicaStore(knex, wal, file, snapshotDir, position, fresh, options.initialConfig ?? null, logger);
+    return new SqliteReplicaStore(knex, wal, file, snapshotDir, position, claim, options.initialConfig ?? null, logger);
   } catch (err) {
     await wal?.close();
     await knex.destroy();
@@ -252,7 +274,7 @@ class SqliteReplicaStore implements ReplicaStore {
   readonly reader: Knex;
   private readonly knex: Knex;
   private readonly wal: SegmentLog;
-  private readonly fresh: boolean;
+  private readonly claim: DirectoryClaim;
   private readonly snapshotDir: string;
   private readonly initialConfig: Configuration | null;
   private readonly logger: StoreLogger;
@@ -271,11 +293,11 @@ class SqliteReplicaStore implements ReplicaStore {
   /** Set once: why the store refuses to serve (corruption found, a failed log write, or closed). */
   private failure: Error | null = null;
 
-  constructor(knex: Knex, wal: SegmentLog, file: string, snapshotDir: string, position: Position, fresh: boolean, initialConfig: Configuration | null, logger: StoreLogger) {
+  constructor(knex: Knex, wal: SegmentLog, file: string, snapshotDir: string, position: Position, claim: DirectoryClaim, initialConfig: Configuration | null, logger: StoreLogger) {
     this.knex = knex;
     this.wal = wal;
     this.reader = openSqlite(file, 'read-only', logger);
-    this.fresh = fresh;
+    this.claim = claim;
     this.file = file;
     this.snapshotDir = snapshotDir;
     this.position = position;
@@ -311,7 +333,7 @@ class SqliteReplicaStore implements ReplicaStore {
         if (applied.index > lastIndex || applied.index < snapshotIndex) {
           throw new CorruptStoreError(this.file, null, `appliedIndex ${applied.index} lies outside the log [${snapshotIndex}, ${lastIndex}]`);
         }
-        return { hardState: this.wal.hardState, snapshot, entries, applied, fresh: this.fresh };
+        return { hardState: this.wal.hardState, snapshot, entries, applied, fresh: this.claim.fresh, dataId: this.claim.dataId };
       }),
     );
   }
@@ -828,12 +850,7 @@ async function checkIntegrity(knex: Knex, file: string): Promise<void> {
   }
 }
 
-async function readPosition(knex: Knex, file: string, replicaId: ReplicaId): Promise<{ position: Position; fresh: boolean }> {
-  const identity = (await knex('raft_identity').select('replica_id').where({ id: 1 })) as { replica_id: string }[];
-  const owner = identity[0]?.replica_id;
-  const fresh = owner === undefined;
-  if (owner === undefined) await knex('raft_identity').insert({ id: 1, replica_id: replicaId });
-  else if (owner !== replicaId) throw new StoreConfigError(`store ${file} belongs to replica ${owner}, not ${replicaId}: a log is never reused under another name`);
+async function readPosition(knex: Knex, file: string): Promise<Position> {
 
   const applied = ((await knex('raft_applied').select('applied_index', 'applied_term', 'digest', 'config').where({ id: 1 })) as {
     applied_index: number;
@@ -862,7 +879,7 @@ async function readPosition(knex: Knex, file: string, replicaId: ReplicaId): Pro
     },
     snapshot,
   };
-  return { position, fresh };
+  return position;
 }
 
 interface SnapshotRow {

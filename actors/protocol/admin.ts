@@ -5,7 +5,7 @@
  *
  *   members   {action: "addLearner" | "promote" | "remove", id, intent?}  → {ok, voters, learners}
  *   transfer  {to}                                                       → {ok, leader}
- *   join      {id, intent}            → {ok, voters, learners, added}  (a new replica asking in, docs/operators.md)
+ *   join      {id, intent, dataId?}   → {ok, voters, learners, added}  (a new replica asking in, docs/operators.md)
  *
  * And the monitor's subjects (docs/operators.md, "The monitor"):
  *
@@ -32,8 +32,16 @@ export const MembersRequest = z.strictObject({ action: z.enum(['addLearner', 'pr
 export type MembersRequest = z.infer<typeof MembersRequest>;
 export const TransferRequest = z.strictObject({ to: ReplicaIdSchema });
 export type TransferRequest = z.infer<typeof TransferRequest>;
-/** A replica asking to be added as a learner; a member already is answered at once (`added: false`). */
-export const JoinRequest = z.strictObject({ id: ReplicaIdSchema, intent: LearnerIntent.prefault('voter') });
+/** A data directory's identity (actors/raft/identity.ts): 16 hex digits. */
+export const DataIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'a data identity is 16 lowercase hex digits');
+
+/**
+ * A replica asking to be added as a learner; a member already is answered at
+ * once (`added: false`), unless `dataId` differs from the identity the
+ * cluster recorded for it: then its disk was replaced, and it comes back as a
+ * learner with the new identity (`added: true`).
+ */
+export const JoinRequest = z.strictObject({ id: ReplicaIdSchema, intent: LearnerIntent.prefault('voter'), dataId: DataIdSchema.optional() });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 
 /** Published by a learner (re-announced, so a new leader learns it too); every replica's monitor keeps it. */

@@ -46,6 +46,9 @@ export const StatusReply = z.looseObject({
   health: z.string().optional(),
   /** Leader only. */
   progress: z.record(z.string(), PeerProgress).optional(),
+  /** This replica's data directory identity, and those its configuration records per member (docs/operators.md, "A replica's identity"). */
+  dataId: z.string().nullable().optional(),
+  dataIds: z.record(z.string(), z.string()).optional(),
 });
 export type StatusReply = z.infer<typeof StatusReply>;
 

@@ -5,8 +5,9 @@
 import type { RequestVote, RequestVoteResponse } from './types.ts';
 import type { Draft, Out } from './state.ts';
 import { resetElectionTimer, setHardState } from './state.ts';
-import { isUpToDate } from './log.ts';
+import { isUpToDate, lastIndex } from './log.ts';
 import { tallyVotes } from './roles.ts';
+import { disowned } from './identity.ts';
 
 /** Raft §5.2, §5.4.1; thesis §9.6 for pre-votes. */
 export function onRequestVote(s: Draft, out: Out, m: RequestVote): void {
@@ -17,7 +18,11 @@ export function onRequestVote(s: Draft, out: Out, m: RequestVote): void {
   // Thesis §4.2.1: a server answers vote requests whatever its own configuration says. A replica may
   // not yet have received the entry that made it a voter, and refusing would leave the candidate's
   // configuration without a quorum (etcd-io/etcd#10998); the candidate counts only its own voters.
-  const granted = couldVote && upToDate;
+  // A disk the cluster did not record under our id holds nothing it may vouch for (identity.ts). Nor does an
+  // empty log: it may be a wiped voter's, whose old identity the candidate has not learned; it only helps
+  // elect the first leader of an empty cluster.
+  const vouches = !disowned(s) && (lastIndex(s.log) > 0 || m.lastLogIndex === 0);
+  const granted = couldVote && upToDate && vouches;
   if (granted && !m.preVote) {
     setHardState(s, out, s.term, m.from);
     resetElectionTimer(s);

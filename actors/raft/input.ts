@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_LIMITS, DEFAULT_TIMING } from './limits.ts';
+import { DATA_ID_PATTERN } from './identity.ts';
 import type { Configuration, RaftInput, RaftLimits, RaftTiming, ReplicaId } from './types.ts';
 
 /** Thrown by createRaftActor when its input cannot describe a valid replica. */
@@ -17,7 +18,8 @@ export class InvalidRaftInputError extends Error {
 const index = z.int().nonnegative();
 const positive = z.int().positive();
 const replicaId = z.string().min(1);
-const configuration = z.object({ voters: z.array(replicaId), learners: z.array(replicaId) });
+const dataId = z.string().regex(DATA_ID_PATTERN, 'a data identity is 16 hex digits');
+const configuration = z.object({ voters: z.array(replicaId), learners: z.array(replicaId), dataIds: z.record(replicaId, dataId).optional() });
 const entry = z.discriminatedUnion('kind', [
   z.object({ index: positive, term: index, kind: z.literal('noop') }),
   z.object({ index: positive, term: index, kind: z.literal('command'), data: z.instanceof(Uint8Array) }),
@@ -47,6 +49,7 @@ const raftInput = z
       .partial()
       .optional(),
     persistedEvents: z.boolean().optional(),
+    dataId: dataId.optional(),
   })
   .superRefine((input, ctx) => {
     let expected = input.snapshot.index + 1;

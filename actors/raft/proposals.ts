@@ -2,8 +2,9 @@
  * Client proposals at the leader: commands and single-server configuration
  * changes (thesis §4.1, §4.3). Non-leaders refuse with a pointer to the leader.
  */
-import type { Configuration, Entry, ProposalOutcome, RefusalReason } from './types.ts';
+import type { Configuration, DataId, Entry, ProposalOutcome, RefusalReason, ReplicaId } from './types.ts';
 import type { Draft, Out } from './state.ts';
+import { dataIdProblem, recordedDataId, sameDataIds } from './identity.ts';
 import { lastIndex } from './log.ts';
 import { leaderAppend } from './roles.ts';
 import { broadcastAppend, maybeCommit } from './replication.ts';
@@ -33,7 +34,38 @@ export function onProposeConfig(s: Draft, out: Out, id: string, config: Configur
     out.proposals.push(dropped(id, problem));
     return;
   }
-  accept(s, out, id, { index: lastIndex(s.log) + 1, term: s.term, kind: 'config', config: { voters: [...config.voters], learners: [...config.learners] } });
+  accept(s, out, id, { index: lastIndex(s.log) + 1, term: s.term, kind: 'config', config: copyConfig(config) });
+}
+
+/**
+ * The leader records the data identities it has heard from members that have
+ * none recorded, and its own, in one configuration entry that changes no one's
+ * role (identity.ts). It waits, like any change, until the previous
+ * configuration is committed, and until an entry of its own term is (so the
+ * configuration it extends is surely the cluster's).
+ */
+export function recordDataIds(s: Draft, out: Out): void {
+  const ls = s.leaderState;
+  if (s.role !== 'leader' || ls === null || !ls.committedOwnTerm || ls.transfer !== null) return;
+  if (s.configIndex > s.commitIndex || refuse(s) !== null) return;
+  const pending: Record<ReplicaId, DataId> = {};
+  const members = [...s.config.voters, ...s.config.learners];
+  for (const member of members) {
+    if (recordedDataId(s.config, member) !== undefined) continue;
+    const heard = member === s.id ? s.dataId : ls.heardDataIds[member];
+    if (heard !== undefined && heard !== null) pending[member] = heard;
+  }
+  if (Object.keys(pending).length === 0) return;
+  s.leaderState = { ...ls, heardDataIds: {} };
+  const config = { voters: s.config.voters, learners: s.config.learners, dataIds: { ...(s.config.dataIds ?? {}), ...pending } };
+  leaderAppend(s, out, { index: lastIndex(s.log) + 1, term: s.term, kind: 'config', config: copyConfig(config) });
+  broadcastAppend(s, out, { allowEmpty: false, round: 0 });
+  maybeCommit(s, out);
+}
+
+function copyConfig(config: Configuration): Configuration {
+  const copy = { voters: [...config.voters], learners: [...config.learners] };
+  return config.dataIds === undefined || Object.keys(config.dataIds).length === 0 ? copy : { ...copy, dataIds: { ...config.dataIds } };
 }
 
 function accept(s: Draft, out: Out, id: string, entry: Entry): void {
@@ -59,7 +91,8 @@ function dropped(id: string, detail: string): ProposalOutcome {
 
 /**
  * Why `next` is not a valid single-server change from `current`, or null.
- * Exactly one replica may be added, removed, or moved between voter and learner.
+ * Exactly one replica may be added, removed, or moved between voter and learner;
+ * or no one's role changes and only data identities are recorded (identity.ts).
  */
 export function configProblem(current: Configuration, next: Configuration): string | null {
   const ids = [...next.voters, ...next.learners];
@@ -69,7 +102,7 @@ export function configProblem(current: Configuration, next: Configuration): stri
   const roleIn = (c: Configuration, id: string): string => (c.voters.includes(id) ? 'voter' : c.learners.includes(id) ? 'learner' : 'none');
   const everyone = new Set([...current.voters, ...current.learners, ...ids]);
   const changed = [...everyone].filter((id) => roleIn(current, id) !== roleIn(next, id));
-  if (changed.length === 0) return 'the configuration is unchanged';
+  if (changed.length === 0 && sameDataIds(current, next)) return 'the configuration is unchanged';
   if (changed.length > 1) return `only one replica may change at a time (changing: ${changed.join(', ')})`;
-  return null;
+  return dataIdProblem(current, next);
 }

@@ -11,6 +11,7 @@ import { newProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
 import { broadcastAppend, maybeCommit } from './replication.ts';
 import { failAllReads } from './reads.ts';
+import { disowned } from './identity.ts';
 
 /** The role a non-leading replica takes: voters follow, everyone else (learners, non-members) only learns. */
 export function restingRole(s: Draft): Role {
@@ -36,7 +37,7 @@ export function becomeFollower(s: Draft, out: Out, term: Term, leader: ReplicaId
  * (thesis §3.10) and tells voters not to ignore us for having a leader.
  */
 export function campaign(s: Draft, out: Out, kind: 'pre-vote' | 'election', transfer: boolean): void {
-  if (!isVoter(s.config, s.id)) return;
+  if (!isVoter(s.config, s.id) || disowned(s)) return;
   if (kind === 'pre-vote') {
     changeRole(s, 'pre-candidate');
   } else {
@@ -97,6 +98,7 @@ export function becomeLeader(s: Draft, out: Out): void {
     readsAwaitingCommit: [],
     transfer: null,
     snapshotSinceMs: {},
+    heardDataIds: {},
   };
   leaderAppend(s, out, { index: lastIndex(s.log) + 1, term: s.term, kind: 'noop' });
   broadcastAppend(s, out, { allowEmpty: true, round: 0 });

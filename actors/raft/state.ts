@@ -7,6 +7,7 @@
  */
 import type {
   Configuration,
+  DataId,
   Entry,
   Index,
   Message,
@@ -69,6 +70,8 @@ export interface LeaderState {
   readonly transfer: Transfer | null;
   /** When each peer in snapshot state began its snapshot, in nowMs. */
   readonly snapshotSinceMs: Readonly<Record<ReplicaId, number>>;
+  /** Data identities heard from members the configuration has none recorded for, waiting to be recorded (identity.ts). */
+  readonly heardDataIds: Readonly<Record<ReplicaId, DataId>>;
 }
 
 export interface CoreState {
@@ -78,6 +81,8 @@ export interface CoreState {
   readonly unsafe: UnsafeVariants;
   /** RaftInput.persistedEvents: the runtime reports durable writes, and may send a leader's appends before them. */
   readonly persistedEvents: boolean;
+  /** RaftInput.dataId: stamped on every message sent; null claims none. */
+  readonly dataId: DataId | null;
 
   // Raft Figure 2 persistent state (with the log).
   readonly term: Term;
@@ -176,7 +181,7 @@ export function toReady(out: Out, s: CoreState, seq: number): Ready | null {
     ...(out.installSnapshot !== undefined ? { installSnapshot: out.installSnapshot } : {}),
     ...(out.truncateFrom !== undefined ? { truncateFrom: out.truncateFrom } : {}),
     entries: out.entries,
-    messages: out.messages,
+    messages: s.dataId === null ? out.messages : out.messages.map((m) => ({ ...m, dataId: s.dataId ?? undefined })),
     snapshotsToSend: out.snapshotsToSend,
     committed: out.committed,
     commitIndex: s.commitIndex,
@@ -198,6 +203,7 @@ export function initialState(input: RaftInput): CoreState {
     limits: input.limits,
     unsafe: input.unsafe ?? {},
     persistedEvents: input.persistedEvents === true,
+    dataId: input.dataId ?? null,
     term: input.hardState.term,
     votedFor: input.hardState.votedFor,
     log,

@@ -14,7 +14,8 @@ import { onRequestVote, onVoteResponse } from './election.ts';
 import { becomeProbe } from './progress.ts';
 import { onReadIndex, readsJoinRound } from './reads.ts';
 import { onTransferLeadership } from './transfer.ts';
-import { onPropose, onProposeConfig } from './proposals.ts';
+import { onPropose, onProposeConfig, recordDataIds } from './proposals.ts';
+import { noteDataId, speaksForSender } from './identity.ts';
 import { SNAPSHOT_ANSWER_TIMEOUT_MS } from './limits.ts';
 import { isWellFormedEvent } from './validate.ts';
 import { assertRolePath } from './transitions.ts';
@@ -115,6 +116,8 @@ function refuseMalformed(out: Out, event: RaftEvent): void {
 
 function onMessage(s: Draft, out: Out, m: Message): void {
   if (m.to !== s.id || m.from === s.id) return;
+  // Another disk under a recorded member's id (identity.ts): its votes and acknowledgements count for nothing, whatever its term.
+  if (!speaksForSender(s.config, m)) return;
   if (m.term > s.term) {
     if (m.type === 'RequestVote' && !m.transfer && inLease(s)) return; // thesis §4.2.3: disruptive server
     const keepsTerm = (m.type === 'RequestVote' && m.preVote) || (m.type === 'RequestVoteResponse' && m.preVote && m.granted);
@@ -130,6 +133,12 @@ function onMessage(s: Draft, out: Out, m: Message): void {
     }
     return;
   }
+  noteDataId(s, m);
+  answer(s, out, m);
+  recordDataIds(s, out);
+}
+
+function answer(s: Draft, out: Out, m: Message): void {
   switch (m.type) {
     case 'RequestVote':
       onRequestVote(s, out, m);
@@ -214,6 +223,7 @@ function onHeartbeat(s: Draft, out: Out): void {
     if (p?.state === 'snapshot' && nowMs - since >= SNAPSHOT_ANSWER_TIMEOUT_MS) setProgress(s, peer, becomeProbe(p));
   }
   readsJoinRound(s, broadcastHeartbeat(s, out));
+  recordDataIds(s, out);
 }
 
 // --------------------------------------------------------------- local events

@@ -26,6 +26,15 @@
 /** A replica's stable name, e.g. "r1". Unique in the cluster, never reused for a different log. */
 export type ReplicaId = string;
 
+/**
+ * The identity of one data directory: random, made when the directory is
+ * created, never reused. A replica id names a place in the cluster; a data
+ * id names the disk behind it, so a voter that comes back with an empty or
+ * replaced directory under its old id is told apart from the one that
+ * acknowledged entries (docs/raft.md, "Data identity").
+ */
+export type DataId = string;
+
 /** Raft terms and log indices are non-negative safe integers; index 0 is the empty log's sentinel. */
 export type Term = number;
 export type Index = number;
@@ -37,6 +46,12 @@ export type Index = number;
 export interface Configuration {
   readonly voters: readonly ReplicaId[];
   readonly learners: readonly ReplicaId[];
+  /**
+   * The data identity each member had when the cluster recorded it. A member
+   * without one is not recorded yet (configurations older than data
+   * identities, or a member the leader has not heard from). Absent means none.
+   */
+  readonly dataIds?: Readonly<Record<ReplicaId, DataId>>;
 }
 
 /** A log entry. The payload of a `command` entry is opaque bytes to the core. */
@@ -75,6 +90,8 @@ interface Envelope {
   readonly from: ReplicaId;
   readonly to: ReplicaId;
   readonly term: Term;
+  /** The sender's data identity (RaftInput.dataId); a message whose sender's recorded identity differs is ignored. */
+  readonly dataId?: DataId;
 }
 
 export interface RequestVote extends Envelope {
@@ -277,6 +294,13 @@ export interface RaftInput {
    * Ready before sending any of its messages.
    */
   readonly persistedEvents?: boolean;
+  /**
+   * This replica's data identity. Stamped on every message it sends; the
+   * leader records it in the configuration, and from then on peers ignore
+   * messages under this replica id that carry another. Absent: the core
+   * claims none (tests of the bare core), and nothing is recorded for it.
+   */
+  readonly dataId?: DataId;
 }
 
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader' | 'learner';

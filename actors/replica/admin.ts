@@ -6,7 +6,7 @@
  * Their subjects and schemas are the protocol's (actors/protocol/admin.ts).
  */
 import type { z } from 'zod';
-import type { Configuration } from '../raft/types.ts';
+import type { Configuration, DataId } from '../raft/types.ts';
 import { configProblem } from '../raft/proposals.ts';
 import { ADMIN_OPS, BadRequest, Conflict, JoinRequest, MembersRequest, TransferRequest, type ProtocolError } from '../protocol/index.ts';
 
@@ -32,8 +32,11 @@ export function parseAdminRequest(op: string, body: unknown): AdminRequest | Pro
   return new BadRequest(`unknown admin op ${JSON.stringify(op)} (known: ${ADMIN_OPS.join(', ')})`);
 }
 
-/** The configuration after `request`, or why it cannot be made (as `conflict`). */
-export function nextConfiguration(current: Configuration, request: MembersRequest): Configuration | ProtocolError {
+/**
+ * The configuration after `request`, or why it cannot be made (as `conflict`).
+ * Recorded data identities are kept; a learner added by `join` brings its own (`dataId`).
+ */
+export function nextConfiguration(current: Configuration, request: MembersRequest, dataId?: DataId): Configuration | ProtocolError {
   const { action, id } = request;
   const isVoter = current.voters.includes(id);
   const isLearner = current.learners.includes(id);
@@ -41,19 +44,44 @@ export function nextConfiguration(current: Configuration, request: MembersReques
   switch (action) {
     case 'addLearner':
       if (isVoter || isLearner) return new Conflict(`${id} is already a ${isVoter ? 'voter' : 'learner'}`);
-      next = { voters: current.voters, learners: [...current.learners, id] };
+      next = withDataIds({ voters: current.voters, learners: [...current.learners, id] }, current, id, dataId);
       break;
     case 'promote':
       if (!isLearner) return new Conflict(`${id} is not a learner${isVoter ? ' (it already votes)' : ''}; add it as a learner first`);
-      next = { voters: [...current.voters, id], learners: current.learners.filter((m) => m !== id) };
+      next = withDataIds({ voters: [...current.voters, id], learners: current.learners.filter((m) => m !== id) }, current, id, current.dataIds?.[id]);
       break;
     case 'remove':
       if (!isVoter && !isLearner) return new Conflict(`${id} is not a member`);
-      next = { voters: current.voters.filter((m) => m !== id), learners: current.learners.filter((m) => m !== id) };
+      next = withDataIds({ voters: current.voters.filter((m) => m !== id), learners: current.learners.filter((m) => m !== id) }, current, id, undefined);
       break;
   }
+  return checked(current, next);
+}
+
+/**
+ * `join` from a data directory the cluster recorded another identity for
+ * under `id` (actors/raft/identity.ts): the member becomes a learner with the
+ * new identity, catches up, and is promoted like any newcomer. Demoting it
+ * costs no quorum: its old disk's votes and acknowledgements already count
+ * for nothing, since the new one answers under its id.
+ */
+export function rejoinConfiguration(current: Configuration, id: string, dataId: DataId): Configuration | ProtocolError {
+  if (!current.voters.includes(id) && !current.learners.includes(id)) return new Conflict(`${id} is not a member`);
+  const next = { voters: current.voters.filter((m) => m !== id), learners: [...current.learners.filter((m) => m !== id), id] };
+  return checked(current, withDataIds(next, current, id, dataId));
+}
+
+function checked(current: Configuration, next: Configuration): Configuration | ProtocolError {
   const problem = configProblem(current, next);
   return problem === null ? next : new Conflict(problem);
+}
+
+/** `roles` with the recorded identities of `current` carried over, and `id`'s set to `dataId` (or dropped when undefined). */
+function withDataIds(roles: Configuration, current: Configuration, id: string, dataId: DataId | undefined): Configuration {
+  const dataIds: Record<string, DataId> = { ...(current.dataIds ?? {}) };
+  delete dataIds[id];
+  if (dataId !== undefined) dataIds[id] = dataId;
+  return Object.keys(dataIds).length === 0 ? roles : { ...roles, dataIds };
 }
 
 function describe(error: z.ZodError): string {

@@ -46,6 +46,23 @@ export class WipedReplicaError extends Error {
   }
 }
 
+/**
+ * The cluster recorded another data directory under this replica's id
+ * (actors/raft/identity.ts): this one was wiped, replaced or copied. It must
+ * not vote or count; it may come back as a new learner with --join.
+ */
+export class DisownedReplicaError extends Error {
+  constructor(readonly id: string, dataId: string, recorded: string, source: string) {
+    super(
+      `refusing to run replica ${id}: its data directory has identity ${dataId}, but the cluster recorded ${recorded} for ${id} (${source}). ` +
+        `This directory is not the one that joined as ${id} (it was wiped, replaced or copied), and a replica must never vote or count ` +
+        `toward a quorum on a disk that did not acknowledge what its id acknowledged. Start it with --join to come back as a new learner ` +
+        `(it catches up and is promoted), or give it a new id (docs/operators.md, "A replica's identity").`,
+    );
+    this.name = 'DisownedReplicaError';
+  }
+}
+
 /** Another running replica already answers under this id: two processes must never share one id (double votes). */
 export class DuplicateReplicaError extends Error {
   constructor(id: string, pid: unknown) {

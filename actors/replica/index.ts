@@ -3,7 +3,7 @@ export { startReplica, initialConfiguration, configurationAt, type Replica, type
 export type { ClientBus, BusRequest, BusStatus, RuntimeClock, RuntimeRandom, RuntimeLogger, RuntimeStore, ReplicaApplication, WireReply } from './ports.ts';
 export type { ReplicaStatus } from './status.ts';
 export { CATCHING_UP_LAG } from './status.ts';
-export { DuplicateReplicaError, WipedReplicaError, RemovedReplicaError, JoinRefusedError, UnavailableError, NotLeaderError, ProposalLostError, StoppingError } from './errors.ts';
+export { DisownedReplicaError, DuplicateReplicaError, WipedReplicaError, RemovedReplicaError, JoinRefusedError, UnavailableError, NotLeaderError, ProposalLostError, StoppingError } from './errors.ts';
 export { createPipeline, mergePersists } from './pipeline.ts';
 export { requestJoin, type Joined } from './join.ts';
 export { checkIdUnused } from './guard.ts';

@@ -7,7 +7,7 @@
  * is a learner there, so it never campaigns before the leader reaches it.
  */
 import { z } from 'zod';
-import type { Configuration, ReplicaId } from '../raft/types.ts';
+import type { Configuration, DataId, ReplicaId } from '../raft/types.ts';
 import { adminSubject, type LearnerIntent } from '../protocol/index.ts';
 import { JoinRefusedError } from './errors.ts';
 import type { ClientBus, RuntimeClock, RuntimeLogger } from './ports.ts';
@@ -38,15 +38,17 @@ export async function requestJoin(args: {
   readonly prefix: string;
   readonly id: ReplicaId;
   readonly intent: LearnerIntent;
+  /** The data directory's identity: a member whose recorded one differs comes back as a learner. */
+  readonly dataId: DataId;
   readonly log: Pick<RuntimeLogger, 'info' | 'warn'>;
   readonly deadlineMs?: number;
 }): Promise<Joined> {
-  const { bus, clock, prefix, id, intent, log } = args;
+  const { bus, clock, prefix, id, intent, dataId, log } = args;
   const deadline = clock.now() + (args.deadlineMs ?? JOIN_DEADLINE_MS);
   let last: string;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const raw = await bus.request(adminSubject(prefix, 'join'), JSON.stringify({ id, intent }), JOIN_ATTEMPT_TIMEOUT_MS);
+      const raw = await bus.request(adminSubject(prefix, 'join'), JSON.stringify({ id, intent, dataId }), JOIN_ATTEMPT_TIMEOUT_MS);
       const answer = JoinAnswer.safeParse(JSON.parse(raw));
       if (!answer.success) throw new JoinRefusedError(id, `unexpected answer ${raw.slice(0, 200)}`);
       if (answer.data.ok) {

@@ -23,7 +23,7 @@
  *   replica.removed                resolves once the cluster removed this replica (the caller stops it)
  */
 import { createRaftActor, viewOf, type RaftActor } from '../raft/index.ts';
-import type { Configuration, CoreView, HardState, Entry, Index, RaftEvent, RaftInput, ReplicaId, SnapshotMeta, UnsafeVariants } from '../raft/types.ts';
+import type { Configuration, CoreView, DataId, HardState, Entry, Index, RaftEvent, RaftInput, ReplicaId, SnapshotMeta, UnsafeVariants } from '../raft/types.ts';
 import type { PeerTransport } from '../transport/types.ts';
 import type { ReplicaConfig } from '../../config/index.ts';
 import { createPipeline, trimBelowInstalled, type Pipeline } from './pipeline.ts';
@@ -32,7 +32,9 @@ import { applyCommitted, publishesLiveFrames, type CommandReply } from './apply.
 import { RequestHandler, type RoleView } from './requests.ts';
 import { buildClusterBody, buildStatus, type ReplicaStatus } from './status.ts';
 import { createInspectionPublisher, type InspectionPublisher } from './inspect.ts';
-import { checkIdUnused, checkNotWiped } from './guard.ts';
+import { checkDataDirectory, checkIdUnused } from './guard.ts';
+import { disowned } from '../raft/identity.ts';
+import { DisownedReplicaError } from './errors.ts';
 import { serveRequests } from './router.ts';
 import { createLeaderShare } from './leader-share.ts';
 import { createSnapshotInstaller, createSnapshotScheduler, createSnapshotSender } from './snapshots.ts';
@@ -68,6 +70,8 @@ export interface OpenedStore<Tx, Live> {
   readonly start: RaftStart;
   /** Nothing was ever stored (no term, log, snapshot or applied entry): the wiped-directory check applies. */
   readonly empty: boolean;
+  /** The data directory's identity (actors/raft/identity.ts): stamped on every peer message, recorded by the leader. */
+  readonly dataId: DataId;
   readonly application: ReplicaApplication<Tx, Live>;
 }
 
@@ -119,7 +123,10 @@ export async function startReplica<Tx, Live>(settings: ReplicaSettings, world: R
   await checkIdUnused({ bus: world.bus, prefix, id });
   const opened = await world.openStore();
   try {
-    if (opened.empty && world.skipWipeCheck !== true) await checkNotWiped({ bus: world.bus, prefix, id, peers: settings.peers, log: world.logger });
+    if (world.skipWipeCheck !== true) {
+      // A joined replica's identity was vetted by the leader that added it (requests.ts joinWork); its peers may not have applied that yet.
+      await checkDataDirectory({ bus: world.bus, prefix, id, peers: settings.peers, log: world.logger, empty: opened.empty, dataId: opened.dataId, identity: world.joined !== true });
+    }
     // A removed replica never receives the entry that removes it (membership.ts): ask before serving again.
     if (!opened.empty && world.joined !== true && settings.monitor !== undefined) {
       await checkNotRemoved({ bus: world.bus, prefix, id, peers: membersOf(configurationAt(opened.start)), log: world.logger });
@@ -172,6 +179,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
       maxUncommittedEntries: settings.limits.maxUncommittedEntries,
     },
     seed: random.coreSeed(),
+    dataId: opened.dataId,
     ...(world.unsafeCore === undefined ? {} : { unsafe: world.unsafeCore }),
   };
   const core: RaftActor = createRaftActor(input, { clock, inspect: (event) => inspection.observe(event) });
@@ -338,6 +346,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
   });
   const leaderShare = createLeaderShare(() => served.addClientSubscription());
   core.subscribe((snapshot) => leaderShare.update(snapshot.context.role === 'leader'));
+  core.subscribe(disownedWatch(id, (error) => lifecycle.fail(error, 'the cluster recorded another data directory for this id')));
 
   // Every replica keeps the learners' intents, so a new leader's monitor knows them at once.
   const stopIntents =
@@ -469,6 +478,19 @@ function createRoleView(core: RaftActor): () => RoleView {
     const ready = leader && (leaderState?.committedOwnTerm ?? false);
     if (ready && barrier.term !== term) barrier = { term, index: commitIndex };
     return { leader, leaderId, ready, term, applyBarrier: barrier.term === term ? barrier.index : commitIndex };
+  };
+}
+
+/**
+ * Stops the replica once a committed configuration records another data
+ * directory under its id (actors/raft/identity.ts): the core already neither
+ * votes nor campaigns, and a replica that cannot count should not serve either.
+ */
+function disownedWatch(id: ReplicaId, fail: (error: DisownedReplicaError) => void): (snapshot: ReturnType<RaftActor['getSnapshot']>) => void {
+  return (snapshot) => {
+    const c = snapshot.context;
+    if (c.configIndex > c.commitIndex || !disowned(c)) return;
+    fail(new DisownedReplicaError(id, c.dataId ?? 'none', c.config.dataIds?.[id] ?? '?', `configuration entry ${c.configIndex}, committed`));
   };
 }
 

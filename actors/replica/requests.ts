@@ -15,10 +15,10 @@
  * leader, wait until this replica has applied it, then read.
  */
 import { z } from 'zod';
-import type { Configuration, Index } from '../raft/types.ts';
-import { nextConfiguration, parseAdminRequest } from './admin.ts';
+import type { Configuration, DataId, Index } from '../raft/types.ts';
+import { nextConfiguration, parseAdminRequest, rejoinConfiguration } from './admin.ts';
 import { forwardSubject, JoinRequest, MembersRequest, parseJsonObjectBytes, TransferRequest, type LearnerIntent } from '../protocol/index.ts';
-import { BadRequest, Internal, isProtocolError, isWrite, TooLarge, Unavailable, type ChatRequest, type ReadRequest, type WriteRequest } from '../chat/index.ts';
+import { BadRequest, Internal, isProtocolError, isWrite, TooLarge, Unavailable, type ChatRequest, type ProtocolError, type ReadRequest, type WriteRequest } from '../chat/index.ts';
 import { wireReply, type CommandReply } from './apply.ts';
 import { NotLeaderError, ProposalLostError, StoppingError, UnavailableError } from './errors.ts';
 import { withTimeout, type ClientBus, type ReplicaApplication, type RuntimeClock, type RuntimeLogger, type RuntimeRandom, type UnsafeRuntimeVariants, type WireReply } from './ports.ts';
@@ -331,36 +331,51 @@ export class RequestHandler {
     return await this.untilLeader(this.deadlineIn(this.ctx.requestDeadlineMs), this.membersWork(request));
   }
 
-  /** Leader only: a new replica asking in; a member already is answered with the configuration as it is. */
+  /**
+   * Leader only: a new replica asking in. A member already is answered with the
+   * configuration as it is, unless it comes with a data directory other than
+   * the one recorded for it: then it comes back as a learner (admin.ts `rejoinConfiguration`).
+   */
   private joinWork(request: JoinRequest): LeaderWork<WireReply> {
-    const members = this.membersWork({ action: 'addLearner', id: request.id, intent: request.intent });
+    const { id, dataId } = request;
+    const members = this.membersWork({ action: 'addLearner', id, intent: request.intent }, dataId);
+    const rejoin = this.configWork(`take ${id} back as a learner with data directory ${dataId ?? '?'}`, (current) => rejoinConfiguration(current, id, dataId ?? ''));
     return {
       ...members,
-      what: `add ${request.id} (joining)`,
+      what: `add ${id} (joining)`,
       asLeader: async (deadline) => {
-        this.ctx.recordIntent?.(request.id, request.intent);
+        this.ctx.recordIntent?.(id, request.intent);
         const current = this.ctx.configuration();
-        if (current.voters.includes(request.id) || current.learners.includes(request.id)) {
-          return { ok: true, voters: current.voters, learners: current.learners, added: false };
-        }
-        const reply = await members.asLeader(deadline);
+        const recorded = current.dataIds?.[id];
+        const member = current.voters.includes(id) || current.learners.includes(id);
+        const replaced = member && dataId !== undefined && recorded !== undefined && recorded !== dataId;
+        if (member && !replaced) return { ok: true, voters: current.voters, learners: current.learners, added: false };
+        if (replaced) this.ctx.log.warn({ id, recorded, dataId }, 'a member rejoins with another data directory: it comes back as a learner');
+        const reply = await (replaced ? rejoin : members).asLeader(deadline);
         return reply === RETRY_ELSEWHERE || !reply.ok ? reply : { ...reply, added: true };
       },
     };
   }
 
   /** Leader only: one membership change, answered once the config entry is applied here. */
-  private membersWork(request: MembersRequest): LeaderWork<WireReply> {
+  private membersWork(request: MembersRequest, dataId?: DataId): LeaderWork<WireReply> {
+    return this.configWork(`${request.action} ${request.id}`, (current) => {
+      if (request.intent !== undefined) this.ctx.recordIntent?.(request.id, request.intent);
+      return nextConfiguration(current, request, dataId);
+    });
+  }
+
+  /** Leader only: the configuration `next` makes of the current one, proposed and answered once applied here. */
+  private configWork(what: string, next: (current: Configuration) => Configuration | ProtocolError): LeaderWork<WireReply> {
     return {
-      what: `${request.action} ${request.id}`,
+      what,
       asLeader: async (deadline) => {
-        if (request.intent !== undefined) this.ctx.recordIntent?.(request.id, request.intent);
-        const next = nextConfiguration(this.ctx.configuration(), request);
-        if (isProtocolError(next)) return next.toReply();
+        const proposed = next(this.ctx.configuration());
+        if (isProtocolError(proposed)) return proposed.toReply();
         // Refused (the previous change is not committed yet) or lost: ProposalLostError, so the loop tries again.
         const id = this.ctx.random.uuid();
         const applied = this.ctx.waiters.expectProposal(id);
-        this.ctx.proposeConfig(id, next);
+        this.ctx.proposeConfig(id, proposed);
         await this.beforeDeadline(applied, deadline, id, 'the configuration change was not committed in time');
         const now = this.ctx.configuration();
         return { ok: true, voters: now.voters, learners: now.learners };

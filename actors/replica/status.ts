@@ -40,6 +40,9 @@ export interface ReplicaStatus extends StatusFields {
   readonly configIndex?: Index;
   /** The longest silence between two appends from a leader since start (heartbeats stalled this long at worst). */
   readonly longestAppendGapMs?: number;
+  /** This replica's data directory identity (actors/raft/identity.ts), and the identities its configuration records. */
+  readonly dataId: string | null;
+  readonly dataIds: Readonly<Record<ReplicaId, string>>;
   /** What this replica announces while a learner (voter, standby, learner). */
   readonly intent?: string;
   /** The monitor's latest decisions (the leader's are the ones carried out) and the learners' intents it knows. */
@@ -90,6 +93,8 @@ export function buildStatus(input: StatusInput): ReplicaStatus {
     transport: input.transport,
     inspectionDropped: input.inspectionDropped,
     lastLeaderContactMs: input.lastLeaderContactMs,
+    dataId: input.snapshot.context.dataId,
+    dataIds: input.snapshot.context.config.dataIds ?? {},
   };
 }
 

@@ -12,6 +12,7 @@ import { Decoder, encode } from '@msgpack/msgpack';
 import { z } from 'zod';
 import type { Message } from '../raft/types.ts';
 import { ReplicaIdSchema } from '../protocol/index.ts';
+import { DATA_ID_PATTERN } from '../raft/identity.ts';
 import { MAX_CONFIG_MEMBERS, MAX_ENTRIES_PER_MESSAGE, validateMessage } from './message-validator.ts';
 
 export { MAX_CONFIG_MEMBERS, MAX_ENTRIES_PER_MESSAGE } from './message-validator.ts';
@@ -75,12 +76,16 @@ const Natural = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** Copies out of the receive buffer: the core may keep entry data long after the NATS message is gone. */
 const OwnedBytes = z.instanceof(Uint8Array).transform((b) => new Uint8Array(b));
 
+const DataIdSchema = z.string().regex(DATA_ID_PATTERN);
+
 const ConfigurationSchema = z
   .object({
     voters: z.array(ReplicaIdSchema).max(MAX_CONFIG_MEMBERS),
     learners: z.array(ReplicaIdSchema).max(MAX_CONFIG_MEMBERS),
+    dataIds: z.record(z.string(), DataIdSchema).optional(),
   })
-  .refine((c) => new Set([...c.voters, ...c.learners]).size === c.voters.length + c.learners.length, 'a replica is listed twice in a configuration');
+  .refine((c) => new Set([...c.voters, ...c.learners]).size === c.voters.length + c.learners.length, 'a replica is listed twice in a configuration')
+  .refine((c) => Object.keys(c.dataIds ?? {}).every((id) => c.voters.includes(id) || c.learners.includes(id)), 'a data identity is recorded for a replica that is not a member');
 
 const EntrySchema = z.discriminatedUnion('kind', [
   z.object({ index: Natural.min(1), term: Natural.min(1), kind: z.literal('noop') }),
@@ -90,7 +95,7 @@ const EntrySchema = z.discriminatedUnion('kind', [
 
 export const SnapshotMetaSchema = z.object({ index: Natural, term: Natural, config: ConfigurationSchema });
 
-const envelope = { from: ReplicaIdSchema, to: ReplicaIdSchema, term: Natural };
+const envelope = { from: ReplicaIdSchema, to: ReplicaIdSchema, term: Natural, dataId: DataIdSchema.optional() };
 
 const AppendEntriesSchema = z
   .object({

@@ -11,7 +11,8 @@
  * the contract's fields (unknown keys dropped), with command bytes copied out
  * of the receive buffer so the core may keep them.
  */
-import type { Configuration, Entry, Message, SnapshotMeta } from '../raft/types.ts';
+import type { Configuration, DataId, Entry, Message, SnapshotMeta } from '../raft/types.ts';
+import { DATA_ID_PATTERN } from '../raft/identity.ts';
 import { REPLICA_ID_PATTERN } from '../protocol/index.ts';
 
 /** No AppendEntries carries more entries than this; bigger arrays are hostile, not a batch. */
@@ -44,6 +45,13 @@ export function validateMessage(value: unknown): Validated {
 
 function message(v: unknown): Message {
   const o = object(v, 'message');
+  const m = body(o);
+  // Optional: like zod's output, the key is there exactly when it was sent (msgpack cannot send undefined).
+  if ('dataId' in o) (m as { dataId?: DataId | undefined }).dataId = o.dataId === undefined ? undefined : dataId(o.dataId, 'dataId');
+  return m;
+}
+
+function body(o: Record<string, unknown>): Message {
   const from = replicaId(o.from, 'from');
   const to = replicaId(o.to, 'to');
   const term = natural(o.term, 'term');
@@ -138,7 +146,25 @@ function configuration(v: unknown, path: string): Configuration {
   const voters = replicaIds(o.voters, `${path}.voters`);
   const learners = replicaIds(o.learners, `${path}.learners`);
   if (new Set([...voters, ...learners]).size !== voters.length + learners.length) throw new Invalid(`${path}: a replica is listed twice in a configuration`);
-  return { voters, learners };
+  if (!('dataIds' in o)) return { voters, learners };
+  if (o.dataIds === undefined) return { voters, learners, dataIds: undefined };
+  return { voters, learners, dataIds: dataIds(o.dataIds, `${path}.dataIds`, new Set([...voters, ...learners])) };
+}
+
+/** Recorded data identities (actors/raft/identity.ts): only of members, one each. */
+function dataIds(v: unknown, path: string, members: ReadonlySet<string>): Record<string, DataId> {
+  const o = object(v, path);
+  const pairs = Object.keys(o).map((key): [string, DataId] => {
+    if (!members.has(key)) throw new Invalid(`${path}: ${describe(key)} is not a member of the configuration`);
+    return [key, dataId(o[key], `${path}.${key}`)];
+  });
+  // fromEntries defines own properties, so even a replica named __proto__ is a plain key.
+  return Object.fromEntries(pairs);
+}
+
+function dataId(v: unknown, path: string): DataId {
+  if (typeof v !== 'string' || !DATA_ID_PATTERN.test(v)) throw new Invalid(`${path}: not a data identity (16 hex digits), got ${describe(v)}`);
+  return v;
 }
 
 function replicaIds(v: unknown, path: string): string[] {

@@ -24,6 +24,7 @@ import { spawn } from 'node:child_process';
 import type { Knex } from 'knex';
 import {
   checkIdUnused,
+  DisownedReplicaError,
   DuplicateReplicaError,
   initialConfiguration,
   JoinRefusedError,
@@ -42,7 +43,7 @@ import { chatApplication } from '../../actors/replica/chat-application.ts';
 import { CHAT_MIGRATIONS, type Delivery } from '../../actors/chat/index.ts';
 import { NatsLink, OPEN_CLUSTER_WARNING } from '../../actors/transport/nats-connection.ts';
 import { natsBus } from '../../actors/transport/nats-bus.ts';
-import { CorruptStoreError, openReplicaStore, raftStartOf, StoreConfigError } from '../../storage/index.ts';
+import { claimDataDirectory, CorruptStoreError, openReplicaStore, raftStartOf, StoreConfigError } from '../../storage/index.ts';
 import { CliError, ExitCode } from '../errors.ts';
 import { addNatsSecurityOptions, natsSecurityOverrides, type NatsSecurityFlags } from '../nats-access.ts';
 
@@ -123,7 +124,8 @@ export async function runReplica(config: ReplicaConfig): Promise<void> {
     let initialConfig = initialConfiguration(config.peers);
     if (config.join) {
       await checkIdUnused({ bus: world.bus, prefix: config.prefix, id: config.id });
-      const joined = await requestJoin({ bus: world.bus, clock: systemClock, prefix: config.prefix, id: config.id, intent: config.intent, log: logger });
+      const dataId = await claimDataDirectory({ dataDir: config.dataDir, replicaId: config.id, migrations: CHAT_MIGRATIONS, logger });
+      const joined = await requestJoin({ bus: world.bus, clock: systemClock, prefix: config.prefix, id: config.id, intent: config.intent, dataId, log: logger });
       initialConfig = joined.configuration;
     }
     const peers = config.join ? [...initialConfig.voters, ...initialConfig.learners] : config.peers;
@@ -134,6 +136,7 @@ export async function runReplica(config: ReplicaConfig): Promise<void> {
     await link.close().catch(() => undefined);
     if (
       error instanceof WipedReplicaError ||
+      error instanceof DisownedReplicaError ||
       error instanceof RemovedReplicaError ||
       error instanceof DuplicateReplicaError ||
       error instanceof CorruptStoreError ||
@@ -158,7 +161,11 @@ export async function runReplica(config: ReplicaConfig): Promise<void> {
   await replica.stop();
   await link.close().catch(() => undefined);
   logger.flush();
-  if ('error' in outcome) throw new CliError(`replica ${config.id} stopped: ${outcome.error.message}`, ExitCode.failure);
+  if ('error' in outcome) {
+    // The cluster took this id back for another data directory: like a refused start, an operator's matter.
+    const code = outcome.error instanceof DisownedReplicaError ? ExitCode.environment : ExitCode.failure;
+    throw new CliError(`replica ${config.id} stopped: ${outcome.error.message}`, code);
+  }
 }
 
 /**
@@ -196,6 +203,7 @@ function storeOf(config: ReplicaConfig, logger: Logger, initialConfig: Configura
           store,
           start: raftStartOf(loaded, initialConfig),
           empty: loaded.hardState.term === 0 && loaded.entries.length === 0 && loaded.snapshot === null && loaded.applied.index === 0,
+          dataId: loaded.dataId,
           application: chatApplication({ prefix: config.prefix, reader: store.reader, log: logger }),
         };
       } catch (error) {

@@ -43,7 +43,7 @@ test('a follower far behind catches up via snapshot; a wiped data directory with
   cluster.wipe(lagging);
   const code = await cluster.startReplica(lagging, { expectExit: true });
   t.is(code, 3);
-  t.regex(cluster.log(lagging), /refusing to start replica .* with an empty data directory/);
+  t.regex(cluster.log(lagging), /refusing to run replica .* its data directory has identity/);
   // The rest of the cluster did not notice.
   t.true((await stream.sendOne()).ok);
 });

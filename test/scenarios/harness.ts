@@ -26,6 +26,8 @@ interface Disk {
   snapshot: SnapshotMeta;
   entries: Entry[];
   commitIndex: number;
+  /** With `data-ids`: this disk's identity; a wipe makes a new disk with the next one. */
+  dataId?: string;
 }
 
 interface Replica {
@@ -51,6 +53,10 @@ export class Cluster {
   private earlySends = false;
   /** The core is told what is durable (RaftInput.persistedEvents); off with early sends only in the unsafe transcript. */
   private persistedEvents = false;
+  /** Each replica's disk has a data identity (RaftInput.dataId). */
+  private dataIds = false;
+  /** The bootstrap configuration, which a wiped disk starts from again. */
+  private bootstrap: SnapshotMeta | null = null;
 
   /** Run one script line; returns the lines to print after it. */
   run(line: string): string[] {
@@ -65,6 +71,10 @@ export class Cluster {
         this.earlySends = true;
         // UNSAFE with `unreported`: the early sends without telling the core, which then counts its undurable entries.
         this.persistedEvents = args[0] !== 'unreported';
+        return [];
+      case 'data-ids': // every disk gets a data identity, shown as its incarnation: r3.0, then r3.1 after a wipe (before cluster)
+        this.beforeCluster();
+        this.dataIds = true;
         return [];
       case 'limits': // limits <name> <value>: override one flow-control limit (before cluster)
         this.beforeCluster();
@@ -82,6 +92,9 @@ export class Cluster {
       }
       case 'log-of': // log-of r1 1@1 2@1 3@2 ... : replace a stopped replica's disk log (Figure 7/8 setups)
         this.setLog(this.stopped(args[0]), args.slice(1));
+        break;
+      case 'wipe': // wipe r3: a stopped replica's disk is lost; it comes back empty, with a new data identity
+        this.wipe(this.stopped(args[0]));
         break;
       case 'term-of': // term-of r1 3 [votedFor]
         this.stopped(args[0]).disk.hardState = { term: Number(args[1]), votedFor: args[2] ?? null };
@@ -201,13 +214,14 @@ export class Cluster {
   private create(voters: string[], learners: string[], all: string[] = voters): void {
     if (this.replicas.size > 0) throw new ScenarioError('cluster already created');
     const config = { voters, learners: learners === voters ? [] : learners };
+    this.bootstrap = { index: 0, term: 0, config };
     all.forEach((id, i) => {
       const r: Replica = {
         id,
         seed: i + 1,
         clock: new SimulatedClock(),
         actor: null,
-        disk: { hardState: { term: 0, votedFor: null }, snapshot: { index: 0, term: 0, config }, entries: [], commitIndex: 0 },
+        disk: { ...this.emptyDisk(), ...(this.dataIds ? { dataId: dataIdOf(i, 0) } : {}) },
         held: [],
         stalled: false,
         notes: [],
@@ -232,6 +246,7 @@ export class Cluster {
         seed: r.seed,
         unsafe: this.unsafe,
         persistedEvents: this.persistedEvents,
+        ...(r.disk.dataId === undefined ? {} : { dataId: r.disk.dataId }),
       },
       { clock: r.clock },
     );
@@ -254,6 +269,16 @@ export class Cluster {
     r.actor = null;
     r.held = [];
     r.stalled = false;
+  }
+
+  private emptyDisk(): Disk {
+    if (this.bootstrap === null) throw new ScenarioError('no cluster yet');
+    return { hardState: { term: 0, votedFor: null }, snapshot: this.bootstrap, entries: [], commitIndex: 0 };
+  }
+
+  private wipe(r: Replica): void {
+    const old = r.disk.dataId;
+    r.disk = { ...this.emptyDisk(), ...(old === undefined ? {} : { dataId: dataIdOf(Number.parseInt(old.slice(0, 2), 16), Number.parseInt(old.slice(-2), 16) + 1) }) };
   }
 
   private setLog(r: Replica, spec: string[]): void {
@@ -407,10 +432,21 @@ function parseMs(s: string | undefined): number {
   return n;
 }
 
+/** A disk's identity in transcripts: the replica's number and the disk's incarnation, as 16 hex digits. */
+function dataIdOf(replica: number, incarnation: number): string {
+  return `${replica.toString(16).padStart(2, '0')}${'0'.repeat(12)}${incarnation.toString(16).padStart(2, '0')}`;
+}
+
+/** Recorded identities as `r1.0 r3.1` (id, then the disk's incarnation). */
+function formatDataIds(dataIds: Readonly<Record<string, string>> | undefined): string {
+  const recorded = Object.entries(dataIds ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return recorded.length === 0 ? '' : ` ids ${recorded.map(([id, d]) => `${id}.${Number.parseInt(d.slice(-2), 16)}`).join(' ')}`;
+}
+
 export function formatEntry(e: Entry): string {
   const base = `${e.index}@${e.term}`;
   if (e.kind === 'noop') return base;
-  if (e.kind === 'config') return `${base}:cfg(${e.config.voters.join(',')}${e.config.learners.length ? `/${e.config.learners.join(',')}` : ''})`;
+  if (e.kind === 'config') return `${base}:cfg(${e.config.voters.join(',')}${e.config.learners.length ? `/${e.config.learners.join(',')}` : ''}${formatDataIds(e.config.dataIds)})`;
   const text = new TextDecoder().decode(e.data);
   return text === base ? base : `${base}:${text}`;
 }

@@ -31,7 +31,7 @@ function view(fields: Partial<CoreView>): CoreView {
 }
 
 function disk(options: { mode?: 'honest' | 'lying'; flushes?: () => boolean } = {}): MemoryDisk<ChatModelState> {
-  return new MemoryDisk({ codec: chatModelCodec, initialConfig: config, mode: options.mode ?? 'honest', ...(options.flushes ? { flushes: options.flushes } : {}) });
+  return new MemoryDisk({ codec: chatModelCodec, initialConfig: config, dataId: '00000000000000d1', mode: options.mode ?? 'honest', ...(options.flushes ? { flushes: options.flushes } : {}) });
 }
 
 const send = (index: number, term: number, from: string, requestId: string): Entry =>
@@ -94,6 +94,7 @@ test('memory store: the unsafe non-atomic apply re-applies entries after a crash
   const d = new MemoryDisk<ChatModelState>({
     codec: chatModelCodec,
     initialConfig: config,
+    dataId: '00000000000000d1',
     mode: 'honest',
     latencyMs: () => 1,
     sleep: async () => await new Promise<void>((resolve) => (release = resolve)),

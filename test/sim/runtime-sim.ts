@@ -17,6 +17,7 @@
  * replica (queue group), retrying with the same requestId; the client-visible
  * guarantees are checked after every step.
  */
+import { createHash } from 'node:crypto';
 import { DEFAULT_LIMITS, DEFAULT_TIMING } from '../../actors/raft/limits.ts';
 import type { Configuration, CoreView, Index, RaftLimits, RaftTiming, ReplicaId, Term, UnsafeVariants } from '../../actors/raft/types.ts';
 import { startReplica, type Replica, type ReplicaSettings } from '../../actors/replica/replica.ts';
@@ -180,6 +181,8 @@ class RuntimeSimulation {
         disk: new MemoryDisk<ChatModelState>({
           codec: chatModelCodec,
           initialConfig,
+          // Derived from the id, not drawn: the seeded streams (and so every recorded seed) stay as they were.
+          dataId: createHash('sha256').update(`disk ${id}`).digest('hex').slice(0, 16),
           mode: options.disk ?? 'honest',
           flushes: () => random.chance(0.2),
           latencyMs: () => random.int(low, high),
@@ -346,6 +349,7 @@ class RuntimeSimulation {
         store,
         start: { hardState: loaded.hardState, snapshot: loaded.snapshot, entries: loaded.entries, commitIndex: loaded.appliedIndex },
         empty: loaded.empty,
+        dataId: loaded.dataId,
         application: chatModel(() => store.app),
       }),
       // Attached only now, as the runtime subscribes to it: nothing arrives before anyone listens.

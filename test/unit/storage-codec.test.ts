@@ -14,7 +14,10 @@ const entryArb: fc.Arbitrary<Entry> = fc.oneof(
     index: fc.nat(),
     term: fc.nat(),
     kind: fc.constant('config' as const),
-    config: fc.record({ voters: fc.array(id, { maxLength: 5 }), learners: fc.array(id, { maxLength: 3 }) }),
+    config: fc.record(
+      { voters: fc.array(id, { maxLength: 5 }), learners: fc.array(id, { maxLength: 3 }), dataIds: fc.dictionary(id, fc.stringMatching(/^[0-9a-f]{16}$/), { minKeys: 1, maxKeys: 5 }) },
+      { requiredKeys: ['voters', 'learners'] },
+    ),
   }),
 );
 
@@ -34,6 +37,17 @@ test('the encoding is canonical: equal entries give equal bytes', (t) => {
       t.deepEqual(Buffer.from(encodeEntry(copy)), Buffer.from(encodeEntry(entry)));
     }),
   );
+});
+
+test('data identities are encoded in id order, and a configuration without them keeps its old bytes', (t) => {
+  const roles = { voters: ['r1', 'r2'], learners: ['r3'] };
+  const old = { index: 3, term: 2, kind: 'config' as const, config: roles };
+  t.deepEqual(Buffer.from(encodeEntry(old)), Buffer.from(msgpack([3, 2, 'config', [['r1', 'r2'], ['r3']]])));
+  const a = encodeEntry({ ...old, config: { ...roles, dataIds: { r2: '00000000000000b2', r1: '00000000000000a1' } } });
+  const b = encodeEntry({ ...old, config: { ...roles, dataIds: { r1: '00000000000000a1', r2: '00000000000000b2' } } });
+  t.deepEqual(Buffer.from(a), Buffer.from(b));
+  t.deepEqual(decodeEntry(a), { ...old, config: { ...roles, dataIds: { r1: '00000000000000a1', r2: '00000000000000b2' } } });
+  t.deepEqual(Buffer.from(encodeEntry({ ...old, config: { ...roles, dataIds: {} } })), Buffer.from(encodeEntry(old)));
 });
 
 test('undecodable bytes raise EntryDecodeError', (t) => {

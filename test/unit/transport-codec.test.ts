@@ -8,8 +8,15 @@ import { RateLimitedLog } from '../../actors/transport/rate-limited-log.ts';
 
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/);
 const nat = fc.nat({ max: Number.MAX_SAFE_INTEGER });
+const dataId = fc.stringMatching(/^[0-9a-f]{16}$/);
 const config = fc.uniqueArray(id, { minLength: 1, maxLength: 6 }).chain((ids) =>
-  fc.integer({ min: 0, max: ids.length - 1 }).map((split) => ({ voters: ids.slice(0, split + 1), learners: ids.slice(split + 1) })),
+  fc
+    .record({ split: fc.integer({ min: 0, max: ids.length - 1 }), recorded: fc.option(fc.subarray(ids), { nil: undefined }), dataIds: fc.array(dataId, { minLength: ids.length, maxLength: ids.length }) })
+    .map(({ split, recorded, dataIds }) => {
+      const roles = { voters: ids.slice(0, split + 1), learners: ids.slice(split + 1) };
+      // Configurations older than data identities carry none; newer ones record some or all members.
+      return recorded === undefined ? roles : { ...roles, dataIds: Object.fromEntries(recorded.map((member) => [member, dataIds[ids.indexOf(member)]!])) };
+    }),
 );
 
 /** AppendEntries whose entries respect the log invariants the decoder checks. */
@@ -29,7 +36,7 @@ const appendEntries = fc
     return { type: 'AppendEntries', from: r.from, to: r.to, term: maxTerm + 1, prevLogIndex: r.prevLogIndex, prevLogTerm: r.base, entries, leaderCommit: r.leaderCommit, round: r.round };
   });
 
-const message: fc.Arbitrary<Message> = fc.oneof(
+const bareMessage: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('RequestVote' as const), from: id, to: id, term: nat, lastLogIndex: nat, lastLogTerm: nat, preVote: fc.boolean(), transfer: fc.boolean() }),
   fc.record({ type: fc.constant('RequestVoteResponse' as const), from: id, to: id, term: nat, preVote: fc.boolean(), granted: fc.boolean() }),
   appendEntries,
@@ -38,6 +45,9 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('InstallSnapshotResponse' as const), from: id, to: id, term: nat, matchIndex: nat, success: fc.boolean() }),
   fc.record({ type: fc.constant('TimeoutNow' as const), from: id, to: id, term: nat }),
 );
+
+/** A sender names its data identity, or (a bare core, an older build) does not. */
+const message: fc.Arbitrary<Message> = fc.tuple(bareMessage, fc.option(dataId, { nil: undefined })).map(([m, sender]) => (sender === undefined ? m : { ...m, dataId: sender }));
 
 test('every valid message decodes to itself', (t) => {
   const decoder = new MessageDecoder(1024 * 1024);
@@ -97,7 +107,7 @@ test('mutating one field of a valid message out of range is caught', (t) => {
 /** Values a hostile or buggy peer might put anywhere: edges of every check the schema makes. */
 const oddValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(-1, 0, -0, 1, 1.5, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, Infinity, -Infinity, NaN, null, undefined, true, false),
-  fc.constantFrom('', 'r1', 'a b', 'r.1', '*', 'x'.repeat(64), 'x'.repeat(65), 'noop', 'command', 'config', 'AppendEntries', 'TimeoutNow'),
+  fc.constantFrom('', 'r1', 'a b', 'r.1', '*', 'x'.repeat(64), 'x'.repeat(65), 'noop', 'command', 'config', 'AppendEntries', 'TimeoutNow', '0123456789abcdef', '0123456789ABCDEF', '0123456789abcde'),
   fc.constantFrom([], {}, [1], { voters: [], learners: [] }, { voters: ['r1'], learners: ['r1'] }, new Uint8Array([1, 2])),
   fc.integer(),
   fc.double(),
