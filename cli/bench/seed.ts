@@ -104,6 +104,7 @@ class SeedLeader {
     private readonly store: ReplicaStore,
     private readonly self: ReplicaId,
   ) {
+    // The apply stage logs only trouble (an undecodable entry, applied as a no-op): while seeding, that is a bug.
     const fail = (obj: object, msg: string): never => {
       throw new SeedError(`${msg}: ${JSON.stringify(obj)}`);
     };
