@@ -3,7 +3,7 @@
 # `npx quorumchat up` and `npm test` work: the NATS server from apt (the only
 # system service quorumchat needs), Chromium for the web inspector's browser
 # test, iproute2 and nftables for the partition tests across network-namespace
-# hosts (test/hosts/), the npm dependencies (sqlite3 builds from source,
+# hosts (test/hosts/), openssl for the route TLS test, the npm dependencies (sqlite3 builds from source,
 # about 2 minutes), and the compiled build in dist/ that replicas run (a
 # replica then starts in about half the time and holds ~40% less memory than
 # through tsx; a source edited later runs through tsx until the next
@@ -20,6 +20,8 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # Looked up in the system directories: under npx, `nft` on PATH can be @vercel/nft.
 [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || [ -x /usr/bin/ip ] || need+=(iproute2)
 [ -x /usr/sbin/nft ] || [ -x /sbin/nft ] || [ -x /usr/bin/nft ] || need+=(nftables)
+# The route TLS test makes a throwaway certificate authority with it.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

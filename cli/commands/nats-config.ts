@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { UsageError } from '../errors.ts';
+import { readFileSync } from 'node:fs';
+import { CliError, ExitCode, UsageError } from '../errors.ts';
 import {
   DEFAULT_CLUSTER_NAME,
   DEFAULT_CLUSTER_PORT,
@@ -16,6 +17,8 @@ import {
   DEFAULT_PING_MAX,
   DEFAULT_WRITE_DEADLINE,
   renderNatsConfig,
+  RouteAuthSchema,
+  type RouteAuth,
 } from '../format/nats-config.ts';
 import { DEFAULT_NATS_PORT } from '../../config/defaults.ts';
 
@@ -32,6 +35,11 @@ interface NatsConfigFlags {
   readonly pingMax: string;
   readonly writeDeadline: string;
   readonly maxPayload: string;
+  readonly authorization?: string;
+  readonly routeAuthFile?: string;
+  readonly routeTlsCert?: string;
+  readonly routeTlsKey?: string;
+  readonly routeTlsCa?: string;
 }
 
 /** Flag names as the operator typed them, for error messages about the generator's fields. */
@@ -43,6 +51,9 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   pingMax: 'ping-max',
   writeDeadline: 'write-deadline',
   maxPayload: 'max-payload',
+  authorization: 'authorization',
+  routeAuth: 'route-auth-file',
+  routeTls: 'route-tls-cert, --route-tls-key, --route-tls-ca',
 };
 
 export function registerNatsConfigCommand(program: Command): void {
@@ -61,19 +72,30 @@ export function registerNatsConfigCommand(program: Command): void {
     .option('--ping-max <count>', 'unanswered pings before a connection or route is closed', String(DEFAULT_PING_MAX))
     .option('--write-deadline <duration>', 'a write blocked this long closes the connection', DEFAULT_WRITE_DEADLINE)
     .option('--max-payload <size>', 'largest message', DEFAULT_MAX_PAYLOAD)
+    .option('--authorization <file>', 'include this file of client users and permissions (authorization.conf from quorumchat credentials)')
+    .option('--route-auth-file <file>', 'route user and password, JSON {"user","password"} (routes.json from quorumchat credentials): required on every route')
+    .option('--route-tls-cert <file>', "this host's route certificate (with --route-tls-key and --route-tls-ca: mutual TLS between servers)")
+    .option('--route-tls-key <file>', "this host's route certificate key")
+    .option('--route-tls-ca <file>', 'the CA that signed every host\'s route certificate')
     .addHelpText(
       'after',
       '\nExit code 0, or 2 for a bad flag.\n\nExample (on host h3 of five):\n' +
-        '  quorumchat nats-config --host h3 --hosts h1,h2,h3,h4,h5 > /etc/nats/quorumchat.conf\n' +
+        '  quorumchat nats-config --host h3 --hosts h1,h2,h3,h4,h5 \\\n' +
+        '    --authorization authorization.conf --route-auth-file /etc/quorumchat/routes.json > /etc/nats/quorumchat.conf\n' +
         '  nats-server -c /etc/nats/quorumchat.conf -t',
     )
     .action((flags: NatsConfigFlags) => {
+      const { routeAuthFile, routeTlsCert, routeTlsKey, routeTlsCa, ...rest } = flags;
+      const tls = [routeTlsCert, routeTlsKey, routeTlsCa];
+      if (tls.some((f) => f !== undefined) && tls.some((f) => f === undefined)) throw new UsageError('--route-tls-cert, --route-tls-key and --route-tls-ca go together');
       try {
         process.stdout.write(
           renderNatsConfig({
-            ...flags,
+            ...rest,
             host: flags.host ?? '',
             hosts: (flags.hosts ?? '').split(',').map((h) => h.trim()).filter((h) => h.length > 0),
+            ...(routeAuthFile === undefined ? {} : { routeAuth: readRouteAuth(routeAuthFile) }),
+            ...(routeTlsCert === undefined || routeTlsKey === undefined || routeTlsCa === undefined ? {} : { routeTls: { cert: routeTlsCert, key: routeTlsKey, ca: routeTlsCa } }),
           }),
         );
       } catch (err) {
@@ -83,4 +105,23 @@ export function registerNatsConfigCommand(program: Command): void {
         throw new UsageError(`--${FLAG_OF[field] ?? field}: ${issue?.message ?? 'invalid'}`);
       }
     });
+}
+
+/** The route credentials file: JSON `{user, password}`, checked here so a bad file names itself. */
+function readRouteAuth(file: string): RouteAuth {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`--route-auth-file: cannot read ${file}: ${(err as Error).message}`, ExitCode.environment);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--route-auth-file: ${file} is not JSON`);
+  }
+  const parsed = RouteAuthSchema.safeParse(value);
+  if (!parsed.success) throw new UsageError(`--route-auth-file: ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'} ${i.message}`).join('; ')}`);
+  return parsed.data;
 }

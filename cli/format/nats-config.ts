@@ -48,6 +48,20 @@ const HostSchema = z
   .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a host name or IPv4 address such as h3 or 198.18.0.13');
 /** A port; 0 only where the option says it turns something off. */
 const PortSchema = z.coerce.number().int().min(1).max(65_535);
+/** A file path as it goes into the configuration: no quote, backslash or line break to escape. */
+const ConfigPathSchema = z.string().regex(/^[^"\\\n\r]{1,1024}$/, 'must be a file path without quotes, backslashes or line breaks');
+/**
+ * Route credentials (`quorumchat credentials` writes routes.json): URL-safe,
+ * because they also go into every route URL.
+ */
+export const RouteAuthSchema = z.object({
+  user: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, _ or -'),
+  password: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'must be 16 to 128 letters, digits, _ or -'),
+});
+export type RouteAuth = z.infer<typeof RouteAuthSchema>;
+/** How long a route has to present its credentials (nats-server's authorization timeout, seconds). */
+const ROUTE_AUTH_TIMEOUT_S = 2;
+
 /** nats-server's duration syntax, limited to what quorumchat needs. */
 const NatsDurationSchema = z.string().regex(/^\d+(ms|s|m)$/, 'must be a duration such as 500ms, 2s or 1m');
 
@@ -75,6 +89,16 @@ export const NatsConfigInputSchema = z
      * stand-in, test/hosts/delay-relay.ts) or a NAT. One per other host.
      */
     routes: z.array(z.string().regex(/^nats-route:\/\/[A-Za-z0-9.-]+:\d{1,5}$/, 'must be a URL such as nats-route://h2:6222')).optional(),
+    /** A file of client users and permissions to include (`quorumchat credentials` writes authorization.conf). */
+    authorization: ConfigPathSchema.optional(),
+    /**
+     * The user and password every server presents on its routes and requires
+     * on the routes it accepts: without them anyone who reaches the route port
+     * joins the cluster, and a route is not subject to client permissions.
+     */
+    routeAuth: RouteAuthSchema.optional(),
+    /** Mutual TLS on the routes: this host's certificate and key, and the CA that signed every host's. */
+    routeTls: z.object({ cert: ConfigPathSchema, key: ConfigPathSchema, ca: ConfigPathSchema }).optional(),
   })
   .superRefine((input, ctx) => {
     if (!input.hosts.includes(input.host)) ctx.addIssue({ code: 'custom', path: ['host'], message: `must be one of --hosts (${input.hosts.join(',')})` });
@@ -93,10 +117,25 @@ export const NatsConfigInputSchema = z
 export type NatsConfigInput = z.input<typeof NatsConfigInputSchema>;
 export type NatsConfig = z.output<typeof NatsConfigInputSchema>;
 
-/** The route URLs of every other host, in the order given. */
-export function routesOf(config: Pick<NatsConfig, 'host' | 'hosts' | 'clusterPort' | 'routes'>): string[] {
-  if (config.routes !== undefined) return config.routes;
-  return config.hosts.filter((h) => h !== config.host).map((h) => `nats-route://${h}:${config.clusterPort}`);
+/** The route URLs of every other host, in the order given, with the route credentials when there are any. */
+export function routesOf(config: Pick<NatsConfig, 'host' | 'hosts' | 'clusterPort' | 'routes' | 'routeAuth'>): string[] {
+  const plain = config.routes ?? config.hosts.filter((h) => h !== config.host).map((h) => `nats-route://${h}:${config.clusterPort}`);
+  const auth = config.routeAuth;
+  return auth === undefined ? plain : plain.map((url) => url.replace('nats-route://', `nats-route://${auth.user}:${auth.password}@`));
+}
+
+/** The cluster block's authorization and TLS lines, indented for it. */
+function routeSecurity(c: NatsConfig): string[] {
+  const auth = c.routeAuth;
+  const tls = c.routeTls;
+  return [
+    ...(auth === undefined
+      ? ['  # No route credentials (--route-auth-file): firewall the route port to the cluster\'s hosts.']
+      : ['  # Routes must present these (they are in every route URL below too).', '  authorization {', `    user: ${quote(auth.user)}`, `    password: ${quote(auth.password)}`, `    timeout: ${ROUTE_AUTH_TIMEOUT_S}`, '  }']),
+    ...(tls === undefined
+      ? []
+      : ['  # Mutual TLS: each side shows a certificate signed by the cluster\'s CA.', '  tls {', `    cert_file: ${quote(tls.cert)}`, `    key_file: ${quote(tls.key)}`, `    ca_file: ${quote(tls.ca)}`, '    verify: true', '  }']),
+  ];
 }
 
 /** Validates `input` (throws a ZodError naming the field) and renders the configuration file. */
@@ -112,6 +151,7 @@ export function renderNatsConfig(input: NatsConfigInput): string {
     `listen: ${quote(`${c.listen}:${c.port}`)}`,
     ...(c.httpPort === 0 ? [] : [`# Monitoring (/varz, /routez) for operators; keep it off the public network.`, `http: ${quote(`${c.listen}:${c.httpPort}`)}`]),
     `max_payload: ${c.maxPayload}`,
+    ...(c.authorization === undefined ? [] : ['# Client users and their permissions (quorumchat credentials; docs/security.md).', `include ${quote(c.authorization)}`]),
     '',
     `# Notice a dead client or route within about ${c.pingMax + 1} pings instead of minutes (nats-server 2.9 applies these to routes too).`,
     `ping_interval: ${quote(c.pingInterval)}`,
@@ -127,6 +167,7 @@ export function renderNatsConfig(input: NatsConfigInput): string {
     '  # Every route is listed explicitly (a full mesh): gossiping this',
     "  # server's own addresses could hand the others ones they cannot reach.",
     '  no_advertise: true',
+    ...routeSecurity(c),
     '  routes: [',
     ...routes.map((r) => `    ${quote(r)}`),
     '  ]',

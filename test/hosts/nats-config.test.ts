@@ -79,3 +79,23 @@ test('the command reports a bad flag with exit code 2 and the flag name', async 
   t.is(ping.code, 2);
   t.regex(ping.stderr, /--ping-interval: must be a duration/);
 });
+
+test('route credentials go into the cluster block and every route URL; a bad credentials file or half the TLS flags are refused', async (t) => {
+  const routeAuth = { user: 'quorumchat-routes', password: 'a'.repeat(32) };
+  const text = renderNatsConfig({ host: 'h1', hosts: HOSTS, routeAuth, authorization: 'authorization.conf' });
+  t.regex(text, /^ {2}authorization \{\n {4}user: "quorumchat-routes"\n {4}password: "a{32}"/m);
+  t.regex(text, /"nats-route:\/\/quorumchat-routes:a{32}@h2:6222"/);
+  t.regex(text, /^include "authorization\.conf"$/m);
+  t.regex(renderNatsConfig({ host: 'h1', hosts: HOSTS }), /No route credentials/);
+  t.throws(() => renderNatsConfig({ host: 'h1', hosts: HOSTS, routeAuth: { user: 'u', password: 'short' } }), { instanceOf: ZodError });
+
+  const dir = tempDir(t, 'route-auth');
+  const bad = join(dir, 'routes.json');
+  writeFileSync(bad, '{"user": "x"}');
+  const refused = await runCli(['nats-config', '--host', 'h1', '--hosts', HOSTS.join(','), '--route-auth-file', bad]);
+  t.is(refused.code, 2);
+  t.regex(refused.stderr, /--route-auth-file: .*routes\.json: password/);
+  const half = await runCli(['nats-config', '--host', 'h1', '--hosts', HOSTS.join(','), '--route-tls-cert', 'c.pem']);
+  t.is(half.code, 2);
+  t.regex(half.stderr, /--route-tls-cert, --route-tls-key and --route-tls-ca go together/);
+});
