@@ -21,7 +21,8 @@ export function onRequestVote(s: Draft, out: Out, m: RequestVote): void {
   // A disk the cluster did not record under our id holds nothing it may vouch for (identity.ts). Nor does an
   // empty log: it may be a wiped voter's, whose old identity the candidate has not learned; it only helps
   // elect the first leader of an empty cluster.
-  const vouches = !disowned(s) && (lastIndex(s.log) > 0 || m.lastLogIndex === 0);
+  // UNSAFE (test only): ignoreDataIds drops both rules.
+  const vouches = s.unsafe.ignoreDataIds === true || (!disowned(s) && (lastIndex(s.log) > 0 || m.lastLogIndex === 0));
   const granted = couldVote && upToDate && vouches;
   if (granted && !m.preVote) {
     setHardState(s, out, s.term, m.from);

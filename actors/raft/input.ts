@@ -45,7 +45,7 @@ const raftInput = z
     }),
     seed: z.int(),
     unsafe: z
-      .object({ quorumOverReachable: z.boolean(), commitEarlierTermByCount: z.boolean(), voteWithoutLogCheck: z.boolean() })
+      .object({ quorumOverReachable: z.boolean(), commitEarlierTermByCount: z.boolean(), voteWithoutLogCheck: z.boolean(), ignoreDataIds: z.boolean() })
       .partial()
       .optional(),
     persistedEvents: z.boolean().optional(),

@@ -11,7 +11,7 @@ import { newProgress } from './progress.ts';
 import type { Progress } from './progress.ts';
 import { broadcastAppend, maybeCommit } from './replication.ts';
 import { failAllReads } from './reads.ts';
-import { disowned } from './identity.ts';
+import { disowned, recordedDataId } from './identity.ts';
 
 /** The role a non-leading replica takes: voters follow, everyone else (learners, non-members) only learns. */
 export function restingRole(s: Draft): Role {
@@ -119,12 +119,18 @@ export function leaderAppend(s: Draft, out: Out, entry: Entry): void {
  */
 export function syncConfig(s: Draft, out: Out): void {
   const { config, index } = latestConfig(s.log);
+  const before = s.config;
   s.config = config;
   s.configIndex = index;
   const ls = s.leaderState;
   if (s.role === 'leader' && ls !== null) {
     const progress: Record<ReplicaId, Progress> = {};
-    for (const peer of peersOf(config, s.id)) progress[peer] = ls.progress[peer] ?? newProgress(lastIndex(s.log) + 1);
+    for (const peer of peersOf(config, s.id)) {
+      // A member recorded with another data directory (identity.ts) holds nothing its old progress says: probe it afresh,
+      // or the leader would wait forever for acknowledgements above a match index the new disk never had.
+      const kept = recordedDataId(before, peer) === recordedDataId(config, peer) ? ls.progress[peer] : undefined;
+      progress[peer] = kept ?? newProgress(lastIndex(s.log) + 1);
+    }
     s.leaderState = { ...ls, progress };
     return;
   }

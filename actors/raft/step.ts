@@ -117,7 +117,8 @@ function refuseMalformed(out: Out, event: RaftEvent): void {
 function onMessage(s: Draft, out: Out, m: Message): void {
   if (m.to !== s.id || m.from === s.id) return;
   // Another disk under a recorded member's id (identity.ts): its votes and acknowledgements count for nothing, whatever its term.
-  if (!speaksForSender(s.config, m)) return;
+  // UNSAFE (test only): ignoreDataIds counts whatever disk answers under a member's id.
+  if (s.unsafe.ignoreDataIds !== true && !speaksForSender(s.config, m)) return;
   if (m.term > s.term) {
     if (m.type === 'RequestVote' && !m.transfer && inLease(s)) return; // thesis §4.2.3: disruptive server
     const keepsTerm = (m.type === 'RequestVote' && m.preVote) || (m.type === 'RequestVoteResponse' && m.preVote && m.granted);

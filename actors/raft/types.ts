@@ -269,6 +269,8 @@ export interface UnsafeVariants {
   readonly commitEarlierTermByCount?: boolean;
   /** Grant votes without the "at least as up to date" log check (Raft §5.4.1). */
   readonly voteWithoutLogCheck?: boolean;
+  /** Ignore data identities (identity.ts): count a wiped disk's votes and acknowledgements, let an empty log vote for anyone. */
+  readonly ignoreDataIds?: boolean;
 }
 
 /** What a core starts from: its identity, what storage recovered, and its knobs. */

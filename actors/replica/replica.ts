@@ -34,7 +34,6 @@ import { buildClusterBody, buildStatus, type ReplicaStatus } from './status.ts';
 import { createInspectionPublisher, type InspectionPublisher } from './inspect.ts';
 import { checkDataDirectory, checkIdUnused } from './guard.ts';
 import { disowned } from '../raft/identity.ts';
-import { DisownedReplicaError } from './errors.ts';
 import { serveRequests } from './router.ts';
 import { createLeaderShare } from './leader-share.ts';
 import { createSnapshotInstaller, createSnapshotScheduler, createSnapshotSender } from './snapshots.ts';
@@ -346,7 +345,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
   });
   const leaderShare = createLeaderShare(() => served.addClientSubscription());
   core.subscribe((snapshot) => leaderShare.update(snapshot.context.role === 'leader'));
-  core.subscribe(disownedWatch(id, (error) => lifecycle.fail(error, 'the cluster recorded another data directory for this id')));
+  core.subscribe(disownedWatch(log));
 
   // Every replica keeps the learners' intents, so a new leader's monitor knows them at once.
   const stopIntents =
@@ -482,15 +481,23 @@ function createRoleView(core: RaftActor): () => RoleView {
 }
 
 /**
- * Stops the replica once a committed configuration records another data
- * directory under its id (actors/raft/identity.ts): the core already neither
- * votes nor campaigns, and a replica that cannot count should not serve either.
+ * Says so in the log when the configuration this replica holds records
+ * another data directory under its id (actors/raft/identity.ts); the core
+ * then neither votes nor campaigns. Not fatal: a replica that rejoined with
+ * --join replays, while it catches up, the older entries that recorded its
+ * previous directory (the simulation found a rejoined replica stopping on
+ * them); the start guard (guard.ts) is where a wrong directory is refused.
  */
-function disownedWatch(id: ReplicaId, fail: (error: DisownedReplicaError) => void): (snapshot: ReturnType<RaftActor['getSnapshot']>) => void {
+function disownedWatch(log: RuntimeLogger): (snapshot: ReturnType<RaftActor['getSnapshot']>) => void {
+  let warnedAt = -1;
   return (snapshot) => {
     const c = snapshot.context;
-    if (c.configIndex > c.commitIndex || !disowned(c)) return;
-    fail(new DisownedReplicaError(id, c.dataId ?? 'none', c.config.dataIds?.[id] ?? '?', `configuration entry ${c.configIndex}, committed`));
+    if (c.configIndex === warnedAt || !disowned(c)) return;
+    warnedAt = c.configIndex;
+    log.warn(
+      { dataId: c.dataId, recorded: c.config.dataIds?.[c.id], configIndex: c.configIndex },
+      'the configuration this replica holds records another data directory under its id: it does not vote or campaign (normal while a rejoined replica catches up; otherwise restart it with --join)',
+    );
   };
 }
 

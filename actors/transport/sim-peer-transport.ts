@@ -102,7 +102,10 @@ export class SimulatedPeerTransport implements PeerTransport {
       parts.push(chunk);
     }
     const bytes = Buffer.concat(parts);
-    const streamId = `${this.id}-${++this.#streamCounter}`;
+    // Unique across this replica's incarnations too: a restarted sender's counter starts again at 1, and a
+    // receiver that outlived it would take "r3-1" for a duplicate and drop it unanswered (found by the simulation:
+    // the leader then waited for a snapshot answer that never came). The network's send count never repeats.
+    const streamId = `${this.id}-${this.#network.stats.sent}-${++this.#streamCounter}`;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     await new Promise<void>((resolve, reject) => {
       const settle = (error: Error | null): void => {

@@ -161,11 +161,7 @@ export async function runReplica(config: ReplicaConfig): Promise<void> {
   await replica.stop();
   await link.close().catch(() => undefined);
   logger.flush();
-  if ('error' in outcome) {
-    // The cluster took this id back for another data directory: like a refused start, an operator's matter.
-    const code = outcome.error instanceof DisownedReplicaError ? ExitCode.environment : ExitCode.failure;
-    throw new CliError(`replica ${config.id} stopped: ${outcome.error.message}`, code);
-  }
+  if ('error' in outcome) throw new CliError(`replica ${config.id} stopped: ${outcome.error.message}`, ExitCode.failure);
 }
 
 /**

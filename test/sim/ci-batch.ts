@@ -43,8 +43,11 @@ export async function assertBatchPasses(t: ExecutionContext, batch: Batch): Prom
   const summary = await runSeeds({ ...batch, start: batch.start + SEED_OFFSET });
   t.log(
     `${summary.seeds} seeds of ${batch.steps} steps (${batch.mix ?? 'swarm'}, nodes ${batch.nodes.join(',')}): ` +
-      `${summary.seedsPerSecond.toFixed(1)} seeds/s (${(summary.cpuMs / 1000).toFixed(1)} s CPU), ${Math.round(summary.stepsPerSecond)} steps/s, ${summary.acknowledged} sends acknowledged, ${summary.reads} reads`,
+      `${summary.seedsPerSecond.toFixed(1)} seeds/s (${(summary.cpuMs / 1000).toFixed(1)} s CPU), ${Math.round(summary.stepsPerSecond)} steps/s, ${summary.acknowledged} sends acknowledged, ${summary.reads} reads` +
+      (summary.wipes > 0 ? `, ${summary.wipes} disks wiped` : ''),
   );
+  // A wipes batch in which no disk was lost would test nothing it claims to.
+  if (batch.mix === 'wipes') t.true(summary.wipes > 0, 'no seed of the batch wiped a disk');
   for (const failure of summary.failed) t.log(`FAIL ${failure.invariant}: ${failure.detail}\n  replay: ${failure.replay}`);
   t.is(summary.failed.length, 0, `failing seeds: ${summary.failed.map((f) => f.replay).join(' ; ')}`);
   t.is(summary.seeds, batch.count);

@@ -20,10 +20,12 @@ export const FAULT_KINDS = [
   'weather',
   'transfer',
   'membership',
+  /** A down replica's disk is lost; it restarts empty under its old id (a new data identity), and rejoins in the heal phase. */
+  'wipe',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export const MIX_NAMES = ['swarm', 'calm', 'partitions', 'crashes', 'elections', 'membership'] as const;
+export const MIX_NAMES = ['swarm', 'calm', 'partitions', 'crashes', 'elections', 'membership', 'wipes'] as const;
 export type MixName = (typeof MIX_NAMES)[number];
 
 /** One seed's fault plan, drawn from a named mix. */
@@ -86,7 +88,8 @@ export function drawMix(name: MixName, random: SeededRandom): FaultMix {
     case 'swarm': {
       // Each kind on with probability 0.6 and a random weight; restart and heal always on, so faults do not just pile up.
       const weights = { ...NONE };
-      for (const kind of FAULT_KINDS) weights[kind] = random.chance(0.6) ? random.int(1, 5) : 0;
+      // Wipes have a mix of their own: drawing them here would change every recorded swarm seed's schedule.
+      for (const kind of FAULT_KINDS) if (kind !== 'wipe') weights[kind] = random.chance(0.6) ? random.int(1, 5) : 0;
       weights.restart = Math.max(weights.restart, 2);
       weights.heal = Math.max(weights.heal, 1);
       return {
@@ -127,6 +130,17 @@ export function drawMix(name: MixName, random: SeededRandom): FaultMix {
       return {
         ...base,
         weights: { ...NONE, membership: 6, partition: 2, isolateLeader: 1, crash: 2, restart: 3, heal: 3 },
+        faultIntervalMs: [50, 300],
+        proposalIntervalMs: [20, 80],
+        maxDown: 'minority',
+        timing: CHURN_TIMING,
+      };
+    case 'wipes':
+      // A voter's disk lost under its old id, with the partitions and crashes that let a stale candidate
+      // look for its vote: what the data identities (actors/raft/identity.ts) must make harmless.
+      return {
+        ...base,
+        weights: { ...NONE, wipe: 3, crash: 2, crashLeader: 2, restart: 4, partition: 3, isolateLeader: 2, oneWay: 1, heal: 3 },
         faultIntervalMs: [50, 300],
         proposalIntervalMs: [20, 80],
         maxDown: 'minority',

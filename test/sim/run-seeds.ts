@@ -25,6 +25,8 @@ export interface SeedRunSummary {
   readonly seedsPerSecond: number;
   readonly stepsPerSecond: number;
   readonly acknowledged: number;
+  /** Disks lost (the `wipe` fault), summed over the seeds. */
+  readonly wipes: number;
   readonly reads: number;
 }
 
@@ -34,6 +36,7 @@ export async function runSeeds(run: SeedRun): Promise<SeedRunSummary> {
   const failed: { seed: number; invariant: InvariantName; detail: string; replay: string }[] = [];
   let steps = 0;
   let acknowledged = 0;
+  let wipes = 0;
   let reads = 0;
   let seeds = 0;
   const began = performance.now();
@@ -46,6 +49,7 @@ export async function runSeeds(run: SeedRun): Promise<SeedRunSummary> {
     bySize[nodes] = (bySize[nodes] ?? 0) + 1;
     steps += result.steps + result.healSteps;
     acknowledged += result.stats.acknowledged;
+    wipes += result.stats.wipes;
     reads += result.stats.reads;
     if (result.violation !== null) failed.push({ seed, invariant: result.violation.invariant, detail: result.violation.detail, replay: result.replay });
     run.onResult?.(result);
@@ -62,6 +66,7 @@ export async function runSeeds(run: SeedRun): Promise<SeedRunSummary> {
     seedsPerSecond: seeds / (wallMs / 1000),
     stepsPerSecond: steps / (wallMs / 1000),
     acknowledged,
+    wipes,
     reads,
   };
 }

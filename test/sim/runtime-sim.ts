@@ -39,7 +39,7 @@ import { hash53 } from './digests.ts';
 export const RUNTIME_VARIANTS = ['ackBeforeDurable', 'replyBeforeApply', 'readWithoutReadIndex', 'nonAtomicApply'] as const;
 export type RuntimeVariant = (typeof RUNTIME_VARIANTS)[number];
 /** The broken cores (RaftInput.unsafe). */
-export const CORE_VARIANTS = ['quorumOverReachable', 'commitEarlierTermByCount', 'voteWithoutLogCheck'] as const satisfies readonly (keyof UnsafeVariants)[];
+export const CORE_VARIANTS = ['quorumOverReachable', 'commitEarlierTermByCount', 'voteWithoutLogCheck', 'ignoreDataIds'] as const satisfies readonly (keyof UnsafeVariants)[];
 export type CoreVariant = (typeof CORE_VARIANTS)[number];
 
 export interface RuntimeSimOptions {
@@ -64,7 +64,7 @@ export interface RuntimeSimResult {
   readonly steps: number;
   readonly healSteps: number;
   readonly simTimeMs: number;
-  readonly stats: { readonly sends: number; readonly acknowledged: number; readonly reads: number; readonly crashes: number; readonly leaderTerms: number; readonly snapshots: number };
+  readonly stats: { readonly sends: number; readonly acknowledged: number; readonly reads: number; readonly crashes: number; readonly wipes: number; readonly leaderTerms: number; readonly snapshots: number };
   readonly trace: readonly string[] | null;
   readonly replay: string;
 }
@@ -76,6 +76,17 @@ const TRACE_TAIL_LINES = 60;
 const REQUEST_DEADLINE_ELECTION_TIMEOUTS = 4;
 /** After every fault heals, this many election timeouts for every send to be acknowledged. */
 const LIVENESS_BOUND_ELECTION_TIMEOUTS = 30;
+/** The latest configuration a disk holds durably (its log's last config entry, else its snapshot's), or null if neither. */
+function durableConfig(durable: MemoryDisk<ChatModelState>['durable']): Configuration | null {
+  for (let i = durable.entries.length - 1; i >= 0; i--) {
+    const entry = durable.entries[i]!;
+    if (entry.kind === 'config') return entry.config;
+  }
+  return durable.snapshot?.meta.config ?? null;
+}
+
+/** Disks lost per run: one of five (or of three) leaves a quorum that holds everything. */
+const MAX_WIPES_PER_RUN = 1;
 /** Heal-phase steps cap: a guard against a livelocked harness. */
 const MAX_HEAL_STEPS = 400_000;
 
@@ -94,7 +105,13 @@ export async function runRuntimeSimulation(options: RuntimeSimOptions): Promise<
 
 interface Node {
   readonly id: ReplicaId;
-  readonly disk: MemoryDisk<ChatModelState>;
+  disk: MemoryDisk<ChatModelState>;
+  /** Disks lost so far; each new disk has a new data identity. */
+  wipes: number;
+  /** Its disk was wiped: it is taken back in with `join` in the heal phase (it counts for nothing until then). */
+  needsRejoin: boolean;
+  /** What its lost disks held when they were lost: acknowledgements they sent before still counted, honestly. */
+  lostDisks: MemoryDisk<ChatModelState>['durable'][];
   incarnation: number;
   alive: boolean;
   store: MemoryStore<ChatModelState> | null;
@@ -133,6 +150,7 @@ class RuntimeSimulation {
   #healSteps = 0;
   #phase: 'faults' | 'heal' = 'faults';
   #crashes = 0;
+  readonly #newDisk: (id: ReplicaId, wipes: number) => MemoryDisk<ChatModelState>;
   #failure: InvariantViolation | null = null;
   readonly #faults: FaultInjector<Node>;
 
@@ -174,21 +192,27 @@ class RuntimeSimulation {
     });
     const initialConfig = { voters: ids, learners: [] };
     const [low, high] = this.#mix.diskLatencyMs;
-    this.#nodes = ids.map((id) => {
+    this.#newDisk = (id, wipes) => {
       const random = diskRandom.fork();
+      return new MemoryDisk<ChatModelState>({
+        codec: chatModelCodec,
+        initialConfig,
+        // Derived from the id, not drawn: the seeded streams (and so every recorded seed) stay as they were.
+        dataId: createHash('sha256').update(wipes === 0 ? `disk ${id}` : `disk ${id} ${wipes}`).digest('hex').slice(0, 16),
+        mode: options.disk ?? 'honest',
+        flushes: () => random.chance(0.2),
+        latencyMs: () => random.int(low, high),
+        sleep: async (ms) => await this.#sleepFor(id, ms),
+        unsafe: { nonAtomicApply: options.variant === 'nonAtomicApply' },
+      });
+    };
+    this.#nodes = ids.map((id) => {
       return {
         id,
-        disk: new MemoryDisk<ChatModelState>({
-          codec: chatModelCodec,
-          initialConfig,
-          // Derived from the id, not drawn: the seeded streams (and so every recorded seed) stay as they were.
-          dataId: createHash('sha256').update(`disk ${id}`).digest('hex').slice(0, 16),
-          mode: options.disk ?? 'honest',
-          flushes: () => random.chance(0.2),
-          latencyMs: () => random.int(low, high),
-          sleep: async (ms) => await this.#sleepFor(id, ms),
-          unsafe: { nonAtomicApply: options.variant === 'nonAtomicApply' },
-        }),
+        disk: this.#newDisk(id, 0),
+        wipes: 0,
+        needsRejoin: false,
+        lostDisks: [],
         incarnation: 0,
         alive: false,
         store: null,
@@ -213,6 +237,7 @@ class RuntimeSimulation {
       bus: this.#bus,
       crash: (node, why) => this.#crash(node, why),
       start: (node) => this.#start(node),
+      wipe: (node) => this.#wipe(node),
       inFaultPhase: () => this.#phase === 'faults',
       record: (line) => this.#record(line),
     });
@@ -244,7 +269,7 @@ class RuntimeSimulation {
       steps: this.#steps,
       healSteps: this.#healSteps,
       simTimeMs: this.#queue.now,
-      stats: { sends: this.#clients.sends.length, acknowledged, reads: this.#clients.reads, crashes: this.#crashes, leaderTerms: this.#checker.leaderTerms, snapshots: this.#nodes.reduce((n, node) => n + (node.store?.status().snapshotIndex ? 1 : 0), 0) },
+      stats: { sends: this.#clients.sends.length, acknowledged, reads: this.#clients.reads, crashes: this.#crashes, wipes: this.#nodes.reduce((n, node) => n + node.wipes, 0), leaderTerms: this.#checker.leaderTerms, snapshots: this.#nodes.reduce((n, node) => n + (node.store?.status().snapshotIndex ? 1 : 0), 0) },
       trace: this.#trace,
       replay: runtimeReplayCommand(this.#o),
     };
@@ -276,7 +301,8 @@ class RuntimeSimulation {
     this.#busNet.setConditions(CALM_NETWORK);
     for (const node of this.#nodes) {
       if (node.clock) node.clock.rate = 1;
-      if (!node.alive) this.#start(node);
+      if (node.needsRejoin) this.#rejoin(node);
+      else if (!node.alive) this.#start(node);
     }
     this.#record('  heal: network calm, every replica up');
     const deadline = this.#queue.now + LIVENESS_BOUND_ELECTION_TIMEOUTS * this.#timing.electionMaxMs;
@@ -284,7 +310,7 @@ class RuntimeSimulation {
       const next = this.#queue.peekTime();
       if (next === null || next > deadline || this.#healSteps >= MAX_HEAL_STEPS) {
         const pending = this.#clients.sends.filter((send) => send.ack === null).map((send) => send.requestId);
-        throw new InvariantViolation('liveness', `${pending.length} sends never acknowledged (${pending.slice(0, 5).join(', ')}) or replicas not caught up (${this.#nodes.map((n) => `${n.id}@${n.store?.status().appliedIndex ?? '-'}`).join(' ')}) within ${LIVENESS_BOUND_ELECTION_TIMEOUTS} election timeouts of heal`);
+        throw new InvariantViolation('liveness', `${pending.length} sends never acknowledged (${pending.slice(0, 5).join(', ')}) or replicas not caught up (${this.#nodes.map((n) => `${n.id}@${n.store?.status().appliedIndex ?? '-'}`).join(' ')}) within ${LIVENESS_BOUND_ELECTION_TIMEOUTS} election timeouts of heal; ${this.#leaderProgress()}`);
       }
       await this.#step();
     }
@@ -298,6 +324,14 @@ class RuntimeSimulation {
         if (count > 1) throw new InvariantViolation('exactly once', `${node.id} holds send ${send.from}/${send.requestId} ${count} times`);
       }
     }
+  }
+
+  /** The leader's view of its peers, for a liveness report: `leader r3 t5 commit 21: r1 match 0 next 22, …`. */
+  #leaderProgress(): string {
+    const view = this.#nodes.find((node) => node.view?.role === 'leader')?.view;
+    if (!view) return 'no leader';
+    const peers = Object.entries(view.progress).map(([id, p]) => `${id} match ${p.matchIndex} next ${p.nextIndex}`);
+    return `leader ${view.id} t${view.term} commit ${view.commitIndex} last ${view.lastIndex} config ${view.config.voters.join(',')}${view.config.learners.length ? `/${view.config.learners.join(',')}` : ''}: ${peers.join(', ')}`;
   }
 
   /** The replicas in the leader's configuration (voters and learners); all of them without a leader. */
@@ -315,7 +349,7 @@ class RuntimeSimulation {
 
   // ---- replicas ----
 
-  #start(node: Node): void {
+  #start(node: Node, joined?: Configuration): void {
     node.incarnation++;
     node.alive = true;
     const incarnation = node.incarnation;
@@ -332,7 +366,7 @@ class RuntimeSimulation {
     const settings: ReplicaSettings = {
       id: node.id,
       prefix: PREFIX,
-      peers: this.#nodes.map((n) => n.id),
+      peers: joined === undefined ? this.#nodes.map((n) => n.id) : [...joined.voters, ...joined.learners],
       timing: this.#timing,
       snapshotEvery: this.#mix.compactEvery ?? 1_000_000,
       requestDeadlineMs: REQUEST_DEADLINE_ELECTION_TIMEOUTS * this.#timing.electionMaxMs,
@@ -347,7 +381,8 @@ class RuntimeSimulation {
       pid: 0,
       openStore: async () => ({
         store,
-        start: { hardState: loaded.hardState, snapshot: loaded.snapshot, entries: loaded.entries, commitIndex: loaded.appliedIndex },
+        // A replica that joined starts, like `replica --join`, from the configuration the leader answered with.
+        start: { hardState: loaded.hardState, snapshot: joined !== undefined && loaded.snapshot.index === 0 && loaded.entries.length === 0 ? { ...loaded.snapshot, config: joined } : loaded.snapshot, entries: loaded.entries, commitIndex: loaded.appliedIndex },
         empty: loaded.empty,
         dataId: loaded.dataId,
         application: chatModel(() => store.app),
@@ -360,6 +395,7 @@ class RuntimeSimulation {
         return transport;
       },
       skipWipeCheck: true,
+      ...(joined === undefined ? {} : { joined: true }),
       unsafe: unsafeOf(this.#o.variant),
       ...(this.#o.coreVariant === undefined ? {} : { unsafeCore: { [this.#o.coreVariant]: true } }),
     }).then(
@@ -375,6 +411,52 @@ class RuntimeSimulation {
       },
     );
     this.#record(`  ${node.id} up (incarnation ${incarnation}, term ${loaded.hardState.term}, applied ${loaded.appliedIndex})`);
+  }
+
+  /**
+   * A wipe: the disk is lost and the replica restarts empty under its old id,
+   * with a new data identity. At most MAX_WIPES_PER_RUN per run, and only of a
+   * replica whose identity every live replica's configuration records: before
+   * that, only the runtime's start guard protects (docs/operators.md), and the
+   * simulation skips it. Two replicas of five without their data is beyond
+   * what Raft survives whatever it does.
+   */
+  #wipe(node: Node): boolean {
+    if (this.#nodes.reduce((n, x) => n + x.wipes, 0) >= MAX_WIPES_PER_RUN) return false;
+    const dataId = node.disk.options.dataId;
+    // Every other replica's disk, up or down, must hold the record: a replica that never received it (down since
+    // the cluster's birth, say) and the empty new disk could otherwise elect each other, two replicas without the data.
+    const others = this.#nodes.filter((n) => n !== node);
+    if (!others.every((n) => durableConfig(n.disk.durable)?.dataIds?.[node.id] === dataId)) return false;
+    this.#crash(node, 'disk lost');
+    node.lostDisks.push(node.disk.durable);
+    node.wipes++;
+    node.disk = this.#newDisk(node.id, node.wipes);
+    node.needsRejoin = true;
+    node.seen.clear();
+    node.lastEntries = null;
+    this.#start(node);
+    return true;
+  }
+
+  /** Heal: a wiped replica asks in with `join` (actors/replica/join.ts) until a leader takes it back as a learner, then starts from the answer. */
+  #rejoin(node: Node): void {
+    this.#crash(node, 'rejoins', false);
+    node.needsRejoin = false;
+    const body = JSON.stringify({ id: node.id, intent: 'learner', dataId: node.disk.options.dataId });
+    const attempt = (): void => {
+      this.#bus.request(CLIENT, `${PREFIX}.admin.join`, body, REQUEST_DEADLINE_ELECTION_TIMEOUTS * this.#timing.electionMaxMs).then(
+        (raw) => {
+          const answer = JSON.parse(raw) as { ok?: boolean; voters?: ReplicaId[]; learners?: ReplicaId[] };
+          if (answer.ok === true && answer.voters !== undefined && answer.learners !== undefined) {
+            this.#record(`  ${node.id} rejoined as a learner (voters ${answer.voters.join(',')}; learners ${answer.learners.join(',')})`);
+            this.#start(node, { voters: answer.voters, learners: answer.learners });
+          } else this.#queue.schedule(this.#timing.electionMaxMs, `${node.id} asks to join again`, attempt);
+        },
+        () => this.#queue.schedule(this.#timing.electionMaxMs, `${node.id} asks to join again`, attempt),
+      );
+    };
+    attempt();
   }
 
   /** Crash: the process dies; the disk keeps only what was durable. */
@@ -413,7 +495,8 @@ class RuntimeSimulation {
       this.#checker.observeView(view, termAt);
       const commitTerm = termAt(view.commitIndex);
       if (typeof commitTerm === 'number') this.#checker.observeCommit(view, commitTerm);
-      this.#checker.observeHardState(node.id, node.disk.durable.hardState);
+      // Votes are per disk: a wiped replica's new disk starts at term 0 with no vote.
+      this.#checker.observeHardState(node.wipes === 0 ? node.id : `${node.id}#${node.wipes}`, node.disk.durable.hardState);
       // Only an advance: a newly elected leader's commit index may name an entry committed under an older configuration
       // (e.g. with a voter since removed), which the current one need not hold (found as a false alarm in the membership mix).
       if (view.role === 'leader' && view.commitIndex > (before?.commitIndex ?? 0)) this.#checkCommitQuorum(node, view);
@@ -440,11 +523,14 @@ class RuntimeSimulation {
     const index = view.commitIndex;
     const term = termInView(view, index);
     if (typeof term !== 'number') return;
+    const holds = (durable: MemoryDisk<ChatModelState>['durable']): boolean =>
+      (durable.snapshot?.meta.index ?? 0) >= index || durable.entries.some((entry) => entry.index === index && entry.term === term);
+    // A disk lost after it acknowledged the entry was a holder when the leader counted it (the fault model allows
+    // one lost disk per run); what its replacement holds counts only for itself, and the identity rules keep its
+    // acknowledgements from being counted before it rejoins.
     const holders = view.config.voters.filter((id) => {
-      const durable = this.#nodes.find((n) => n.id === id)?.disk.durable;
-      if (!durable) return false;
-      if ((durable.snapshot?.meta.index ?? 0) >= index) return true;
-      return durable.entries.some((entry) => entry.index === index && entry.term === term);
+      const node = this.#nodes.find((n) => n.id === id);
+      return node !== undefined && (holds(node.disk.durable) || node.lostDisks.some(holds));
     });
     if (holders.length * 2 <= view.config.voters.length) {
       throw new InvariantViolation('commit without quorum', `${leader.id} (leader, t${view.term}) committed index ${index} (t${term}) but only ${holders.join(', ')} of ${view.config.voters.join(', ')} hold it durably`);

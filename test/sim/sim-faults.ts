@@ -37,6 +37,8 @@ export interface FaultWorld<N extends FaultTarget> {
   readonly bus: SimulatedBus;
   crash(node: N, why: string): void;
   start(node: N): void;
+  /** Lose `node`'s disk and restart it empty under its old id, if the run allows another wipe now; whether it did. */
+  wipe(node: N): boolean;
   inFaultPhase(): boolean;
   record(line: string): void;
 }
@@ -65,7 +67,7 @@ export class FaultInjector<N extends FaultTarget> {
   #fault(): void {
     const random = this.#w.random;
     const w = this.#w.mix.weights;
-    const kinds = ['crash', 'crashLeader', 'restart', 'partition', 'isolateLeader', 'oneWay', 'heal', 'clockJump', 'clockRate', 'weather', 'transfer', 'membership'] as const;
+    const kinds = ['crash', 'crashLeader', 'restart', 'partition', 'isolateLeader', 'oneWay', 'heal', 'clockJump', 'clockRate', 'weather', 'transfer', 'membership', 'wipe'] as const;
     const weights = kinds.map((kind) => w[kind]);
     if (weights.every((x) => x <= 0)) return;
     const kind = kinds[random.weighted(weights)]!;
@@ -143,6 +145,11 @@ export class FaultInjector<N extends FaultTarget> {
         // Through the runtime's own operator request, like `transfer`.
         this.#w.bus.request(CLIENT, `${this.#w.prefix}.admin.members`, JSON.stringify(request), this.#w.timing.electionMaxMs * 4).catch(() => undefined);
         this.#w.record(`  fault membership ${request.action} ${request.id}`);
+        return;
+      }
+      case 'wipe': {
+        const victim = random.pick(this.#w.nodes);
+        if (victim !== undefined && this.#w.wipe(victim)) this.#w.record(`  fault wipe ${victim.id}`);
         return;
       }
       case 'transfer': {

@@ -14,6 +14,14 @@ const hunts: readonly (Hunt & { readonly title: string })[] = [
     maxSeeds: 150,
   },
   {
+    title: 'ignoreDataIds (a wiped disk votes and counts under its old id) is caught when disks are lost',
+    coreVariant: 'ignoreDataIds',
+    mix: 'wipes',
+    nodes: [3, 5],
+    steps: 1000,
+    maxSeeds: 150,
+  },
+  {
     title: 'voteWithoutLogCheck (a stale replica wins an election) is caught under election churn',
     coreVariant: 'voteWithoutLogCheck',
     mix: 'elections',
