@@ -23,6 +23,7 @@ import type { Configuration, Entry, HardState, Index, ReplicaId, SnapshotMeta, T
 import { ReplicaIdSchema } from '../actors/protocol/replica-id.ts';
 import { isCorruptionError, openSnapshotWriter, openSqlite } from './connection.ts';
 import { nextDigestOfBytes } from './digest.ts';
+import { createSerial } from '../actors/util/serial.ts';
 import { checksumOf, encodeEntry } from './entry-codec.ts';
 import {
   ApplyOrderError,
@@ -264,9 +265,9 @@ class SqliteReplicaStore implements ReplicaStore {
   private readonly logger: StoreLogger;
   private position: Position;
   /** Writes to the log (group commits, checkpoints) and reads of it, one at a time: a read never sees a segment being deleted. */
-  private readonly logWrites = serial();
+  private readonly logWrites = createSerial();
   /** Writes to SQLite (applies, the snapshot record, the checkpoint before compaction), one at a time on the one writer connection. */
-  private readonly stateWrites = serial();
+  private readonly stateWrites = createSerial();
   /** The writer connection and its prepared statements (storage/prepared.ts), from the first apply on. */
   private prepared: { readonly connection: RawConnection; readonly statements: PreparedStatements } | null = null;
   /** The last index of the apply running now (0: none): a persist may not truncate it away meanwhile. */
@@ -839,16 +840,6 @@ interface PendingPersist {
 interface Position {
   readonly applied: AppliedState;
   readonly snapshot: StoredSnapshot | null;
-}
-
-/** Runs the functions given to it one at a time, in call order (a failure does not stop the ones after it). */
-function serial(): <T>(run: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(run: () => Promise<T>): Promise<T> => {
-    const next = tail.then(run, run);
-    tail = next.catch(() => undefined);
-    return next;
-  };
 }
 
 const configurationSchema = z.object({ voters: z.array(ReplicaIdSchema), learners: z.array(ReplicaIdSchema) });
