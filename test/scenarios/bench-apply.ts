@@ -1,6 +1,6 @@
 /**
  * The apply path alone, on the real store and the real chat application:
- * `npx tsx test/scenarios/bench-apply.ts [--sends N] [--rounds R]`.
+ * `npx tsx test/scenarios/bench-apply.ts [--sends N] [--rounds R] [--batches 1,2,4,16]`.
  *
  * Applies committed sends through `applyCommitted` (actors/replica/apply.ts)
  * into `openReplicaStore` (SQLite through Knex), one entry per apply (a
@@ -29,29 +29,38 @@ import { openReplicaStore } from '../../storage/index.ts';
 
 /** Accounts that send to one another, each logged in once. */
 const USERS = 16;
-/** Entries per apply in the batched runs: about what a leader applies at once at 64 senders. */
-const BATCH = 16;
+/**
+ * Entries per apply: 1 is a follower at one writer (each send's commit arrives with the next
+ * append); 2 and 4 are what a follower that waited for one or three more sends would apply;
+ * 16 is about what a leader applies at once at 64 senders.
+ */
+const BATCH_SIZES = [1, 2, 4, 16] as const;
 const T0 = 1_800_000_000_000;
 const CONFIG = { voters: ['r1', 'r2', 'r3', 'r4', 'r5'], learners: [] };
 
-const { values } = parseArgs({ options: { sends: { type: 'string' }, rounds: { type: 'string' } } });
+const { values } = parseArgs({ options: { sends: { type: 'string' }, rounds: { type: 'string' }, batches: { type: 'string' } } });
 const SENDS_PER_RUN = Number(values.sends ?? 2_000);
 const ROUNDS = Number(values.rounds ?? 3);
+/** Sends applied per batch size while counting calls and statements. */
+const COUNTED_SENDS = 256;
 
 // Count calls into the driver and the statements SQLite runs. Methods of the prototypes are wrapped
 // before any connection exists, so every connection (Knex's pool included) goes through them.
 let driverCalls = 0;
 let depth = 0;
 let statements = 0;
-const traced = new WeakSet<object>();
+/** Counting costs main-thread time itself (a JavaScript call per statement), so the timed rounds run without it. */
+let counting = false;
+const traced: sqlite3.Database[] = [];
 const countCalls = (proto: Record<string, unknown>, names: readonly string[], isDatabase: boolean): void => {
   for (const name of names) {
     const original = proto[name] as (...args: unknown[]) => unknown;
     proto[name] = function (this: object, ...args: unknown[]) {
+      if (!counting) return original.apply(this, args);
       // Database#all and friends call Statement#all inside: count the outer call only.
       if (depth === 0) driverCalls += 1;
-      if (isDatabase && !traced.has(this)) {
-        traced.add(this);
+      if (isDatabase && !traced.includes(this as sqlite3.Database)) {
+        traced.push(this as sqlite3.Database);
         (this as sqlite3.Database).on('trace', (sql: string) => {
           if (!sql.startsWith('--')) statements += 1;
         });
@@ -97,7 +106,10 @@ try {
     setup.push(entryOf({ type: 'login', ts: T0, username: name(u), accountIndex: u + 1, tokenHash: hashToken(`t${u}`), expiresTs: T0 + 3_600_000 }));
   }
   await store.persist({ entries: setup });
+  // Counting on while setting up, so the trace hook is in place on the writer before the counted pass.
+  counting = true;
   await applyCommitted(deps, setup, index);
+  counting = false;
 
   const text = 'x'.repeat(200);
   let request = 0;
@@ -108,30 +120,46 @@ try {
       return entryOf({ type: 'send', ts: T0, username: name(u), tokenHash: hashToken(`t${u}`), to: name((u + 1) % USERS), text, requestId: `q${request}` });
     });
 
-  const results: Record<string, { mainMs: number[]; cpuMs: number[]; calls: number[]; statements: number[] }> = {};
+  const batchSizes = values.batches === undefined ? BATCH_SIZES : values.batches.split(',').map(Number);
+  const applyInBatches = async (entries: readonly Entry[], batch: number): Promise<void> => {
+    for (let i = 0; i < entries.length; i += batch) await applyCommitted(deps, entries.slice(i, i + batch), entries[Math.min(i + batch, entries.length) - 1]!.index);
+  };
+  // Counted pass: driver calls and statements per applied send (deterministic).
+  const counted: Record<string, { calls: number; statements: number }> = {};
+  for (const batch of batchSizes) {
+    const entries = sends(COUNTED_SENDS);
+    await store.persist({ entries });
+    counting = true;
+    const calls0 = driverCalls;
+    const statements0 = statements;
+    await applyInBatches(entries, batch);
+    counting = false;
+    counted[`${batch} per apply`] = { calls: (driverCalls - calls0) / entries.length, statements: (statements - statements0) / entries.length };
+  }
+  for (const db of traced) db.removeAllListeners('trace');
+
+  // Timed rounds, the batch sizes alternating.
+  const results: Record<string, { mainMs: number[]; cpuMs: number[] }> = {};
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const batch of [1, BATCH]) {
+    for (const batch of batchSizes) {
       const entries = sends(SENDS_PER_RUN);
       await store.persist({ entries });
       const elu = performance.eventLoopUtilization();
       const cpu = process.cpuUsage();
-      const calls0 = driverCalls;
-      const statements0 = statements;
-      for (let i = 0; i < entries.length; i += batch) await applyCommitted(deps, entries.slice(i, i + batch), entries[Math.min(i + batch, entries.length) - 1]!.index);
+      await applyInBatches(entries, batch);
       const used = performance.eventLoopUtilization(elu);
       const cpuUsed = process.cpuUsage(cpu);
-      const row = (results[`${batch} per apply`] ??= { mainMs: [], cpuMs: [], calls: [], statements: [] });
+      const row = (results[`${batch} per apply`] ??= { mainMs: [], cpuMs: [] });
       row.mainMs.push(used.active / entries.length);
       row.cpuMs.push((cpuUsed.user + cpuUsed.system) / 1000 / entries.length);
-      row.calls.push((driverCalls - calls0) / entries.length);
-      row.statements.push((statements - statements0) / entries.length);
     }
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(`bench-apply: ${SENDS_PER_RUN} sends per run, ${ROUNDS} rounds, node ${process.version}; per applied send, median of rounds [each round]`);
   for (const [label, r] of Object.entries(results)) {
     const f = (xs: number[], digits: number): string => `${median(xs).toFixed(digits)} [${xs.map((x) => x.toFixed(digits)).join(', ')}]`;
-    console.log(`  ${label.padEnd(13)} main thread ms ${f(r.mainMs, 3)}  process CPU ms ${f(r.cpuMs, 3)}  driver calls ${f(r.calls, 2)}  statements ${f(r.statements, 2)}`);
+    const c = counted[label]!;
+    console.log(`  ${label.padEnd(13)} main thread ms ${f(r.mainMs, 3)}  process CPU ms ${f(r.cpuMs, 3)}  driver calls ${c.calls.toFixed(2)}  statements ${c.statements.toFixed(2)}`);
   }
   console.log(`  appliedIndex ${store.status().appliedIndex}, digest ${store.status().digest}`);
 } finally {
