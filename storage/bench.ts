@@ -174,7 +174,7 @@ function messageEntry(index: number): Entry {
   return { index, term: 1, kind: 'command', data: new TextEncoder().encode(`message ${index}: the quick brown fox jumps over the lazy dog`) };
 }
 
-async function applyMessage(trx: Knex.Transaction, entry: Entry): Promise<void> {
+async function applyMessage(trx: Knex, entry: Entry): Promise<void> {
   if (entry.kind !== 'command') return;
   const from = `user${entry.index % USERS}`;
   const to = `user${(entry.index * 7 + 1) % USERS}`;
@@ -183,7 +183,7 @@ async function applyMessage(trx: Knex.Transaction, entry: Entry): Promise<void> 
 }
 
 /** One entry standing for `count` messages: inserted by a single statement, so building 1,000,000 rows takes seconds. */
-async function bulkInsertMessages(trx: Knex.Transaction, entry: Entry): Promise<void> {
+async function bulkInsertMessages(trx: Knex, entry: Entry): Promise<void> {
   if (entry.kind !== 'command') return;
   const { first, count } = JSON.parse(new TextDecoder().decode(entry.data)) as { first: number; count: number };
   await trx.raw(

@@ -14,6 +14,14 @@ export const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
 /** Snapshot files kept besides the current one: none, older snapshots are never served. */
 export const SNAPSHOTS_KEPT = 1;
 
+/**
+ * Distinct statements prepared on the writer connection at most (storage/prepared.ts).
+ * The store's apply transaction uses five and the chat state machine's hot path two;
+ * a statement whose SQL varied with its values would grow the cache without end, so
+ * going past this is a bug and fails loudly.
+ */
+export const MAX_PREPARED_STATEMENTS = 32;
+
 /** Persist requests merged into one group commit (one log write, one fdatasync) at most: bounds the write's size and the latency of the first request. */
 export const MAX_PERSISTS_PER_GROUP = 256;
 

@@ -15,6 +15,7 @@
 import type { Knex } from 'knex';
 import type { ChatCommand, CommandOf } from './commands.ts';
 import { applyCommand, applySendChecked, sendRow, type ApplyResult, type EntryPosition } from './apply.ts';
+import { preparedRows } from '../../storage/prepared.ts';
 
 /** Sends in one statement at most: bounds the JSON bound to it (a send's text is at most 8,000 characters here). */
 export const MAX_SENDS_PER_STATEMENT = 256;
@@ -25,7 +26,7 @@ export interface PositionedCommand {
 }
 
 /** The results of applying `commands` in order, inside the caller's transaction. */
-export async function applyCommands(trx: Knex.Transaction, commands: readonly PositionedCommand[]): Promise<ApplyResult[]> {
+export async function applyCommands(trx: Knex, commands: readonly PositionedCommand[]): Promise<ApplyResult[]> {
   const results: ApplyResult[] = [];
   let i = 0;
   while (i < commands.length) {
@@ -59,25 +60,27 @@ function sendRunFrom(commands: readonly PositionedCommand[], start: number): Pos
   return run;
 }
 
-async function applySends(trx: Knex.Transaction, run: readonly PositionedSend[]): Promise<ApplyResult[]> {
+async function applySends(trx: Knex, run: readonly PositionedSend[]): Promise<ApplyResult[]> {
   const rows = run.map(({ command, at }) => {
     const row = sendRow(command, at);
     return [row.id, row.sender, row.recipient, row.pair_lo, row.pair_hi, row.text, row.ts, command.requestId, command.tokenHash];
   });
-  // The same three checks as applySend's one-row statement, per row of the JSON array.
-  const inserted = (await trx.raw(
-    `INSERT INTO messages (id, sender, recipient, pair_lo, pair_hi, text, ts, read, hidden_by_sender, hidden_by_recipient, request_id)
+  const inserted = await preparedRows<{ id: number }>(trx, SENDS_SQL, [JSON.stringify(rows)]);
+  const sent = new Set(inserted.map((row) => row.id));
+  const results: ApplyResult[] = [];
+  for (const { command, at } of run) results.push(await applySendChecked(trx, command, at, sent.has(at.index)));
+  return results;
+}
+
+/**
+ * The same three checks as applySend's one-row statement, per row of the JSON array. One SQL
+ * text for every run length (the rows are one bound JSON value), so it is prepared once.
+ */
+const SENDS_SQL = `INSERT INTO messages (id, sender, recipient, pair_lo, pair_hi, text, ts, read, hidden_by_sender, hidden_by_recipient, request_id)
      SELECT r.value ->> 0, r.value ->> 1, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6, 0, 0, 0, r.value ->> 7
        FROM json_each(?) AS r
       WHERE EXISTS (SELECT 1 FROM sessions WHERE token_hash = r.value ->> 8 AND username = r.value ->> 1 AND expires_ts > r.value ->> 6)
         AND NOT EXISTS (SELECT 1 FROM send_requests WHERE sender = r.value ->> 1 AND request_id = r.value ->> 7)
         AND EXISTS (SELECT 1 FROM accounts WHERE username = r.value ->> 2)
       ORDER BY r.key
-     RETURNING id`,
-    [JSON.stringify(rows)],
-  )) as { id: number }[];
-  const sent = new Set(inserted.map((row) => row.id));
-  const results: ApplyResult[] = [];
-  for (const { command, at } of run) results.push(await applySendChecked(trx, command, at, sent.has(at.index)));
-  return results;
-}
+     RETURNING id`;

@@ -15,6 +15,7 @@ import { pairOf, toMessage, visibleTo, type Delivery, type MessageRow } from './
 import { planDeletion, type DeletionPlan } from './deletion.ts';
 import { checkSession, hashToken } from './sessions.ts';
 import { accountExists, earlierSend } from './queries.ts';
+import { preparedRows } from '../../storage/prepared.ts';
 
 /** Where the command sits in the log. Its index becomes the id of a message it creates. */
 export interface EntryPosition {
@@ -29,8 +30,11 @@ export interface ApplyResult {
   readonly deliveries: readonly Delivery[];
 }
 
-/** Apply one command inside the caller's transaction (the one that advances appliedIndex). */
-export async function applyCommand(trx: Knex.Transaction, cmd: ChatCommand, at: EntryPosition): Promise<ApplyResult> {
+/**
+ * Apply one command inside the caller's transaction (the one that advances appliedIndex):
+ * `trx` is a Knex.Transaction, or the store's writer inside the transaction the store began.
+ */
+export async function applyCommand(trx: Knex, cmd: ChatCommand, at: EntryPosition): Promise<ApplyResult> {
   switch (cmd.type) {
     case 'register':
       return applyRegister(trx, cmd, at);
@@ -55,7 +59,7 @@ function failed(error: ProtocolError): ApplyResult {
   return { reply: error, deliveries: NOTHING };
 }
 
-async function applyRegister(trx: Knex.Transaction, cmd: CommandOf<'register'>, at: EntryPosition): Promise<ApplyResult> {
+async function applyRegister(trx: Knex, cmd: CommandOf<'register'>, at: EntryPosition): Promise<ApplyResult> {
   // Two registers of one name can both pass prepare; the first to commit wins.
   if (await accountExists(trx, cmd.username)) return failed(new Conflict(`username ${cmd.username} is taken`));
   await trx('accounts').insert({
@@ -71,7 +75,7 @@ async function applyRegister(trx: Knex.Transaction, cmd: CommandOf<'register'>, 
   return { reply: { ok: true, username: cmd.username }, deliveries: NOTHING };
 }
 
-async function applyLogin(trx: Knex.Transaction, cmd: CommandOf<'login'>): Promise<ApplyResult> {
+async function applyLogin(trx: Knex, cmd: CommandOf<'login'>): Promise<ApplyResult> {
   // The password was verified against generation accountIndex; a deleted (or deleted and re-created) account refuses it.
   const account = (await trx('accounts').where({ username: cmd.username }).first('created_index')) as { created_index: number } | undefined;
   if (!account || account.created_index !== cmd.accountIndex) {
@@ -91,7 +95,7 @@ async function applyLogin(trx: Knex.Transaction, cmd: CommandOf<'login'>): Promi
   return { reply: { ok: true, username: cmd.username, ...(legacyToken === undefined ? {} : { token: legacyToken }) }, deliveries: NOTHING };
 }
 
-async function applyLogout(trx: Knex.Transaction, cmd: CommandOf<'logout'>): Promise<ApplyResult> {
+async function applyLogout(trx: Knex, cmd: CommandOf<'logout'>): Promise<ApplyResult> {
   const session = await sessionAt(trx, cmd);
   if (session) return failed(session);
   await trx('sessions').where({ token_hash: cmd.tokenHash }).delete();
@@ -113,26 +117,28 @@ export function sendRow(cmd: CommandOf<'send'>, at: EntryPosition): MessageRow {
   };
 }
 
-async function applySend(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: EntryPosition): Promise<ApplyResult> {
+async function applySend(trx: Knex, cmd: CommandOf<'send'>, at: EntryPosition): Promise<ApplyResult> {
   const row = sendRow(cmd, at);
   // One statement: insert only if the session is live, the requestId is new and the recipient exists;
   // the messages_after_insert trigger (schema v2) updates both conversations rows and send_requests in
   // the same statement. apply-run.ts does the same for many sends in one statement.
-  const inserted = (await trx.raw(
-    `INSERT INTO messages (id, sender, recipient, pair_lo, pair_hi, text, ts, read, hidden_by_sender, hidden_by_recipient, request_id)
+  // A prepared statement on the store's writer (storage/prepared.ts): the statement every send runs.
+  const inserted = await preparedRows<{ id: number }>(trx, SEND_SQL, [
+    row.id, row.sender, row.recipient, row.pair_lo, row.pair_hi, row.text, row.ts, cmd.requestId,
+    cmd.tokenHash, cmd.username, cmd.ts, cmd.username, cmd.requestId, cmd.to,
+  ]);
+  return applySendChecked(trx, cmd, at, inserted.length > 0);
+}
+
+const SEND_SQL = `INSERT INTO messages (id, sender, recipient, pair_lo, pair_hi, text, ts, read, hidden_by_sender, hidden_by_recipient, request_id)
      SELECT ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, ?
       WHERE EXISTS (SELECT 1 FROM sessions WHERE token_hash = ? AND username = ? AND expires_ts > ?)
         AND NOT EXISTS (SELECT 1 FROM send_requests WHERE sender = ? AND request_id = ?)
         AND EXISTS (SELECT 1 FROM accounts WHERE username = ?)
-     RETURNING id`,
-    [row.id, row.sender, row.recipient, row.pair_lo, row.pair_hi, row.text, row.ts, cmd.requestId,
-      cmd.tokenHash, cmd.username, cmd.ts, cmd.username, cmd.requestId, cmd.to],
-  )) as { id: number }[];
-  return applySendChecked(trx, cmd, at, inserted.length > 0);
-}
+     RETURNING id`;
 
 /** A send's result once its insert ran: the message and its deliveries, or why it was refused. */
-export async function applySendChecked(trx: Knex.Transaction, cmd: CommandOf<'send'>, at: EntryPosition, inserted: boolean): Promise<ApplyResult> {
+export async function applySendChecked(trx: Knex, cmd: CommandOf<'send'>, at: EntryPosition, inserted: boolean): Promise<ApplyResult> {
   if (!inserted) return whyNotSent(trx, cmd);
   const message = toMessage(sendRow(cmd, at));
   return {
@@ -145,7 +151,7 @@ export async function applySendChecked(trx: Knex.Transaction, cmd: CommandOf<'se
 }
 
 /** The send was refused: say why, checking in the order prepare does. */
-async function whyNotSent(trx: Knex.Transaction, cmd: CommandOf<'send'>): Promise<ApplyResult> {
+async function whyNotSent(trx: Knex, cmd: CommandOf<'send'>): Promise<ApplyResult> {
   const session = await sessionAt(trx, cmd);
   if (session) return failed(session);
   // Exactly-once per (sender, requestId): a duplicate that raced past prepare creates nothing and gets the original.
@@ -156,7 +162,7 @@ async function whyNotSent(trx: Knex.Transaction, cmd: CommandOf<'send'>): Promis
   throw new Error(`send of ${cmd.username} (requestId ${cmd.requestId}): refused by the insert, yet every check passes`);
 }
 
-async function applyMarkRead(trx: Knex.Transaction, cmd: CommandOf<'markRead'>): Promise<ApplyResult> {
+async function applyMarkRead(trx: Knex, cmd: CommandOf<'markRead'>): Promise<ApplyResult> {
   // One statement: mark read only if the session is live and `with` exists; the messages_after_read
   // trigger (schema v3) takes each newly read message the reader still sees off its unread count.
   const changed = await trx('messages')
@@ -176,7 +182,7 @@ async function applyMarkRead(trx: Knex.Transaction, cmd: CommandOf<'markRead'>):
   return { reply: { ok: true }, deliveries: [{ to: cmd.username, frame }, { to: cmd.with, frame }] };
 }
 
-async function applyDeleteMessages(trx: Knex.Transaction, cmd: CommandOf<'deleteMessages'>): Promise<ApplyResult> {
+async function applyDeleteMessages(trx: Knex, cmd: CommandOf<'deleteMessages'>): Promise<ApplyResult> {
   const session = await sessionAt(trx, cmd);
   if (session) return failed(session);
   const plan = await planDeletion(trx, cmd.username, cmd.ids, cmd.forEveryone);
@@ -186,7 +192,7 @@ async function applyDeleteMessages(trx: Knex.Transaction, cmd: CommandOf<'delete
 }
 
 /** Hide or remove each planned row, then fix the unread counts and lastIds of every view that lost a message. */
-async function carryOut(trx: Knex.Transaction, plan: DeletionPlan): Promise<Delivery[]> {
+async function carryOut(trx: Knex, plan: DeletionPlan): Promise<Delivery[]> {
   // view key "owner\npeer" → ids that left owner's view (a newline is not a username character).
   const lost = new Map<string, number[]>();
   const unreadLost = new Map<string, number>();
@@ -231,7 +237,7 @@ async function carryOut(trx: Knex.Transaction, plan: DeletionPlan): Promise<Deli
 }
 
 /** After `removed` left owner's view of the conversation with peer: drop `unreadLost` from unread, move lastId back, or drop the row when nothing is left. */
-async function refreshConversation(trx: Knex.Transaction, owner: string, peer: string, removed: ReadonlySet<number>, unreadLost: number): Promise<void> {
+async function refreshConversation(trx: Knex, owner: string, peer: string, removed: ReadonlySet<number>, unreadLost: number): Promise<void> {
   const key = { owner, peer };
   const conversation = (await trx('conversations').where(key).first('last_id')) as { last_id: number } | undefined;
   if (!conversation) return;
@@ -242,7 +248,7 @@ async function refreshConversation(trx: Knex.Transaction, owner: string, peer: s
   else await trx('conversations').where(key).delete();
 }
 
-async function applyDeleteAccount(trx: Knex.Transaction, cmd: CommandOf<'deleteAccount'>): Promise<ApplyResult> {
+async function applyDeleteAccount(trx: Knex, cmd: CommandOf<'deleteAccount'>): Promise<ApplyResult> {
   const session = await sessionAt(trx, cmd);
   if (session) return failed(session);
   const account = (await trx('accounts').where({ username: cmd.username }).first('created_index')) as { created_index: number } | undefined;
@@ -276,7 +282,7 @@ async function applyDeleteAccount(trx: Knex.Transaction, cmd: CommandOf<'deleteA
 // ---- helpers ----
 
 /** Re-check at the entry's own time that its session still exists, still belongs to the user, and has not expired. */
-async function sessionAt(trx: Knex.Transaction, cmd: { tokenHash: string; username: string; ts: number }): Promise<Unauthorized | undefined> {
+async function sessionAt(trx: Knex, cmd: { tokenHash: string; username: string; ts: number }): Promise<Unauthorized | undefined> {
   const session = await checkSession(trx, cmd.tokenHash, cmd.ts);
   if (session instanceof Unauthorized) return session;
   if (session.username !== cmd.username) return new Unauthorized('the session belongs to another account');

@@ -34,7 +34,7 @@ export interface ChatApplicationOptions {
   readonly log: Pick<RuntimeLogger, 'error'>;
 }
 
-export function chatApplication(options: ChatApplicationOptions): ReplicaApplication<Knex.Transaction, Delivery> {
+export function chatApplication(options: ChatApplicationOptions): ReplicaApplication<Knex, Delivery> {
   const { reader, prefix, log } = options;
   const decodeOrReport = (entry: CommandEntry): ChatCommand | null => {
     try {

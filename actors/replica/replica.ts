@@ -42,6 +42,7 @@ import { inspectSubject, IntentAnnouncement, monitorIntentSubject, monitorReplac
 import { createMonitorLoop, type DecisionRecord, type MonitorLoop } from './monitor-loop.ts';
 import { checkNotRemoved, leaderClusterView, watchRemoval, type RemovalWatch } from './membership.ts';
 import { RETRY_ELSEWHERE } from './requests.ts';
+import { createSerial } from '../util/serial.ts';
 
 /** What the runtime reads from the configuration (config/ validates it; a simulator builds it directly). */
 export type ReplicaSettings = Pick<ReplicaConfig, 'id' | 'prefix' | 'peers' | 'timing' | 'snapshotEvery' | 'requestDeadlineMs'> & {
@@ -435,16 +436,6 @@ function parseJson(data: Uint8Array): unknown {
   } catch {
     return null;
   }
-}
-
-/** Runs the functions given to it one at a time, in call order. */
-function createSerial(): <T>(run: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(run: () => Promise<T>): Promise<T> => {
-    const next = tail.then(run, run);
-    tail = next.catch(() => undefined);
-    return next;
-  };
 }
 
 /** Stopping and failing: the first fatal error stops the replica and resolves `failed`. */

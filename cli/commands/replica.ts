@@ -169,7 +169,7 @@ export async function runReplica(config: ReplicaConfig): Promise<void> {
  * transport, Knex/SQLite for the store, the chat tables as the application,
  * the system clock and node:crypto.
  */
-function productionWorld(config: ReplicaConfig, link: NatsLink, logger: Logger): ReplicaWorld<Knex.Transaction, Delivery> {
+function productionWorld(config: ReplicaConfig, link: NatsLink, logger: Logger): ReplicaWorld<Knex, Delivery> {
   return {
     bus: natsBus(link, (error, subject) => logger.debug({ err: error, subject }, 'NATS publish or reply failed')),
     clock: systemClock,
@@ -189,7 +189,7 @@ function productionWorld(config: ReplicaConfig, link: NatsLink, logger: Logger):
 }
 
 /** The store under `config.dataDir`, starting from `initialConfig` when it holds nothing yet. */
-function storeOf(config: ReplicaConfig, logger: Logger, initialConfig: Configuration): Pick<ReplicaWorld<Knex.Transaction, Delivery>, 'openStore'> {
+function storeOf(config: ReplicaConfig, logger: Logger, initialConfig: Configuration): Pick<ReplicaWorld<Knex, Delivery>, 'openStore'> {
   return {
     async openStore() {
       const store = await openReplicaStore({ dataDir: config.dataDir, replicaId: config.id, migrations: CHAT_MIGRATIONS, logger, initialConfig });

@@ -42,7 +42,7 @@ export const testMigrations: readonly Migration[] = [
 ];
 
 /** applyOne for the test state machine: a command inserts a row and a note; others insert nothing. */
-export async function applyTestEntry(trx: Knex.Transaction, entry: Entry): Promise<number> {
+export async function applyTestEntry(trx: Knex, entry: Entry): Promise<number> {
   if (entry.kind === 'command') {
     await trx('test_rows').insert({ idx: entry.index, term: entry.term, body: Buffer.from(entry.data) });
     await trx('test_notes').insert({ row_idx: entry.index, note: `note ${entry.index}` });

@@ -13,6 +13,11 @@ import type { ChatCommand } from '../../actors/chat/commands.ts';
 import { hashToken } from '../../actors/chat/sessions.ts';
 import { ProtocolError } from '../../actors/protocol/index.ts';
 import { dumpTables, openDb, T0 } from '../chat/harness.ts';
+import { encodeCommand } from '../../actors/chat/commands.ts';
+import type { Entry } from '../../actors/raft/types.ts';
+import { CHAT_MIGRATIONS } from '../../storage/chat/schema.ts';
+import { openReplicaStore } from '../../storage/replica-store.ts';
+import { independentDigest, tempDir } from '../storage/helpers.ts';
 
 const USERS = ['ada', 'bob', 'cat'] as const;
 const token = (user: number, generation: number): string => hashToken(`token-${user}-${generation}`);
@@ -116,4 +121,57 @@ test('a repeated (sender, requestId) inside one batch: the second is answered wi
     await a.destroy();
     await b.destroy();
   }
+});
+
+/**
+ * The same runs through the store: its own transaction on the writer connection and the
+ * send statements prepared once on it (storage/prepared.ts), not Knex transactions and
+ * `raw`. Replies, tables and the digest must match applying one by one.
+ */
+async function inStoreRuns(dataDir: string, commands: readonly ChatCommand[], cuts: readonly number[]): Promise<{ replies: string[]; tables: unknown; digest: string; entries: Entry[] }> {
+  const store = await openReplicaStore({ dataDir, replicaId: 'r1', migrations: CHAT_MIGRATIONS, initialConfig: { voters: ['r1'], learners: [] } });
+  try {
+    const entries: Entry[] = commands.map((command, i) => ({ index: i + 1, term: 1, kind: 'command', data: encodeCommand(command) }));
+    await store.persist({ hardState: { term: 1, votedFor: 'r1' }, entries });
+    const replies: string[] = [];
+    const bounds = [...new Set([0, ...cuts.map((c) => c % (commands.length + 1)), commands.length])].sort((a, b) => a - b);
+    for (let b = 1; b < bounds.length; b += 1) {
+      const batch = entries.slice(bounds[b - 1], bounds[b]);
+      // The first entry of the batch applies the whole run; the others are answered from it (as the runtime's commandApplier does).
+      let results: string[] | null = null;
+      const positioned = batch.map((entry) => ({ command: commands[entry.index - 1]!, at: { index: entry.index, term: entry.term } }));
+      const answered = await store.apply(batch, async (db, entry) => {
+        results ??= (await applyCommands(db, positioned)).map(shown);
+        return results[entry.index - batch[0]!.index]!;
+      });
+      replies.push(...answered);
+    }
+    return { replies, tables: await dumpTables(store.reader), digest: store.status().digest, entries };
+  } finally {
+    await store.close();
+  }
+}
+
+test('through the store (its own transaction, prepared statements) runs apply exactly as one by one', async (t) => {
+  const root = await tempDir(t);
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(Step, { minLength: 1, maxLength: 40 }), fc.array(fc.nat(60), { maxLength: 4 }), async (steps, cuts) => {
+      const commands = [...setup(), ...commandsOf(steps)];
+      const a = await openDb();
+      try {
+        const expected = await oneByOne(a, commands);
+        const actual = await inStoreRuns(`${root}/run-${run++}`, commands, cuts);
+        return (
+          JSON.stringify(actual.replies) === JSON.stringify(expected) &&
+          JSON.stringify(actual.tables) === JSON.stringify(await dumpTables(a)) &&
+          actual.digest === independentDigest(actual.entries)
+        );
+      } finally {
+        await a.destroy();
+      }
+    }),
+    { numRuns: 25 },
+  );
+  t.pass();
 });

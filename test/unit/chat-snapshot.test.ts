@@ -20,7 +20,7 @@ async function store(t: import('ava').ExecutionContext, replicaId: string) {
   return s;
 }
 
-const applyOne = async (trx: import('knex').Knex.Transaction, entry: Entry) =>
+const applyOne = async (trx: import('knex').Knex, entry: Entry) =>
   entry.kind === 'command' ? applyCommand(trx, decodeCommand(entry.data), { index: entry.index, term: entry.term }) : undefined;
 
 test('chat tables survive storage snapshot and install: a follower catches up to identical tables', async (t) => {

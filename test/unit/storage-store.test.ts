@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Entry } from '../../actors/raft/types.ts';
 import { ApplyOrderError, InvalidPersistError, LogRangeError, SnapshotError, StoreClosedError, StoreConfigError } from '../../storage/errors.ts';
 import { openReplicaStore, raftStartOf, type ReplicaStore } from '../../storage/replica-store.ts';
+import { preparedRows } from '../../storage/prepared.ts';
 import { applyTestEntry, independentDigest, makeEntries, tempDir, TEST_CONFIG, testMigrations } from '../storage/helpers.ts';
 
 async function openStore(t: Parameters<typeof tempDir>[0], dataDir?: string): Promise<{ store: ReplicaStore; dataDir: string }> {
@@ -279,4 +280,40 @@ test('snapshot files a crash left behind are removed on open; the recorded one s
   const stream = await again.openSnapshot();
   t.is(stream?.sha256, snapshot.sha256);
   await stream?.close();
+});
+
+test('prepared statements run inside the apply transaction: a failure rolls them back, and applies go on after it', async (t) => {
+  const { store, dataDir } = await openStore(t);
+  const entries = makeEntries(1, 12, 2);
+  await store.persist({ hardState: { term: 2, votedFor: null }, entries });
+  // applyOne writing through a prepared statement (the chat state machine's hot path) and through Knex.
+  const viaPrepared = async (db: Parameters<typeof applyTestEntry>[0], entry: Entry): Promise<number> => {
+    if (entry.kind !== 'command') return entry.index;
+    const inserted = await preparedRows<{ idx: number }>(db, 'INSERT INTO test_rows (idx, term, body) VALUES (?, ?, ?) RETURNING idx', [entry.index, entry.term, `p${entry.index}`]);
+    await db('test_notes').insert({ row_idx: entry.index, note: `note ${entry.index}` });
+    return inserted[0]!.idx;
+  };
+  t.deepEqual(await store.apply(entries.slice(0, 3), viaPrepared), [1, 2, 3]);
+  // A statement that fails in SQLite (a duplicate key) after others of the batch ran: nothing of the batch stays.
+  await t.throwsAsync(
+    store.apply(entries.slice(3, 6), async (db, entry) => {
+      const index = await viaPrepared(db, entry);
+      if (entry.index === 5) await preparedRows(db, 'INSERT INTO test_rows (idx, term, body) VALUES (?, ?, ?) RETURNING idx', [1, 1, 'again']);
+      return index;
+    }),
+    { message: /UNIQUE constraint failed/ },
+  );
+  t.is(store.status().appliedIndex, 3);
+  // The statement that failed was dropped and is prepared again; the next apply commits.
+  t.deepEqual(await store.apply(entries.slice(3), viaPrepared), [4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  t.is(store.status().digest, independentDigest(entries));
+  await store.close();
+  const db = knexFactory({ client: 'sqlite3', connection: { filename: join(dataDir, 'replica.sqlite') }, useNullAsDefault: true });
+  t.teardown(() => db.destroy());
+  const rows = (await db('test_rows').select('idx').orderBy('idx')) as { idx: number }[];
+  t.deepEqual(rows.map((r) => r.idx), entries.filter((e) => e.kind === 'command').map((e) => e.index));
+  const applied = (await db('raft_applied').first('applied_index', 'config_index')) as { applied_index: number; config_index: number };
+  t.deepEqual(applied, { applied_index: 12, config_index: 11 });
+  // Outside a store's apply the same call goes through Knex.
+  t.deepEqual(await preparedRows<{ n: number }>(db, 'SELECT count(*) AS n FROM test_rows WHERE idx > ?', [10]), [{ n: 1 }]);
 });
