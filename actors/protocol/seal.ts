@@ -135,6 +135,21 @@ export function parseSealKey(value: unknown): KeyObject | BadSealKeyError {
   return createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
+/**
+ * A public key fit to seal to, checked fully (parseSealKey, then one X25519 with a fixed
+ * scalar: a clamped scalar is a multiple of the cofactor, so the result is zero exactly for
+ * the low-order points): null, or why not. Costs one X25519; used for `login.liveKey`, which
+ * a replica seals to long after the login, so it must be known good when it enters the log.
+ */
+export function checkSealKey(value: unknown): BadSealKeyError | null {
+  const key = parseSealKey(value);
+  if (key instanceof BadSealKeyError) return key;
+  const agreed = agree(LOW_ORDER_PROBE, key);
+  return agreed instanceof BadSealKeyError ? agreed : null;
+}
+/** Any fixed private key will do for the low-order probe (see checkSealKey); immutable. */
+const LOW_ORDER_PROBE = sealKeyPairFrom(Buffer.alloc(SEAL_KEY_BYTES, 1)).privateKey;
+
 /** X25519(private, public), or BadSealKeyError for a low-order public key (OpenSSL refuses an all-zero result). */
 function agree(privateKey: KeyObject, publicKey: KeyObject): Buffer | BadSealKeyError {
   try {

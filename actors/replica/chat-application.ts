@@ -16,7 +16,6 @@ import {
   Internal,
   isProtocolError,
   parseRequest,
-  parseRequestBytes,
   prepareCommand,
   resolveDeliveries,
   type Delivery,
@@ -47,8 +46,7 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
   };
   const undecodable = (entry: CommandEntry): AppliedCommand<Delivery> => ({ reply: new Internal(`entry ${entry.index} could not be decoded`), live: [], ts: null });
   return {
-    parse: (op, data) => parseRequestBytes(op, data),
-    parseForwarded: (op, body) => parseRequest(op, body),
+    parse: (op, body) => parseRequest(op, body),
     async prepare(request, now, randomBytes) {
       const prepared = await prepareCommand(request, {
         db: reader,
