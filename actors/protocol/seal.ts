@@ -123,6 +123,8 @@ const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex
 const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/** The form of a key on the wire (43 base64url characters); parseSealKey also insists on canonical bits. */
+export const SEAL_KEY_FORM = /^[A-Za-z0-9_-]{43}$/;
 
 /** A public key from its wire form; BadSealKeyError unless it is exactly 32 bytes of canonical base64url. */
 export function parseSealKey(value: unknown): KeyObject | BadSealKeyError {
