@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { BadRequest, TooLarge, type ProtocolError } from './errors.ts';
 import { chars, Cursor, MessageId, Password, Token, Username } from './fields.ts';
-import { BadSealKeyError, checkSealKey, parseSealKey } from './seal.ts';
+import { BadSealKeyError, checkSealKey, checkSealKeyForm } from './seal.ts';
 import {
   ACCOUNTS_DEFAULT_LIMIT,
   ACCOUNTS_MAX_LIMIT,
@@ -57,9 +57,8 @@ export const REPLY_KEY_FIELD = 'replyKey';
  */
 export function requestedReplyKey(body: unknown): string | null | BadRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, REPLY_KEY_FIELD)) return null;
-  const value = (body as Record<string, unknown>)[REPLY_KEY_FIELD];
-  const key = parseSealKey(value);
-  return key instanceof BadSealKeyError ? new BadRequest(`${REPLY_KEY_FIELD} ${key.message}`) : (value as string);
+  const key = checkSealKeyForm((body as Record<string, unknown>)[REPLY_KEY_FIELD]);
+  return key instanceof BadSealKeyError ? new BadRequest(`${REPLY_KEY_FIELD} ${key.message}`) : key;
 }
 
 /**
