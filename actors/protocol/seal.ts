@@ -110,17 +110,25 @@ export interface SealKeyPair {
   readonly publicKey: string;
 }
 
-/** A key pair from 32 random bytes (X25519 clamps any 32 bytes into a valid scalar, RFC 7748 §5). */
+/**
+ * A key pair from 32 random bytes (X25519 clamps any 32 bytes into a valid scalar, RFC 7748 §5).
+ * Keys go in and out as JWK: importing DER measured ten times slower here (OpenSSL 3's decoders).
+ * The public key is X25519(d, 9) (RFC 7748 §6.1); node wants an `x` beside `d` and derives the
+ * key from `d`, so the base point stands in for it.
+ */
 export function sealKeyPairFrom(secret: Uint8Array): SealKeyPair {
   if (secret.byteLength !== SEAL_KEY_BYTES) throw new RangeError(`an X25519 private key is ${SEAL_KEY_BYTES} bytes, got ${secret.byteLength}`);
-  const privateKey = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, secret]), format: 'der', type: 'pkcs8' });
-  const publicKey = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(X25519_SPKI_PREFIX.length).toString('base64url');
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(secret).toString('base64url'), x: X25519_BASE_POINT }, format: 'jwk' });
+  const publicKey = diffieHellman({ privateKey, publicKey: jwkPublicKey(X25519_BASE_POINT) }).toString('base64url');
   return { privateKey, publicKey };
 }
 
-/** The DER headers around a raw X25519 key (RFC 8410): the fixed bytes before the 32 key bytes. */
-const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+/** u = 9, the X25519 base point (RFC 7748 §4.1), little-endian, base64url. */
+const X25519_BASE_POINT = Buffer.from([9, ...Buffer.alloc(SEAL_KEY_BYTES - 1)]).toString('base64url');
+
+function jwkPublicKey(x: string): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+}
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 /** The form of a key on the wire (43 base64url characters); parseSealKey also insists on canonical bits. */
@@ -143,7 +151,7 @@ export function checkSealKeyForm(value: unknown): string | BadSealKeyError {
 export function parseSealKey(value: unknown): KeyObject | BadSealKeyError {
   const form = checkSealKeyForm(value);
   if (form instanceof BadSealKeyError) return form;
-  return createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, Buffer.from(form, 'base64url')]), format: 'der', type: 'spki' });
+  return jwkPublicKey(form);
 }
 
 /**
