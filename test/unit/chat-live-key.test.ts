@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import knexFactory from 'knex';
-import { decodeCommand, type ChatCommand, type Delivery } from '../../actors/chat/index.ts';
+import { decodeCommand, encodeCommand, type ChatCommand, type Delivery } from '../../actors/chat/index.ts';
+import { INITIAL_DIGEST, nextDigest } from '../../storage/digest.ts';
 import { hashToken } from '../../actors/chat/sessions.ts';
 import { Proposal } from '../../actors/chat/prepare.ts';
 import { chatApplication } from '../../actors/replica/chat-application.ts';
@@ -39,6 +40,15 @@ test('a login with liveKey puts the key in the entry and the sessions row; a rep
   t.teardown(() => other.destroy());
   await replay(other, h.log);
   t.deepEqual(await dumpTables(other), await dumpTables(h.db));
+});
+
+test('the running digest covers liveKey: two replicas that applied logins differing only in it report different digests', (t) => {
+  const login = (liveKey?: string): ChatCommand => ({ type: 'login', ts: 1, username: 'ada', accountIndex: 1, tokenHash: hashToken('t'), expiresTs: 2, ...(liveKey === undefined ? {} : { liveKey }) });
+  const digestOf = (command: ChatCommand): string => nextDigest(INITIAL_DIGEST, { index: 1, term: 1, kind: 'command', data: encodeCommand(command) });
+  const [a, b] = [key().publicKey, key().publicKey];
+  t.not(digestOf(login(a)), digestOf(login(b)));
+  t.not(digestOf(login(a)), digestOf(login()));
+  t.is(digestOf(login(a)), digestOf(login(a)));
 });
 
 test('a liveKey that is not a usable X25519 key is a bad_request and nothing is committed', async (t) => {
