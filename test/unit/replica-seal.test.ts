@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
+import fc from 'fast-check';
 import { RequestHandler, type ClientReply, type RequestContext } from '../../actors/replica/requests.ts';
 import { Opener, parseRequest, SealError, sealKeyPairFrom, type SealedEnvelope } from '../../actors/protocol/index.ts';
 import { Waiters } from '../../actors/replica/waiters.ts';
@@ -152,4 +153,20 @@ test('a leader refuses a forward whose seal key is malformed, in the clear', asy
   const { handler: leader } = replica('r1', true, { ok: true });
   const reply = await leader.handleForward(encode({ kind: 'write', op: 'login', body: LOGIN, deadlineMs: 100, seal: { key: 'nope', subject: INBOX } }));
   t.like(reply, { ok: false, error: { code: 'bad_request' } });
+});
+
+test('whatever a client puts in replyKey, the replica answers (clear bad_request, or sealed when it is a usable key) and never throws', async (t) => {
+  const { handler } = replica('r1', true, { ok: true, token: 'tok', username: 'ada' });
+  const usable = client().publicKey;
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(fc.anything(), fc.string(), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), fc.constant(usable)), async (replyKey) => {
+      const reply = await handler.handleClient('login', encode({ ...LOGIN, replyKey }), INBOX);
+      // JSON leaves an undefined field out: no replyKey, a clear reply as before.
+      if (replyKey === undefined) return 'ok' in reply && reply.ok;
+      if ('sealed' in reply) return replyKey === usable || typeof replyKey === 'string';
+      return !reply.ok && reply.error.code === 'bad_request' && reply.error.message.startsWith('replyKey ');
+    }),
+    { numRuns: 300 },
+  );
+  t.pass();
 });
