@@ -90,7 +90,7 @@ async function applyLogin(trx: Knex, cmd: CommandOf<'login'>): Promise<ApplyResu
     .delete();
   const legacyToken = cmd.token;
   const tokenHash = cmd.tokenHash ?? hashToken(legacyToken ?? '');
-  await trx('sessions').insert({ token_hash: tokenHash, username: cmd.username, created_ts: cmd.ts, expires_ts: cmd.expiresTs });
+  await trx('sessions').insert({ token_hash: tokenHash, username: cmd.username, created_ts: cmd.ts, expires_ts: cmd.expiresTs, live_key: cmd.liveKey ?? null });
   // The proposer adds the token to its reply (Proposal.reveal); only a legacy entry still carries it.
   return { reply: { ok: true, username: cmd.username, ...(legacyToken === undefined ? {} : { token: legacyToken }) }, deliveries: NOTHING };
 }
@@ -98,8 +98,9 @@ async function applyLogin(trx: Knex, cmd: CommandOf<'login'>): Promise<ApplyResu
 async function applyLogout(trx: Knex, cmd: CommandOf<'logout'>): Promise<ApplyResult> {
   const session = await sessionAt(trx, cmd);
   if (session) return failed(session);
-  await trx('sessions').where({ token_hash: cmd.tokenHash }).delete();
-  return { reply: { ok: true }, deliveries: [{ session: cmd.tokenHash, frame: { type: 'revoked' } }] };
+  // The row goes, its liveKey with it: read it in the same statement, so the `revoked` frame is sealed too.
+  const [ended] = (await trx.raw('DELETE FROM sessions WHERE token_hash = ? RETURNING live_key', [cmd.tokenHash])) as { live_key: string | null }[];
+  return { reply: { ok: true }, deliveries: [revokedFor(cmd.tokenHash, ended?.live_key ?? null)] };
 }
 
 /** The messages row a send creates: PROTOCOL.md ids are positive, cluster-unique, identical everywhere and increasing in commit order; the log index is all four. */
@@ -272,14 +273,19 @@ async function applyDeleteAccount(trx: Knex, cmd: CommandOf<'deleteAccount'>): P
   }
   await trx('conversations').where({ owner: me }).delete();
   await trx('send_requests').where({ sender: me }).delete();
-  const sessions = (await trx('sessions').where({ username: me }).orderBy('token_hash').select('token_hash')) as { token_hash: string }[];
-  for (const s of sessions) deliveries.push({ session: s.token_hash, frame: { type: 'revoked' } });
+  const sessions = (await trx('sessions').where({ username: me }).orderBy('token_hash').select('token_hash', 'live_key')) as { token_hash: string; live_key: string | null }[];
+  for (const s of sessions) deliveries.push(revokedFor(s.token_hash, s.live_key));
   await trx('sessions').where({ username: me }).delete();
   await trx('accounts').where({ username: me }).delete();
   return { reply: { ok: true }, deliveries };
 }
 
 // ---- helpers ----
+
+/** The `revoked` frame for an ended session; its liveKey only when it has one, so clear sessions' deliveries are as before. */
+function revokedFor(tokenHash: string, liveKey: string | null): Delivery {
+  return { session: tokenHash, ...(liveKey === null ? {} : { liveKey }), frame: { type: 'revoked' } };
+}
 
 /** Re-check at the entry's own time that its session still exists, still belongs to the user, and has not expired. */
 async function sessionAt(trx: Knex, cmd: { tokenHash: string; username: string; ts: number }): Promise<Unauthorized | undefined> {

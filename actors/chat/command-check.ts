@@ -7,7 +7,7 @@
  * zod stays the reference and the edge people touch; this only runs on
  * bytes a leader encoded.
  */
-import { DELETE_MAX_IDS, PASSWORD_MAX_CHARS, REQUEST_ID_MAX_CHARS, TEXT_MAX_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from '../protocol/index.ts';
+import { DELETE_MAX_IDS, PASSWORD_MAX_CHARS, REQUEST_ID_MAX_CHARS, SEAL_KEY_FORM, TEXT_MAX_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from '../protocol/index.ts';
 import type { ChatCommand } from './commands.ts';
 
 /** Why a value is not a command (the first problem found), or the command. */
@@ -24,6 +24,7 @@ const chars = (min: number, max: number): Field => (v) => typeof v === 'string' 
 const username: Field = (v) => chars(1, USERNAME_MAX_CHARS)(v) && USERNAME_CHARSET.test(v as string);
 const tokenHash: Field = (v) => typeof v === 'string' && TOKEN_HASH.test(v);
 const bytes: Field = (v) => v instanceof Uint8Array;
+const sealKey: Field = (v) => typeof v === 'string' && SEAL_KEY_FORM.test(v);
 const scrypt: Field = (v) => isPlainObject(v) && isInt(v['n']) && v['n'] >= 2 && isInt(v['r']) && v['r'] >= 1 && isInt(v['p']) && v['p'] >= 1;
 const ids: Field = (v) => Array.isArray(v) && v.length >= 1 && v.length <= DELETE_MAX_IDS && v.every(logIndex);
 
@@ -37,8 +38,8 @@ const AUTHENTICATED: readonly (readonly [string, Field])[] = [
 const SHAPES: Readonly<Record<ChatCommand['type'], { readonly fields: readonly (readonly [string, Field])[]; readonly optional?: readonly string[] }>> = {
   register: { fields: [['ts', ts], ['username', username], ['salt', bytes], ['hash', bytes], ['scrypt', scrypt]] },
   login: {
-    fields: [['ts', ts], ['username', username], ['accountIndex', logIndex], ['tokenHash', tokenHash], ['token', chars(1, PASSWORD_MAX_CHARS)], ['expiresTs', ts]],
-    optional: ['tokenHash', 'token'],
+    fields: [['ts', ts], ['username', username], ['accountIndex', logIndex], ['tokenHash', tokenHash], ['token', chars(1, PASSWORD_MAX_CHARS)], ['expiresTs', ts], ['liveKey', sealKey]],
+    optional: ['tokenHash', 'token', 'liveKey'],
   },
   logout: { fields: AUTHENTICATED },
   send: { fields: [...AUTHENTICATED, ['to', username], ['text', chars(1, TEXT_MAX_CHARS * 2)], ['requestId', chars(1, REQUEST_ID_MAX_CHARS * 2)]] },

@@ -9,7 +9,7 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { z } from 'zod';
 import { checkCommand } from './command-check.ts';
-import { DELETE_MAX_IDS, PASSWORD_MAX_CHARS, REQUEST_ID_MAX_CHARS, TEXT_MAX_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from '../protocol/index.ts';
+import { DELETE_MAX_IDS, PASSWORD_MAX_CHARS, REQUEST_ID_MAX_CHARS, SEAL_KEY_FORM, TEXT_MAX_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from '../protocol/index.ts';
 
 /** Bumped when a command's shape changes; a replica refuses versions it does not know. */
 export const COMMAND_VERSION = 1;
@@ -58,6 +58,8 @@ const Username = z.string().min(1).max(USERNAME_MAX_CHARS).regex(USERNAME_CHARSE
 const Ts = z.int().min(0);
 const LogIndex = z.int().min(1);
 const TokenHash = z.string().regex(/^[0-9a-f]{64}$/);
+/** An X25519 public key in its wire form; the leader checked it fully (actors/protocol/seal.ts `checkSealKey`) before proposing. */
+const SealKey = z.string().regex(SEAL_KEY_FORM);
 const Bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes');
 
 /** Every authenticated command names the session it was prepared under, so apply can re-check it at `ts`. */
@@ -87,6 +89,8 @@ const ChatCommandSchema = z.discriminatedUnion('type', [
       /** Entries written before December 2026 carried the raw token; they still apply, and identically. */
       token: z.string().min(1).max(PASSWORD_MAX_CHARS).optional(),
       expiresTs: Ts,
+      /** The session's live frames are sealed to this key (docs/protocol.md §2.5); absent in older entries and for clear sessions. */
+      liveKey: SealKey.optional(),
     })
     .refine((cmd) => (cmd.tokenHash === undefined) !== (cmd.token === undefined), 'a login carries exactly one of tokenHash and token'),
   z.object({ type: z.literal('logout'), ...Authenticated }),

@@ -10,14 +10,19 @@ export interface Publication {
   /** `<prefix>.live.<sessionKey>` is the subject. */
   readonly sessionKey: string;
   readonly frame: LiveFrame;
+  /** The session's `liveKey` (docs/protocol.md §2.5): publish the frame sealed to it; null: in the clear, as before. */
+  readonly liveKey: string | null;
 }
 
 export async function resolveDeliveries(db: Db, deliveries: readonly Delivery[]): Promise<Publication[]> {
   const accounts = [...new Set(deliveries.flatMap((d) => ('to' in d ? [d.to] : [])))];
-  const rows = accounts.length === 0 ? [] : ((await db('sessions').whereIn('username', accounts).select('username', 'token_hash')) as { username: string; token_hash: string }[]);
-  const keysOf = new Map<string, string[]>();
-  for (const row of rows) keysOf.set(row.username, [...(keysOf.get(row.username) ?? []), sessionKeyOfTokenHash(row.token_hash)]);
+  const rows =
+    accounts.length === 0 ? [] : ((await db('sessions').whereIn('username', accounts).select('username', 'token_hash', 'live_key')) as { username: string; token_hash: string; live_key: string | null }[]);
+  const sessionsOf = new Map<string, { sessionKey: string; liveKey: string | null }[]>();
+  for (const row of rows) sessionsOf.set(row.username, [...(sessionsOf.get(row.username) ?? []), { sessionKey: sessionKeyOfTokenHash(row.token_hash), liveKey: row.live_key }]);
   return deliveries.flatMap((d): Publication[] =>
-    'to' in d ? (keysOf.get(d.to) ?? []).map((sessionKey) => ({ sessionKey, frame: d.frame })) : [{ sessionKey: sessionKeyOfTokenHash(d.session), frame: d.frame }],
+    'to' in d
+      ? (sessionsOf.get(d.to) ?? []).map(({ sessionKey, liveKey }) => ({ sessionKey, frame: d.frame, liveKey }))
+      : [{ sessionKey: sessionKeyOfTokenHash(d.session), frame: d.frame, liveKey: d.liveKey ?? null }],
   );
 }

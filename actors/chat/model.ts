@@ -12,7 +12,12 @@ import type { ChatMessage, LiveFrame } from '../protocol/index.ts';
  */
 export type Delivery =
   | { readonly to: string; readonly frame: Exclude<LiveFrame, { type: 'revoked' }> }
-  | { readonly session: string; readonly frame: { readonly type: 'revoked' } };
+  | {
+      readonly session: string;
+      /** The ended session's `liveKey` (docs/protocol.md §2.5), read as its row was deleted: its `revoked` frame is sealed too. */
+      readonly liveKey?: string | null;
+      readonly frame: { readonly type: 'revoked' };
+    };
 
 /** A messages row as stored. */
 export interface MessageRow {

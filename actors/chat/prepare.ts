@@ -99,6 +99,8 @@ async function prepareLogin(request: ChatRequestOf<'login'>, ctx: PrepareContext
     accountIndex: account.createdIndex,
     tokenHash: hashToken(token),
     expiresTs: ctx.now + SESSION_TTL_MS,
+    // Public (docs/protocol.md §2.5): every replica seals this session's live frames to it.
+    ...(request.liveKey === undefined ? {} : { liveKey: request.liveKey }),
   };
   return new Proposal(command, { token });
 }

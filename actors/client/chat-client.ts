@@ -3,7 +3,7 @@
  * one method per op, typed requests and replies, typed errors, `send` with
  * retries under one requestId, and live delivery.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../config/defaults.ts';
@@ -17,14 +17,19 @@ import {
   isChatOp,
   isProtocolError,
   OPS,
+  Opener,
   parseRequest,
+  REPLY_KEY_FIELD,
+  SealError,
+  sealKeyPairFrom,
+  SEAL_KEY_BYTES,
   statusSubject,
   StatusReply,
   type Op,
   type ReplyOf,
   type RequestOf,
 } from '../protocol/index.ts';
-import { InternalError, UnavailableError } from './errors.ts';
+import { InternalError, NotSealedError, UnavailableError } from './errors.ts';
 import { LiveSession, type LiveHandler, type LiveOptions } from './live.ts';
 import { SendRetryPolicy, type SendPolicyMode, type SendTiming } from './send-policy.ts';
 
@@ -32,8 +37,14 @@ import { SendRetryPolicy, type SendPolicyMode, type SendTiming } from './send-po
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** How long `send` keeps retrying one requestId through `unavailable`: several elections' worth. */
 const DEFAULT_SEND_DEADLINE_MS = 30_000;
-/** Tokens whose username this client remembers from `login` (for `live`); the oldest are forgotten first. */
+/** Tokens whose username (and live key) this client remembers from `login` (for `live`); the oldest are forgotten first. */
 const REMEMBERED_LOGINS = 10_000;
+/**
+ * docs/protocol.md §2.5: the refusals a sealing replica sends in the clear, because it sends
+ * them before it has read (or when it cannot use) the request's `replyKey`. None carries
+ * anything but the refusal; any other clear reply to a sealed request is refused.
+ */
+const CLEAR_REFUSALS: ReadonlySet<string> = new Set(['bad_request', 'too_large', 'unavailable']);
 
 export interface ChatClientOptions {
   readonly servers: string | readonly string[];
@@ -87,6 +98,10 @@ export class ChatClient {
   readonly #timeoutMs: number;
   readonly #sendDeadlineMs: number;
   readonly #usernames = new Map<string, string>();
+  /** Per token from this client's `login`: the key its session's live frames are sealed to. */
+  readonly #liveKeys = new Map<string, Opener>();
+  /** This connection's reply key (docs/protocol.md §2.5): every request carries its public half as `replyKey`. */
+  readonly #replyKey = new Opener(sealKeyPairFrom(randomBytes(SEAL_KEY_BYTES)));
   readonly #lives = new Set<LiveSession>();
   readonly #answerListeners = new Set<(answer: Answer) => void>();
   #lastAnswer: Answer | null = null;
@@ -151,16 +166,25 @@ export class ChatClient {
     return this.request('register', request);
   }
 
+  /**
+   * Logs in with a fresh `liveKey` (docs/protocol.md §2.5): one key pair per session, made
+   * here; a `liveKey` in `request` is replaced, since only the key this client holds can open
+   * the session's frames. `live(token)` then opens them.
+   */
   async login(request: RequestOf<'login'>): Promise<ReplyOf<'login'>> {
-    const reply = await this.request('login', request);
+    const liveKey = new Opener(sealKeyPairFrom(randomBytes(SEAL_KEY_BYTES)));
+    const reply = await this.request('login', { ...request, liveKey: liveKey.publicKey });
     this.#usernames.set(reply.token, reply.username);
+    this.#liveKeys.set(reply.token, liveKey);
     if (this.#usernames.size > REMEMBERED_LOGINS) this.#usernames.delete(this.#usernames.keys().next().value ?? '');
+    if (this.#liveKeys.size > REMEMBERED_LOGINS) this.#liveKeys.delete(this.#liveKeys.keys().next().value ?? '');
     return reply;
   }
 
   async logout(request: RequestOf<'logout'>): Promise<ReplyOf<'logout'>> {
     const reply = await this.request('logout', request);
     this.#usernames.delete(request.token);
+    this.#liveKeys.delete(request.token);
     return reply;
   }
 
@@ -230,6 +254,7 @@ export class ChatClient {
   async deleteAccount(request: RequestOf<'deleteAccount'>): Promise<ReplyOf<'deleteAccount'>> {
     const reply = await this.request('deleteAccount', request);
     this.#usernames.delete(request.token);
+    this.#liveKeys.delete(request.token);
     return reply;
   }
 
@@ -246,11 +271,15 @@ export class ChatClient {
    * Live delivery for a logged-in session (docs/protocol.md §2): each new
    * message once, read marks, deletions, and `repaired` after each gap repair.
    * `username` defaults to the one this client's `login` returned for `token`.
+   * A session this client logged in is sealed (§2.5): its frames are opened with
+   * the session's key and clear frames are refused; a token from elsewhere has no
+   * key here and takes clear frames, as before.
    */
   live(token: string, handler: LiveHandler, options: LiveOptions & { readonly username?: string } = {}): LiveSession {
     const username = options.username ?? this.#usernames.get(token);
     if (username === undefined) throw new TypeError('live: unknown token; log in with this client first or pass options.username');
-    const session = new LiveSession({ client: this, link: this.#link, prefix: this.prefix, token, username, handler, options });
+    const liveKey = this.#liveKeys.get(token) ?? null;
+    const session = new LiveSession({ client: this, link: this.#link, prefix: this.prefix, token, username, handler, options, liveKey });
     this.#lives.add(session);
     void session.closed.then(() => this.#lives.delete(session));
     return session;
@@ -261,23 +290,48 @@ export class ChatClient {
    * The body is first validated with the replica's own schemas
    * (actors/protocol/requests.ts): one that a replica would refuse rejects at
    * once with the same `BadRequestError` or `TooLargeError`, without a round
-   * trip. The body is sent as given (defaults are the replica's to fill in).
+   * trip. The body is sent as given (defaults are the replica's to fill in),
+   * with this connection's `replyKey`: the reply comes back sealed to it
+   * (docs/protocol.md §2.5) and a clear one is refused (`NotSealedError`),
+   * except the refusals a replica sends before it can read the key.
    */
   async request<O extends Op>(op: O, body: RequestOf<O>, timeoutMs = this.#timeoutMs): Promise<ReplyOf<O>> {
     // Validate the JSON that is sent, not the object: JSON.stringify turns a Date into a string
     // and NaN into null, and the replica sees only what arrives.
-    const payload = JSON.stringify(body);
+    const payload = JSON.stringify({ ...body, [REPLY_KEY_FIELD]: this.#replyKey.publicKey });
     if (isChatOp(op)) {
       const refused = parseRequest(op, JSON.parse(payload));
       if (isProtocolError(refused)) throw refused;
     }
-    return this.#call(apiSubject(this.prefix, op), payload, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs);
+    return this.#call(apiSubject(this.prefix, op), payload, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs, true);
   }
 
   /** Stops every live session, then closes the connection if this client opened it. */
   async close(): Promise<void> {
     await Promise.all([...this.#lives].map((l) => l.close()));
     if (this.#ownsLink) await this.#link.close();
+  }
+
+  /**
+   * A reply to a request that carried `replyKey`, opened (docs/protocol.md §2.5): the sealed
+   * envelope's content, bound to the inbox subject it arrived on; a clear refusal a sealing
+   * replica may send; or NotSealedError / InternalError. Never a silent downgrade.
+   */
+  #unseal(subject: string, replySubject: string, reply: unknown): unknown {
+    if (typeof reply !== 'object' || reply === null) return reply; // the checks in #call name the problem
+    const parsed = reply as ParsedReply;
+    if (!Object.hasOwn(parsed, 'sealed')) {
+      const code = ErrorReplySchema.safeParse(reply).data?.error.code;
+      if (parsed['ok'] === false && code !== undefined && CLEAR_REFUSALS.has(code)) return reply;
+      throw new NotSealedError(`${subject}: the reply came in the clear though this client asked for it sealed (a replica older than sealing?); refused`);
+    }
+    const opened = this.#replyKey.open(parsed['sealed'], 'reply', replySubject);
+    if (opened instanceof SealError) throw new InternalError(`${subject}: the sealed reply does not open: ${opened.message}`, { cause: opened });
+    try {
+      return JSON.parse(opened.toString('utf8')) as unknown;
+    } catch (err) {
+      throw new InternalError(`${subject}: the sealed reply holds no JSON`, { cause: err });
+    }
   }
 
   #noteAnswer(subject: string, reply: unknown): void {
@@ -293,11 +347,13 @@ export class ChatClient {
     for (const listener of this.#answerListeners) tell(listener, answer);
   }
 
-  async #call<T>(subject: string, payload: string, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+  async #call<T>(subject: string, payload: string, schema: z.ZodType<T>, timeoutMs: number, sealed = false): Promise<T> {
     let data: Uint8Array;
+    let replySubject: string;
     try {
       const msg = await this.#link.nc.request(subject, payload, { timeout: timeoutMs });
       data = msg.data;
+      replySubject = msg.subject;
     } catch (err) {
       throw new UnavailableError(`${subject}: ${(err as Error).message}`, { cause: err });
     }
@@ -307,6 +363,7 @@ export class ChatClient {
     } catch (err) {
       throw new InternalError(`${subject}: the reply is not JSON`, { cause: err });
     }
+    if (sealed) reply = this.#unseal(subject, replySubject, reply);
     this.#noteAnswer(subject, reply);
     if (typeof reply === 'object' && reply !== null && (reply as { ok?: unknown }).ok === false) {
       const parsed = ErrorReplySchema.safeParse(reply);
@@ -321,6 +378,9 @@ export class ChatClient {
     return parsed.data;
   }
 }
+
+/** A reply parsed as JSON with this helper's input: an object, possibly with a `sealed` envelope. */
+type ParsedReply = Record<string, unknown>;
 
 /** Calls a caller's callback; its bug must not change the outcome of the call that reports to it. */
 function tell<A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A): void {

@@ -20,3 +20,16 @@ export {
   Unavailable as UnavailableError,
   Internal as InternalError,
 } from '../protocol/index.ts';
+import { Internal } from '../protocol/index.ts';
+
+/**
+ * docs/protocol.md §2.5: this client asked for a sealed reply (`replyKey`) and the replica
+ * answered in the clear with something a sealing replica never sends in the clear (anything
+ * but a `bad_request`, `too_large` or `unavailable` refusal). Only a replica older than
+ * sealing (or a broken one) does that; the client refuses the reply rather than downgrade.
+ * An `internal` error, so callers that handle InternalError need nothing new.
+ */
+export class NotSealedError extends Internal {
+  /** Tells it apart from other internal errors where `instanceof` is not at hand (logs). */
+  readonly notSealed = true;
+}

@@ -7,7 +7,7 @@
 import type { Subscription } from '@nats-io/transport-node';
 import type { ChatClient } from './chat-client.ts';
 import { UnauthorizedError } from './errors.ts';
-import { decodeLiveFrame, HISTORY_MAX_LIMIT, liveSubject, sessionKeyOf, type ChatMessage, type DeletedFrame, type LiveFrame, type ReadFrame } from '../protocol/index.ts';
+import { decodeLiveFrame, HISTORY_MAX_LIMIT, liveSubject, sessionKeyOf, type ChatMessage, type DeletedFrame, type LiveFrame, type Opener, type ReadFrame } from '../protocol/index.ts';
 import type { NatsLink } from '../transport/nats-connection.ts';
 
 /** Repair this often even when nothing seems wrong: NATS core can drop frames silently (slow consumer). */
@@ -46,6 +46,8 @@ interface LiveSessionInit {
   readonly username: string;
   readonly handler: LiveHandler;
   readonly options: LiveOptions;
+  /** The session's `liveKey` (docs/protocol.md §2.5) when it logged in with one: frames are opened with it, clear ones refused. */
+  readonly liveKey: Opener | null;
 }
 
 export class LiveSession {
@@ -75,11 +77,14 @@ export class LiveSession {
     this.#init = init;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     // Subscribe before reading the baseline: every message committed after it then arrives by frame, history, or both.
-    this.#subscription = init.link.nc.subscribe(liveSubject(init.prefix, sessionKeyOf(init.token)), {
+    const subject = liveSubject(init.prefix, sessionKeyOf(init.token));
+    const unsealing = init.liveKey === null ? undefined : { opener: init.liveKey, subject };
+    this.#subscription = init.link.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err !== null || this.#closed) return;
-        const decoded = decodeLiveFrame(msg.data);
-        if (decoded.kind !== 'frame') return; // unknown types are skipped by design; malformed frames cannot be trusted
+        const decoded = decodeLiveFrame(msg.data, unsealing);
+        // Unknown types are skipped by design; malformed frames (and, on a sealed session, clear or unopenable ones) cannot be trusted: history repairs.
+        if (decoded.kind !== 'frame') return;
         if (this.#early === null) this.#onFrame(decoded.frame);
         else if (this.#early.length < MAX_EARLY_FRAMES) this.#early.push(decoded.frame);
         else this.#earlyOverflowed = true; // the repair after the baseline recovers what was not kept

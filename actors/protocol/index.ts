@@ -15,6 +15,7 @@
  *   admin.ts       operator requests
  *   subjects.ts    every subject, queue group and the live session key
  *   replica-id.ts  the one rule for a replica id
+ *   seal.ts        sealed replies and live frames (X25519, HKDF-SHA256, ChaCha20-Poly1305)
  */
 export * from './errors.ts';
 export * from './limits.ts';
@@ -27,3 +28,4 @@ export * from './live.ts';
 export * from './admin.ts';
 export * from './subjects.ts';
 export * from './replica-id.ts';
+export * from './seal.ts';

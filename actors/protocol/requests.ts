@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { BadRequest, TooLarge, type ProtocolError } from './errors.ts';
 import { chars, Cursor, MessageId, Password, Token, Username } from './fields.ts';
+import { BadSealKeyError, checkSealKey, checkSealKeyForm } from './seal.ts';
 import {
   ACCOUNTS_DEFAULT_LIMIT,
   ACCOUNTS_MAX_LIMIT,
@@ -38,8 +39,26 @@ export function parseRequest(op: string, body: unknown): ChatRequest | ProtocolE
  * `limits.maxRequestBytes`, checked by the runtime before this is called.
  */
 export function parseRequestBytes(op: string, bytes: Uint8Array): ChatRequest | ProtocolError {
-  const body = parseJsonBytes(bytes);
+  const body = parseJsonBody(bytes);
   return body instanceof BadRequest ? body : parseRequest(op, body);
+}
+
+/**
+ * docs/protocol.md §2.5: the request field naming the X25519 public key a client wants its
+ * reply sealed to. Any request may carry it; a replica that does not know it ignores it.
+ */
+export const REPLY_KEY_FIELD = 'replyKey';
+
+/**
+ * The `replyKey` of a parsed request body: null when absent (or the body is not an object:
+ * parseRequest says why), the key's wire form, or the BadRequest to answer in the clear
+ * (nothing can be sealed to a malformed key). Only the form is checked here; a low-order
+ * point is refused when the replica derives the shared secret (seal.ts `Sealer.target`).
+ */
+export function requestedReplyKey(body: unknown): string | null | BadRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, REPLY_KEY_FIELD)) return null;
+  const key = checkSealKeyForm((body as Record<string, unknown>)[REPLY_KEY_FIELD]);
+  return key instanceof BadSealKeyError ? new BadRequest(`${REPLY_KEY_FIELD} ${key.message}`) : key;
 }
 
 /**
@@ -47,13 +66,14 @@ export function parseRequestBytes(op: string, bytes: Uint8Array): ChatRequest | 
  * (`cluster` and the operator requests too). An empty body is not one.
  */
 export function parseJsonObjectBytes(bytes: Uint8Array): Record<string, unknown> | BadRequest {
-  const body = parseJsonBytes(bytes);
+  const body = parseJsonBody(bytes);
   if (body instanceof BadRequest) return body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return new BadRequest('the request body must be a JSON object');
   return body as Record<string, unknown>;
 }
 
-function parseJsonBytes(bytes: Uint8Array): unknown {
+/** A request body's bytes as JSON (any JSON value), or the BadRequest for an empty, non-UTF-8 or non-JSON body. */
+export function parseJsonBody(bytes: Uint8Array): unknown {
   if (bytes.byteLength === 0) return new BadRequest('the request body is empty; it must be a JSON object (e.g. {})');
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
@@ -82,7 +102,13 @@ export function isChatOp(op: string): op is ChatOp {
 }
 
 export const RegisterRequest = z.object({ username: Username, password: Password });
-export const LoginRequest = z.object({ username: Username, password: Password });
+/** An X25519 public key to seal to (docs/protocol.md §2.5), checked fully: form and not a low-order point. */
+const SealPublicKey = z.string().superRefine((value, ctx) => {
+  const bad = checkSealKey(value);
+  if (bad !== null) ctx.addIssue({ code: 'custom', message: bad.message });
+});
+/** `liveKey` (docs/protocol.md §2.5): the session's live frames are sealed to it; the entry and the sessions table keep it (it is public). */
+export const LoginRequest = z.object({ username: Username, password: Password, liveKey: SealPublicKey.optional() });
 export const LogoutRequest = z.object({ token: Token });
 export const AccountsRequest = z.object({
   token: Token,

@@ -16,19 +16,24 @@ import {
   Internal,
   isProtocolError,
   parseRequest,
-  parseRequestBytes,
   prepareCommand,
   resolveDeliveries,
   type Delivery,
   type ScryptCost,
 } from '../chat/index.ts';
-import { liveSubject } from '../protocol/index.ts';
+import { randomBytes } from 'node:crypto';
+import { BadSealKeyError, liveSubject, sealedFrame, Sealer, type LiveFrame, type SealedFrame } from '../protocol/index.ts';
 import type { AppliedCommand, CommandEntry, ReplicaApplication, RuntimeLogger } from './ports.ts';
 
 export interface ChatApplicationOptions {
   readonly prefix: string;
   /** The store's read-only connection: prepare and read never write. */
   readonly reader: Knex;
+  /**
+   * Seals the live frames of sessions that logged in with `liveKey` (docs/protocol.md §2.5);
+   * default: one on node:crypto and the wall clock (this adapter is the real world's).
+   */
+  readonly sealer?: Sealer | undefined;
   /** Lower scrypt cost for tests; production uses the chat module's default. */
   readonly passwordCost?: ScryptCost | undefined;
   readonly log: Pick<RuntimeLogger, 'error'>;
@@ -36,6 +41,7 @@ export interface ChatApplicationOptions {
 
 export function chatApplication(options: ChatApplicationOptions): ReplicaApplication<Knex, Delivery> {
   const { reader, prefix, log } = options;
+  const sealer = options.sealer ?? new Sealer({ randomBytes, now: Date.now });
   const decodeOrReport = (entry: CommandEntry): ChatCommand | null => {
     try {
       return decodeCommand(entry.data);
@@ -47,8 +53,7 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
   };
   const undecodable = (entry: CommandEntry): AppliedCommand<Delivery> => ({ reply: new Internal(`entry ${entry.index} could not be decoded`), live: [], ts: null });
   return {
-    parse: (op, data) => parseRequestBytes(op, data),
-    parseForwarded: (op, body) => parseRequest(op, body),
+    parse: (op, body) => parseRequest(op, body),
     async prepare(request, now, randomBytes) {
       const prepared = await prepareCommand(request, {
         db: reader,
@@ -93,7 +98,17 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
     },
     async publications(live) {
       const resolved = await resolveDeliveries(reader, live);
-      return resolved.map((publication) => ({ subject: liveSubject(prefix, publication.sessionKey), body: publication.frame }));
+      return resolved.flatMap(({ sessionKey, frame, liveKey }): { subject: string; body: LiveFrame | SealedFrame }[] => {
+        const subject = liveSubject(prefix, sessionKey);
+        if (liveKey === null) return [{ subject, body: frame }];
+        const target = sealer.target(liveKey);
+        if (target instanceof BadSealKeyError) {
+          // The leader checked the key before the login entered the log, so this is a bug; a frame it cannot seal is never sent in the clear.
+          log.error({ sessionKey, reason: target.message }, 'a session\'s liveKey cannot be sealed to; its frame is dropped');
+          return [];
+        }
+        return [{ subject, body: sealedFrame(sealer.seal(target, 'live', subject, JSON.stringify(frame))) }];
+      });
     },
   };
 }

@@ -37,6 +37,8 @@ export interface RuntimeRandom {
 export interface BusRequest {
   readonly subject: string;
   readonly data: Uint8Array;
+  /** The subject the reply goes to (a NATS inbox): sealed replies are bound to it (docs/protocol.md §2.5). */
+  readonly reply?: string;
 }
 
 /** The NATS subset the runtime uses for the client protocol, operator and forward subjects. */
@@ -126,10 +128,12 @@ export type CommandReply = OkReply | ProtocolError;
  * whatever is nondeterministic (time, randomness) comes in as an argument.
  */
 export interface ReplicaApplication<Tx, Live = unknown> {
-  /** A client request's bytes on `<prefix>.api.<op>` (size already checked): the request or why it is bad. */
-  parse(op: string, data: Uint8Array): ChatRequest | ProtocolError;
-  /** A write forwarded by another replica (already parsed there, re-checked here). */
-  parseForwarded(op: string, body: unknown): ChatRequest | ProtocolError;
+  /**
+   * A request body already parsed as JSON (the runtime reads it once, also for `replyKey`): a
+   * client's on `<prefix>.api.<op>` (size already checked), or a write forwarded by another
+   * replica (parsed there, re-checked here). The request, or why it is bad.
+   */
+  parse(op: string, body: unknown): ChatRequest | ProtocolError;
   /** Leader only, after it applied every earlier acknowledged write: decide the entry (time, salts, tokens) or answer at once. */
   prepare(request: WriteRequest, now: number, randomBytes: (n: number) => Uint8Array): Promise<PreparedWrite>;
   /** A read on the applied state (the caller waited for its read index). */

@@ -338,7 +338,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     id,
     log,
     handlers: {
-      client: (op, data) => handler.handleClient(op, data),
+      client: (op, data, reply) => handler.handleClient(op, data, reply),
       admin: (op, data) => handler.handleAdmin(op, data),
       forward: (data) => handler.handleForward(data),
       status,

@@ -13,11 +13,36 @@
  * salts, tokens once), proposes it and answers once the entry is applied
  * locally. Reads are linearizable (thesis §6.4): a read index from the
  * leader, wait until this replica has applied it, then read.
+ *
+ * Sealing (docs/protocol.md §2.5): a client request with a usable `replyKey`
+ * gets every reply, success or error, as `{"sealed": envelope}` bound to its
+ * reply subject; only what is refused before the key can be read (in-flight
+ * limit, shutting down, too large, not JSON, a bad `replyKey`) is answered
+ * in the clear, and none of it carries anything but the refusal. A write
+ * forwarded for such a request asks the leader to seal its reply to this
+ * replica's own key, since that reply crosses an `_INBOX` subject too.
  */
 import { z } from 'zod';
 import type { Configuration, DataId, Index } from '../raft/types.ts';
 import { nextConfiguration, parseAdminRequest, rejoinConfiguration } from './admin.ts';
-import { forwardSubject, JoinRequest, MembersRequest, parseJsonObjectBytes, TransferRequest, type LearnerIntent } from '../protocol/index.ts';
+import {
+  BadSealKeyError,
+  forwardSubject,
+  JoinRequest,
+  MembersRequest,
+  Opener,
+  parseJsonBody,
+  parseJsonObjectBytes,
+  requestedReplyKey,
+  SealError,
+  Sealer,
+  sealKeyPairFrom,
+  SEAL_KEY_BYTES,
+  TransferRequest,
+  type LearnerIntent,
+  type SealedEnvelope,
+  type SealTarget,
+} from '../protocol/index.ts';
 import { BadRequest, Internal, isProtocolError, isWrite, TooLarge, Unavailable, type ChatRequest, type ProtocolError, type ReadRequest, type WriteRequest } from '../chat/index.ts';
 import { wireReply, type CommandReply } from './apply.ts';
 import { NotLeaderError, ProposalLostError, StoppingError, UnavailableError } from './errors.ts';
@@ -58,7 +83,7 @@ export interface RequestContext {
   readonly bus: Pick<ClientBus, 'request'>;
   readonly clock: RuntimeClock;
   readonly random: Pick<RuntimeRandom, 'uuid' | 'bytes'>;
-  readonly application: Pick<ReplicaApplication<unknown>, 'parse' | 'parseForwarded' | 'prepare' | 'read'>;
+  readonly application: Pick<ReplicaApplication<unknown>, 'parse' | 'prepare' | 'read'>;
   readonly waiters: Waiters<CommandReply>;
   readonly requestDeadlineMs: number;
   readonly maxRequestBytes: number;
@@ -81,6 +106,21 @@ export interface RequestContext {
 
 /** A reply as it leaves a replica: who answered and the leader it knew of (docs/protocol.md §1.1). */
 export type StampedReply = WireReply & { readonly replica: string; readonly leader: string | null };
+/** docs/protocol.md §2.5: a reply sealed to the request's `replyKey` (the stamped reply's JSON inside). */
+export interface SealedReply {
+  readonly sealed: SealedEnvelope;
+}
+/** What a client request is answered with. */
+export type ClientReply = StampedReply | SealedReply;
+
+/** A client request read as far as sealing needs: its body and where a sealed reply goes, or the clear refusal. */
+type OpenedRequest = { readonly kind: 'open'; readonly body: unknown; readonly sealTo: SealTo | null } | { readonly kind: 'refused'; readonly reply: WireReply };
+
+/** Where a sealed reply goes: the client's key, checked, and the subject it is bound to. */
+interface SealTo {
+  readonly target: SealTarget;
+  readonly subject: string;
+}
 
 /** "This replica cannot do that now (it does not lead, or lost the proposal): try again, here or at the leader." */
 export const RETRY_ELSEWHERE: unique symbol = Symbol('retry elsewhere');
@@ -88,7 +128,14 @@ export type RetryElsewhere = typeof RETRY_ELSEWHERE;
 
 
 const ForwardRequest = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('write'), op: z.string(), body: z.unknown(), deadlineMs: z.number().int().positive() }),
+  z.object({
+    kind: z.literal('write'),
+    op: z.string(),
+    body: z.unknown(),
+    deadlineMs: z.number().int().positive(),
+    /** The forwarder's key and the client's reply subject: the leader seals its reply to them (purpose `forward`). Absent: a clear reply. */
+    seal: z.object({ key: z.string(), subject: z.string().min(1) }).optional(),
+  }),
   z.object({ kind: z.literal('readIndex'), deadlineMs: z.number().int().positive() }),
   z.object({ kind: z.literal('cluster') }),
   z.object({ kind: z.literal('members'), request: MembersRequest, deadlineMs: z.number().int().positive() }),
@@ -123,8 +170,14 @@ interface LeaderWork<T> {
 
 export class RequestHandler {
   private inFlight = 0;
+  /** Seals replies (to clients, and to forwarders); its key pair is made on first use from the runtime's randomness. */
+  private readonly sealer: Sealer;
+  /** This replica's own key for the leader's sealed replies to its forwards; made on first use, so a run that never seals draws no randomness for it. */
+  private forwardOpener: Opener | null = null;
 
-  constructor(private readonly ctx: RequestContext) {}
+  constructor(private readonly ctx: RequestContext) {
+    this.sealer = new Sealer({ randomBytes: (n) => ctx.random.bytes(n), now: () => ctx.clock.now() });
+  }
 
   get requestsInFlight(): number {
     return this.inFlight;
@@ -134,27 +187,42 @@ export class RequestHandler {
    * A client request on `<prefix>.api.<op>`: always resolves to a reply, never throws.
    * Every reply, success or error, names this replica (docs/protocol.md §1.1).
    */
-  async handleClient(op: string, data: Uint8Array): Promise<StampedReply> {
+  async handleClient(op: string, data: Uint8Array, replyTo?: string): Promise<ClientReply> {
     if (this.inFlight >= MAX_REQUESTS_IN_FLIGHT) return this.answered(new Unavailable(`replica ${this.ctx.id} has ${this.inFlight} requests in flight; retry`).toReply());
     this.inFlight += 1;
     try {
-      return this.answered(await this.clientRequest(op, data));
-    } catch (error) {
-      return this.answered(this.failure(error, op));
+      const opened = this.openClientRequest(data, replyTo);
+      if (opened.kind === 'refused') return this.answered(opened.reply);
+      let reply: WireReply;
+      try {
+        reply = await this.clientRequest(op, opened.body, opened.sealTo);
+      } catch (error) {
+        reply = this.failure(error, op);
+      }
+      return opened.sealTo === null ? this.answered(reply) : this.sealed(this.answered(reply), 'reply', opened.sealTo);
     } finally {
       this.inFlight -= 1;
     }
   }
 
-  /** A request from another replica on our forward subject: the reply's wire form. */
-  async handleForward(data: Uint8Array): Promise<ForwardWireReply> {
+  /** A request from another replica on our forward subject: the reply's wire form (sealed when the forwarder asked). */
+  async handleForward(data: Uint8Array): Promise<ForwardWireReply | SealedReply> {
     let reply: ForwardReply;
+    let sealTo: SealTo | null = null;
     try {
-      reply = await this.forwardRequest(data);
+      const request = this.openForwardRequest(data);
+      if (request.kind === 'refused') {
+        reply = request.reply;
+      } else {
+        sealTo = request.sealTo;
+        reply = this.ctx.role().leader ? await this.leaderWork(request.request) : RETRY_ELSEWHERE;
+      }
     } catch (error) {
       reply = error instanceof NotLeaderError ? RETRY_ELSEWHERE : this.failure(error, 'forward');
     }
-    return reply === RETRY_ELSEWHERE ? FORWARD_RETRY_WIRE : reply;
+    // "Try again elsewhere" says nothing about the request: it goes in the clear, so the forwarder need not open it.
+    if (reply === RETRY_ELSEWHERE) return FORWARD_RETRY_WIRE;
+    return sealTo === null ? reply : this.sealed(reply, 'forward', sealTo);
   }
 
   /** An operator request on `<prefix>.admin.<op>` (admin.ts): always resolves to a reply, naming this replica like a client reply. */
@@ -187,13 +255,42 @@ export class RequestHandler {
     });
   }
 
-  private async clientRequest(op: string, data: Uint8Array): Promise<WireReply> {
+  /**
+   * What must be known before a client request is worked on, each refusal in the clear
+   * (nothing secret in it, and no usable key to seal it to): the body as JSON, and where a
+   * sealed reply goes when it carries `replyKey`. The JSON is parsed once, here.
+   */
+  private openClientRequest(data: Uint8Array, replyTo: string | undefined): OpenedRequest {
     const refused = this.refuse(data);
-    if (refused) return refused;
+    if (refused) return { kind: 'refused', reply: refused };
+    const body = parseJsonBody(data);
+    if (body instanceof BadRequest) return { kind: 'refused', reply: body.toReply() };
+    const key = requestedReplyKey(body);
+    if (key === null) return { kind: 'open', body, sealTo: null };
+    if (isProtocolError(key)) return { kind: 'refused', reply: key.toReply() };
+    if (replyTo === undefined || replyTo === '') return { kind: 'refused', reply: new BadRequest('replyKey: the request has no reply subject to seal the reply to').toReply() };
+    const target = this.sealer.target(key);
+    if (target instanceof BadSealKeyError) return { kind: 'refused', reply: new BadRequest(`replyKey ${target.message}`).toReply() };
+    return { kind: 'open', body, sealTo: { target, subject: replyTo } };
+  }
+
+  /**
+   * `body` as a sealed reply. JSON of a reply cannot fail (it was built from JSON), but if
+   * sealing ever did, the answer is a bodiless `internal`, never the reply in the clear.
+   */
+  private sealed(body: WireReply | StampedReply | Exclude<ForwardReply, RetryElsewhere>, purpose: 'reply' | 'forward', to: SealTo): SealedReply | StampedReply {
+    try {
+      return { sealed: this.sealer.seal(to.target, purpose, to.subject, JSON.stringify(body)) };
+    } catch (error) {
+      this.ctx.log.error({ err: error }, 'could not seal a reply');
+      return this.answered(new Internal(`replica ${this.ctx.id} could not seal its reply`).toReply());
+    }
+  }
+
+  private async clientRequest(op: string, body: unknown, sealTo: SealTo | null): Promise<WireReply> {
     const deadline = this.deadlineIn(this.ctx.requestDeadlineMs);
     if (op === 'cluster') {
-      const body = parseJsonObjectBytes(data);
-      if (isProtocolError(body)) return body.toReply();
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return new BadRequest('the request body must be a JSON object').toReply();
       return await this.untilLeaderOrUnavailable(deadline, {
         what: 'describe the cluster (no leader)',
         asLeader: async () => this.clusterReply(),
@@ -201,9 +298,9 @@ export class RequestHandler {
         decode: decodeWireReply,
       });
     }
-    const request = this.ctx.application.parse(op, data);
+    const request = this.ctx.application.parse(op, body);
     if (isProtocolError(request)) return request.toReply();
-    return isWrite(request) ? await this.untilLeaderOrUnavailable(deadline, this.writeWork(request, true)) : await this.read(request, deadline);
+    return isWrite(request) ? await this.untilLeaderOrUnavailable(deadline, this.writeWork(request, { sealFor: sealTo?.subject ?? null })) : await this.read(request, deadline);
   }
 
   /** Shutting down, or a body over the size limit: the answer before any parsing. */
@@ -213,17 +310,21 @@ export class RequestHandler {
     return null;
   }
 
-  private async forwardRequest(data: Uint8Array): Promise<ForwardReply> {
+  /** A forwarded request, and where its reply is sealed to when the forwarder asked; or the clear refusal. */
+  private openForwardRequest(data: Uint8Array): { readonly kind: 'open'; readonly request: ForwardRequest; readonly sealTo: SealTo | null } | { readonly kind: 'refused'; readonly reply: WireReply } {
     let raw: unknown;
     try {
       raw = JSON.parse(new TextDecoder().decode(data));
     } catch {
-      return new BadRequest('forwarded request is not JSON').toReply();
+      return { kind: 'refused', reply: new BadRequest('forwarded request is not JSON').toReply() };
     }
     const parsed = ForwardRequest.safeParse(raw);
-    if (!parsed.success) return new BadRequest(`forwarded request is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`).toReply();
-    if (!this.ctx.role().leader) return RETRY_ELSEWHERE;
-    return await this.leaderWork(parsed.data);
+    if (!parsed.success) return { kind: 'refused', reply: new BadRequest(`forwarded request is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`).toReply() };
+    const seal = parsed.data.kind === 'write' ? parsed.data.seal : undefined;
+    if (seal === undefined) return { kind: 'open', request: parsed.data, sealTo: null };
+    const target = this.sealer.target(seal.key);
+    if (target instanceof BadSealKeyError) return { kind: 'refused', reply: new BadRequest(`forwarded request: seal.key ${target.message}`).toReply() };
+    return { kind: 'open', request: parsed.data, sealTo: { target, subject: seal.subject } };
   }
 
   /** What the leader does for a (possibly forwarded) request; RETRY_ELSEWHERE once it no longer leads. */
@@ -241,10 +342,10 @@ export class RequestHandler {
       case 'join':
         return await this.untilLeader(deadline, this.joinWork(request.request));
       case 'write': {
-        const parsed = this.ctx.application.parseForwarded(request.op, request.body);
+        const parsed = this.ctx.application.parse(request.op, request.body);
         if (isProtocolError(parsed)) return parsed.toReply();
         if (!isWrite(parsed)) return new BadRequest(`${request.op} is not a write`).toReply();
-        return await this.untilLeader(deadline, this.writeWork(parsed, false));
+        return await this.untilLeader(deadline, this.writeWork(parsed, null));
       }
     }
   }
@@ -290,16 +391,46 @@ export class RequestHandler {
   /**
    * A write until the deadline. A lost proposal (overwritten by a new leader) is
    * retried; a send repeated with the same requestId is applied once (the
-   * application answers it from the applied state).
+   * application answers it from the applied state). `forwarding` null: it arrived
+   * forwarded and must not be forwarded again; `sealFor`: the client's reply subject
+   * when its reply is sealed, so the leader seals its reply to this replica too.
    */
-  private writeWork(request: WriteRequest, mayForward: boolean): LeaderWork<WireReply> {
+  private writeWork(request: WriteRequest, forwarding: { readonly sealFor: string | null } | null): LeaderWork<WireReply> {
     const { op, ...body } = request;
+    const sealFor = forwarding?.sealFor ?? null;
     return {
       what: `commit ${request.op}`,
       asLeader: async (deadline) => await this.proposeAsLeader(request, deadline),
-      forward: mayForward ? (deadlineMs) => ({ kind: 'write', op, body, deadlineMs }) : null,
-      decode: decodeWireReply,
+      forward:
+        forwarding === null
+          ? null
+          : (deadlineMs) => ({ kind: 'write', op, body, deadlineMs, ...(sealFor === null ? {} : { seal: { key: this.ownForwardOpener().publicKey, subject: sealFor } }) }),
+      decode: sealFor === null ? decodeWireReply : (reply) => decodeWireReply(this.openForwardReply(reply, sealFor)),
     };
+  }
+
+  private ownForwardOpener(): Opener {
+    this.forwardOpener ??= new Opener(sealKeyPairFrom(this.ctx.random.bytes(SEAL_KEY_BYTES)));
+    return this.forwardOpener;
+  }
+
+  /**
+   * The leader's reply to a forward that asked for sealing, opened. A clear reply is taken
+   * as it is: only a leader older than sealing sends one (a rolling upgrade; docs/security.md
+   * says what that exposes). One that does not open is a broken peer: try again.
+   */
+  private openForwardReply(reply: unknown, subject: string): unknown {
+    if (typeof reply !== 'object' || reply === null || !('sealed' in reply)) return reply;
+    const opened = this.ownForwardOpener().open((reply as { sealed: unknown }).sealed, 'forward', subject);
+    if (opened instanceof SealError) {
+      this.ctx.log.warn({ reason: opened.message }, 'the leader\'s sealed reply to a forward did not open; retrying');
+      return RETRY_ELSEWHERE;
+    }
+    try {
+      return JSON.parse(opened.toString('utf8')) as unknown;
+    } catch {
+      return RETRY_ELSEWHERE;
+    }
   }
 
   private async proposeAsLeader(request: WriteRequest, deadline: number): Promise<WireReply | RetryElsewhere> {

@@ -11,16 +11,17 @@
  */
 import { adminQueueGroup, apiQueueGroup, forwardSubject, statusSubject } from '../protocol/index.ts';
 import type { BusRequest, ClientBus, RuntimeLogger } from './ports.ts';
-import type { ForwardWireReply, StampedReply } from './requests.ts';
+import type { ClientReply, ForwardWireReply, SealedReply, StampedReply } from './requests.ts';
 import type { ReplicaStatus } from './status.ts';
 
 /** Status replies are cheap, but a flood of them must not starve Raft: at most this many handled at once. */
 export const MAX_STATUS_IN_FLIGHT = 64;
 
 export interface RouterHandlers {
-  client(op: string, data: Uint8Array): Promise<StampedReply>;
+  /** `reply`: the request's reply subject, which a sealed reply is bound to (docs/protocol.md §2.5). */
+  client(op: string, data: Uint8Array, reply: string | undefined): Promise<ClientReply>;
   admin(op: string, data: Uint8Array): Promise<StampedReply>;
-  forward(data: Uint8Array): Promise<ForwardWireReply>;
+  forward(data: Uint8Array): Promise<ForwardWireReply | SealedReply>;
   status(): ReplicaStatus;
 }
 
@@ -44,7 +45,7 @@ export function serveRequests(args: { readonly bus: ClientBus; readonly prefix: 
     }
   };
   let statusInFlight = 0;
-  const serveClients = (): (() => void) => bus.serve(`${prefix}.api.*`, apiQueueGroup(prefix), async (request) => encode(await handlers.client(opOf(request, 'api'), request.data)));
+  const serveClients = (): (() => void) => bus.serve(`${prefix}.api.*`, apiQueueGroup(prefix), async (request) => encode(await handlers.client(opOf(request, 'api'), request.data, request.reply)));
   const extra = new Set<() => void>();
   const stops = [
     serveClients(),

@@ -16,7 +16,7 @@ export function natsBus(link: NatsLink, onError: (error: unknown, subject: strin
         ...(queue === null ? {} : { queue }),
         callback: (error, msg) => {
           if (error || !msg.reply) return;
-          const request: BusRequest = { subject: msg.subject, data: msg.data };
+          const request: BusRequest = { subject: msg.subject, data: msg.data, reply: msg.reply };
           void handle(request)
             .then((reply) => {
               if (reply !== null) msg.respond(reply);

@@ -98,7 +98,7 @@ export async function seedReplicaData(options: SeedOptions): Promise<SeededData>
 /** A leader of SEED_TERM alone: an entry is committed as soon as it is durable here. */
 class SeedLeader {
   private nextIndex = 1;
-  private readonly apply: ApplyStageDeps<Knex.Transaction, Delivery>;
+  private readonly apply: ApplyStageDeps<Knex, Delivery>;
 
   constructor(
     private readonly store: ReplicaStore,

@@ -179,8 +179,28 @@ const sessionsByExpiry: ChatMigration = {
   },
 };
 
+/**
+ * v5: a session's `liveKey` (docs/protocol.md §2.5), the X25519 public key its live frames are
+ * sealed to, stored beside the token hash from the login entry that carried it. Public, so it
+ * may sit in the table, the log and snapshots. Null for sessions that did not send one, and for
+ * every session older than this migration: those keep getting clear frames, as before.
+ */
+const sessionsLiveKey: ChatMigration = {
+  name: '0005_sessions_live_key',
+  async up(knex) {
+    await knex.schema.alterTable('sessions', (t) => {
+      t.string('live_key').nullable();
+    });
+  },
+  async down(knex) {
+    await knex.schema.alterTable('sessions', (t) => {
+      t.dropColumn('live_key');
+    });
+  },
+};
+
 /** Every chat migration, oldest first. Append only: a released migration never changes. */
-export const CHAT_MIGRATIONS: readonly ChatMigration[] = [chatTablesV1, sendInOneStatement, markReadInOneStatement, sessionsByExpiry];
+export const CHAT_MIGRATIONS: readonly ChatMigration[] = [chatTablesV1, sendInOneStatement, markReadInOneStatement, sessionsByExpiry, sessionsLiveKey];
 
 /** A Knex MigrationSource over CHAT_MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */
 export const chatMigrationSource: Knex.MigrationSource<ChatMigration> = {

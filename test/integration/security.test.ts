@@ -12,19 +12,19 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, errors, nkeys, type NatsConnection } from '@nats-io/transport-node';
+import { errors, nkeys, type NatsConnection } from '@nats-io/transport-node';
 import { ChatClient } from '../../actors/client/index.ts';
 import { ADMIN_OPS, adminSubject, apiSubject, forwardSubject, inspectSubject, liveSubject, statusSubject } from '../../actors/protocol/index.ts';
 import { MESSAGE_KINDS, raftSubject, SNAPSHOT_KIND, type PeerKind } from '../../actors/transport/subjects.ts';
 import { encodeMessage } from '../../actors/transport/codec.ts';
-import { NatsAuthError, NatsLink, natsConnectOptions } from '../../actors/transport/nats-connection.ts';
-import { NATS_ROLES, natsAuthorizationBlock, type NatsRole } from '../../config/nats-authorization.ts';
-import { NATS_ENV, resolveNatsSecurity, writeCredentialsFile, type NatsSecuritySettings } from '../../config/nats-security.ts';
+import { NatsAuthError, NatsLink } from '../../actors/transport/nats-connection.ts';
+import { natsAuthorizationBlock } from '../../config/nats-authorization.ts';
+import { NATS_ENV } from '../../config/nats-security.ts';
 import { ReplicaCluster, CLIENT_TIMEOUT_MS } from './support/replica-cluster.ts';
+import { connectAs, secure, until } from './support/secured.ts';
 import { runCli } from './support/cli.ts';
 
 const PREFIX = 'qc';
@@ -44,31 +44,6 @@ const SETTLE_MS = STEADY_TIMING.electionMaxMs * 2;
 /** A refused connection must be reported well within this; a hang would run into the test's own timeout. */
 const FAIL_FAST_MS = 10_000;
 
-interface Secured {
-  readonly dir: string;
-  readonly configFile: string;
-  security(role: NatsRole): NatsSecuritySettings;
-}
-
-/** Per-role credentials files and a nats-server configuration with the roles' permissions. */
-function secure(t: { teardown(fn: () => void): void }): Secured {
-  const dir = mkdtempSync(join(tmpdir(), 'quorumchat-sec-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = (role: NatsRole): string => join(dir, 'credentials', `${role}.json`);
-  const principals = NATS_ROLES.map((role) => {
-    const credentials = { user: role, password: randomBytes(24).toString('base64url') };
-    writeCredentialsFile(file(role), { role, ...credentials });
-    return { role, ...credentials };
-  });
-  const configFile = join(dir, 'nats-server.conf');
-  writeFileSync(configFile, natsAuthorizationBlock(PREFIX, principals));
-  return { dir, configFile, security: (role) => ({ auth: { file: file(role) } }) };
-}
-
-async function connectAs(url: string, security: NatsSecuritySettings): Promise<NatsConnection> {
-  return await connect({ servers: url, ...natsConnectOptions(resolveNatsSecurity(security, {})) });
-}
-
 /** Every permissions violation the server reports on this connection, as "publish subject" / "subscription subject". */
 function violationsOf(nc: NatsConnection): string[] {
   const seen: string[] = [];
@@ -80,16 +55,8 @@ function violationsOf(nc: NatsConnection): string[] {
   return seen;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 test('a client credential cannot touch Raft, admin or replica subjects, nor read requests; the cluster does not notice', async (t) => {
-  const sec = secure(t);
+  const sec = secure(t, PREFIX);
   const replicaEnv = { [NATS_ENV.authFile]: join(sec.dir, 'credentials', 'replica.json') };
   const cluster = await ReplicaCluster.start(t, { size: 3, prefix: PREFIX, timing: STEADY_TIMING, nats: { configFile: sec.configFile, replicaEnv, security: sec.security('operator') } });
   const leader = await cluster.waitForLeader();
@@ -185,7 +152,7 @@ test('a client credential cannot touch Raft, admin or replica subjects, nor read
 });
 
 test('no credentials and wrong credentials are refused at once, naming the problem', async (t) => {
-  const sec = secure(t);
+  const sec = secure(t, PREFIX);
   const { startNatsServer } = await import('./support/nats-server.ts');
   const nats = await startNatsServer({ configFile: sec.configFile });
   t.teardown(() => nats.stop());

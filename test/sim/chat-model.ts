@@ -14,7 +14,7 @@
  * over every command it applies (PROTOCOL.md style: hash of the previous
  * digest and the entry's bytes), so an entry applied twice shows.
  */
-import { BadRequest, parseRequest, parseRequestBytes, Unauthorized } from '../../actors/protocol/index.ts';
+import { BadRequest, parseRequest, Unauthorized } from '../../actors/protocol/index.ts';
 import type { CommandEntry, ReplicaApplication, WireReply } from '../../actors/replica/ports.ts';
 import type { MemoryStateCodec } from '../../storage/memory-store.ts';
 import { hash53 } from './digests.ts';
@@ -60,8 +60,7 @@ export const chatModelCodec: MemoryStateCodec<ChatModelState> = {
 /** The model over the store's applied state (`applied()`: the live state of this replica's store). */
 export function chatModel(applied: () => ChatModelState): ReplicaApplication<ChatModelState> {
   return {
-    parse: (op, data) => parseRequestBytes(op, data),
-    parseForwarded: (op, body) => parseRequest(op, body),
+    parse: (op, body) => parseRequest(op, body),
     async prepare(request, now) {
       if (request.op !== 'send') return { kind: 'answer', reply: new BadRequest(`${request.op} is not modelled in the simulation`).toReply() };
       const from = userOf(request.token);

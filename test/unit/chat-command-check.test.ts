@@ -18,6 +18,7 @@ const command = fc.oneof(
   fc.record({ type: fc.constant('register'), ts, username: name, salt: fc.uint8Array({ maxLength: 4 }), hash: fc.uint8Array({ maxLength: 4 }), scrypt: fc.record({ n: fc.integer({ min: 2, max: 2 ** 20 }), r: fc.integer({ min: 1, max: 16 }), p: fc.integer({ min: 1, max: 4 }) }) }),
   fc.record({ type: fc.constant('login'), ts, username: name, accountIndex: index, tokenHash: hash, expiresTs: ts }),
   fc.record({ type: fc.constant('login'), ts, username: name, accountIndex: index, token: fc.string({ minLength: 1, maxLength: 8 }), expiresTs: ts }),
+  fc.record({ type: fc.constant('login'), ts, username: name, accountIndex: index, tokenHash: hash, expiresTs: ts, liveKey: fc.stringMatching(/^[A-Za-z0-9_-]{43}$/) }),
   fc.record({ type: fc.constant('logout'), ...auth }),
   fc.record({ type: fc.constant('send'), ...auth, to: name, text: fc.string({ minLength: 1, maxLength: 20 }), requestId: fc.string({ minLength: 1, maxLength: 10 }) }),
   fc.record({ type: fc.constant('markRead'), ...auth, with: name, upToId: index }),

@@ -19,6 +19,7 @@ const samples: ChatCommand[] = [
   { type: 'markRead', ts: 2, username: 'ada', tokenHash, with: 'bob', upToId: 9 },
   { type: 'deleteMessages', ts: 2, username: 'ada', tokenHash, ids: [1, 2], forEveryone: true },
   { type: 'deleteAccount', ts: 2, username: 'ada', tokenHash, accountIndex: 1 },
+  { type: 'login', ts: 2, username: 'ada', accountIndex: 1, tokenHash, expiresTs: 3, liveKey: 'A'.repeat(43) },
 ];
 
 test('every command survives encode/decode unchanged', (t) => {
@@ -39,6 +40,7 @@ test('decodeCommand throws CommandDecodeError on garbage, never anything else', 
     encode([1, { ...samples[3], tokenHash: 'short' }]),
     encode([1, { ...samples[1], token: 'both' }]),
     encode([1, { type: 'login', ts: 2, username: 'ada', accountIndex: 1, expiresTs: 3 }]),
+    encode([1, { ...samples[8], liveKey: 'too short' }]),
   ];
   for (const bytes of garbage) t.throws(() => decodeCommand(bytes), { instanceOf: CommandDecodeError });
 });
@@ -72,7 +74,7 @@ test('deliveries resolve to every live session of an account, and to ended sessi
   );
   t.true(published.every((p) => p.frame.type === 'message'));
   await h.ok('logout', { token: ada1 });
-  t.deepEqual(await resolveDeliveries(h.db, h.deliveries.at(-1) ?? []), [{ sessionKey: sessionKeyOfTokenHash(hashToken(ada1)), frame: { type: 'revoked' } }]);
+  t.deepEqual(await resolveDeliveries(h.db, h.deliveries.at(-1) ?? []), [{ sessionKey: sessionKeyOfTokenHash(hashToken(ada1)), frame: { type: 'revoked' }, liveKey: null }]);
   t.is(sessionKeyOfTokenHash(hashToken(ada1)).length, 32);
 });
 

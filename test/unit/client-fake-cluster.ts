@@ -3,11 +3,15 @@
  * tests: answers `<prefix>.api.<op>` and one status subject on a real
  * nats-server from an in-memory message store, and publishes live frames on
  * demand. It is not the chat state machine (the real cluster tests are the
- * runtime's); it implements only what the client tests need.
+ * runtime's); it implements only what the client tests need. Like a replica
+ * (docs/protocol.md §2.5) it seals every object reply to a request's
+ * `replyKey` and every frame to a session that logged in with `liveKey`,
+ * unless a test turns that off to play a replica older than sealing.
  */
+import { randomBytes } from 'node:crypto';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { NatsLink } from '../../actors/transport/nats-connection.ts';
-import { encodeLiveFrame, liveSubject, sessionKeyOf, type ChatMessage, type LiveFrame } from '../../actors/client/index.ts';
+import { encodeLiveFrame, liveSubject, sealedFrame, Sealer, SealError, sessionKeyOf, type ChatMessage, type LiveFrame } from '../../actors/client/index.ts';
 
 export type Handler = (body: Record<string, unknown>, raw: Uint8Array) => unknown;
 
@@ -19,6 +23,11 @@ export class FakeCluster {
   /** Per op: a handler returning the reply object (or 'silence' for no reply). */
   readonly handlers = new Map<string, Handler>();
   readonly messages: ChatMessage[] = [];
+  /** false: answer and publish in the clear, as a replica older than sealing would. */
+  sealing = true;
+  /** token → the liveKey its login carried. */
+  readonly liveKeys = new Map<string, string>();
+  readonly #sealer = new Sealer({ randomBytes, now: Date.now });
   #nextId = 1;
   #subscription: Subscription | null = null;
 
@@ -46,8 +55,14 @@ export class FakeCluster {
 
   /** Publishes a frame (or raw text, for malformed frames) to the session of `token`. */
   publish(token: string, frame: LiveFrame | Record<string, unknown> | string): void {
+    const subject = liveSubject(this.prefix, sessionKeyOf(token));
+    const liveKey = this.liveKeys.get(token);
+    if (typeof frame !== 'string' && this.sealing && liveKey !== undefined) {
+      this.link.nc.publish(subject, JSON.stringify(sealedFrame(this.#sealer.seal(this.#target(liveKey), 'live', subject, JSON.stringify(frame)))));
+      return;
+    }
     const bytes = typeof frame === 'string' ? new TextEncoder().encode(frame) : encodeLiveFrame(frame as LiveFrame);
-    this.link.nc.publish(liveSubject(this.prefix, sessionKeyOf(token)), bytes);
+    this.link.nc.publish(subject, bytes);
   }
 
   conversationsOf(me: string): { with: string; lastId: number; unread: number }[] {
@@ -88,6 +103,20 @@ export class FakeCluster {
     if (handler === undefined) return;
     const reply = handler(body, msg.data);
     if (reply === 'silence') return;
+    if (op === 'login' && typeof body['liveKey'] === 'string' && typeof (reply as { token?: unknown }).token === 'string') {
+      this.liveKeys.set((reply as { token: string }).token, body['liveKey']);
+    }
+    const replyKey = body['replyKey'];
+    if (this.sealing && typeof replyKey === 'string' && !(reply instanceof Uint8Array)) {
+      msg.respond(JSON.stringify({ sealed: this.#sealer.seal(this.#target(replyKey), 'reply', msg.reply, JSON.stringify(reply)) }));
+      return;
+    }
     msg.respond(reply instanceof Uint8Array ? reply : JSON.stringify(reply));
+  }
+
+  #target(key: string) {
+    const target = this.#sealer.target(key);
+    if (target instanceof SealError) throw target;
+    return target;
   }
 }

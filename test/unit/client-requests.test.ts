@@ -51,10 +51,16 @@ test('every op goes to <prefix>.api.<op> as JSON and its typed reply comes back'
   t.deepEqual(await client.cluster(), replies.cluster);
   t.like(await client.replicaStatus('r2'), { id: 'r2', appliedIndex: 98, voters: ['r1', 'r2'] });
 
-  t.deepEqual(fake.requests.get('send'), [{ token: 't', to: 'bob', text: 'hi', requestId: 'req-1' }]);
-  t.deepEqual(fake.requests.get('history'), [{ token: 't', with: 'bob', beforeId: 10 }]);
-  t.deepEqual(fake.requests.get('cluster'), [{}]);
-  t.deepEqual(fake.requests.get('replica.r2.status'), [{}]);
+  // Every api request carries this connection's one replyKey (docs/protocol.md §2.5); login also a fresh liveKey.
+  const replyKey = fake.requests.get('send')?.[0]?.['replyKey'];
+  t.regex(String(replyKey), /^[A-Za-z0-9_-]{43}$/);
+  t.deepEqual(fake.requests.get('send'), [{ token: 't', to: 'bob', text: 'hi', requestId: 'req-1', replyKey }]);
+  t.deepEqual(fake.requests.get('history'), [{ token: 't', with: 'bob', beforeId: 10, replyKey }]);
+  t.deepEqual(fake.requests.get('cluster'), [{ replyKey }]);
+  t.like(fake.requests.get('login')?.[0], { username: 'ada', password: 'password1', replyKey });
+  t.regex(String(fake.requests.get('login')?.[0]?.['liveKey']), /^[A-Za-z0-9_-]{43}$/);
+  t.not(fake.requests.get('login')?.[0]?.['liveKey'], replyKey);
+  t.deepEqual(fake.requests.get('replica.r2.status'), [{}], 'the status subject is not sealed');
 });
 
 test('each protocol error code becomes its own typed error with the message', async (t) => {

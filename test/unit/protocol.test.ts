@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,8 @@ import {
   parseRequestBytes,
   ProtocolError,
   REPLICA_ID_PATTERN,
+  Sealer,
+  SealError,
   sessionKeyOf,
   sessionKeyOfTokenHash,
   statusSubject,
@@ -81,15 +83,20 @@ const body = fc.record({
 });
 
 /** A client over a fake link whose "replica" validates with the real server path (parseRequestBytes) and records what arrives. */
+/** A replica double that validates like a replica and, as one does, seals its reply to the request's replyKey (docs/protocol.md §2.5). */
 function clientWithFakeReplica() {
   const arrived: string[] = [];
+  const sealer = new Sealer({ randomBytes, now: Date.now });
+  const inbox = '_INBOX.fake.1';
   const nc = {
     request: async (subject: string, payload: string) => {
       arrived.push(payload);
       const op = subject.slice(subject.lastIndexOf('.') + 1) as ChatOp;
       const parsed = parseRequestBytes(op, new TextEncoder().encode(payload));
       const reply = isProtocolError(parsed) ? parsed.toReply() : { ok: true, ...REPLIES[op] };
-      return { data: new TextEncoder().encode(JSON.stringify(reply)) };
+      const target = sealer.target((JSON.parse(payload) as { replyKey?: unknown }).replyKey);
+      if (target instanceof SealError) throw target;
+      return { data: new TextEncoder().encode(JSON.stringify({ sealed: sealer.seal(target, 'reply', inbox, JSON.stringify(reply)) })), subject: inbox };
     },
   };
   const client = ChatClient.over({ nc } as unknown as NatsLink, { prefix: 'qc' });
@@ -116,8 +123,9 @@ test('client and replica accept and refuse the same bodies, with the same error'
         return outcome.constructor === server.constructor && outcome.message === server.message && arrived.length === 0;
       }
       accepted++;
-      // Accepted: sent once, exactly as given (the replica fills the defaults), and accepted there too.
-      return outcome === null && arrived.length === 1 && arrived[0] === wire;
+      // Accepted: sent once, exactly as given plus this connection's replyKey (the replica fills the defaults), and accepted there too.
+      const replyKey = (JSON.parse(arrived[0] ?? '{}') as { replyKey?: unknown }).replyKey;
+      return outcome === null && arrived.length === 1 && typeof replyKey === 'string' && arrived[0] === JSON.stringify({ ...(b as object), replyKey });
     }),
     { numRuns: 1_500, seed: 8 },
   );
@@ -131,7 +139,7 @@ test('the client refuses a lone surrogate and an over-long field before sending,
   await t.throwsAsync(client.accounts({ token: 't', after: 'x'.repeat(33) }), { name: 'TooLarge' });
   t.is(arrived.length, 0);
   t.deepEqual(await client.history({ token: 't', with: 'bob' }), REPLIES.history);
-  t.is(arrived[0], '{"token":"t","with":"bob"}', 'defaults are left to the replica');
+  t.regex(arrived[0] ?? '', /^\{"token":"t","with":"bob","replyKey":"[A-Za-z0-9_-]{43}"\}$/, 'defaults are left to the replica');
 });
 
 test('every subject, queue group and the live session key', (t) => {
