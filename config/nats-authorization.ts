@@ -26,8 +26,9 @@ export type NatsRole = (typeof NATS_ROLES)[number];
 /**
  * nats.js's default inbox prefix: every request's reply is published to a
  * subject under it. Anyone who makes requests must subscribe to it, and
- * whoever answers must publish to it. (That a client may subscribe to every
- * inbox is the gap docs/security.md describes.)
+ * whoever answers must publish to it. A client may subscribe to every inbox,
+ * so replies to a client that seals (docs/protocol.md §2.5) are envelopes only
+ * its own key opens (docs/security.md).
  */
 export const REPLY_INBOXES = '_INBOX.>';
 
