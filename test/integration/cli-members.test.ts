@@ -39,7 +39,9 @@ test('members: list, add, promote, remove, transfer, and every refusal', async (
   /** A running voter that does not lead, as the leader reports now. */
   const follower = async (): Promise<string> => {
     const listed = await list();
-    const id = listed.members.find((m) => m.kind === 'voter' && m.reachable === true && m.id !== listed.leader && m.id !== 'r6')?.id;
+    // Running, not only reachable: a replica killed a moment ago still looks reachable to the leader for up to an election timeout.
+    const running = cluster.running();
+    const id = listed.members.find((m) => m.kind === 'voter' && m.reachable === true && running.includes(m.id) && m.id !== listed.leader && m.id !== 'r6')?.id;
     if (id === undefined) throw new Error(`no live follower in ${JSON.stringify(listed)}`);
     return id;
   };
