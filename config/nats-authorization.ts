@@ -12,6 +12,7 @@ import {
   adminSubject,
   ANY_TOKEN,
   apiSubject,
+  replicaApiSubject,
   forwardSubject,
   inspectSubject,
   liveSubject,
@@ -49,13 +50,13 @@ export function rolePermissions(role: NatsRole, prefix: string): SubjectPermissi
       return {
         // The monitor's subjects: learners announce their intent, the leader asks for replacements.
         publish: [s.raft, s.status, s.forward, s.admin, s.inspect, s.live, s.monitor, REPLY_INBOXES],
-        subscribe: [s.raft, s.api, s.admin, s.status, s.forward, s.monitor, REPLY_INBOXES],
+        subscribe: [s.raft, s.api, s.aimedApi, s.admin, s.status, s.forward, s.monitor, REPLY_INBOXES],
       };
     case 'operator':
       // Everything a chat client does (the `up` UI chats), plus the operator requests and watching
       // every replica's state machine. Never Raft, forwarding, or serving anything.
       return {
-        publish: [s.api, s.status, s.admin],
+        publish: [s.api, s.aimedApi, s.status, s.admin],
         // The monitor's replacement requests: `up` provisions replicas on them.
         subscribe: [s.live, s.inspect, s.monitor, REPLY_INBOXES],
       };
@@ -63,7 +64,8 @@ export function rolePermissions(role: NatsRole, prefix: string): SubjectPermissi
       // PROTOCOL.md requests only, and the answers: reply inboxes and live frames. Not `<prefix>.api.*`
       // as a subscriber (it would read other clients' requests, passwords included).
       return {
-        publish: [s.api],
+        // The client protocol aimed at one replica too (docs/protocol.md §1.2); nothing else under <prefix>.replica.
+        publish: [s.api, s.aimedApi],
         subscribe: [s.live, REPLY_INBOXES],
       };
   }
@@ -104,6 +106,7 @@ function subjectsOf(prefix: string) {
   return {
     raft: raftInbox(prefix, ANY_TOKEN),
     api: apiSubject(prefix, ANY_TOKEN),
+    aimedApi: replicaApiSubject(prefix, ANY_TOKEN, ANY_TOKEN),
     admin: adminSubject(prefix, ANY_TOKEN),
     status: statusSubject(prefix, ANY_TOKEN),
     forward: forwardSubject(prefix, ANY_TOKEN),

@@ -19,6 +19,7 @@ import {
   OPS,
   Opener,
   parseRequest,
+  replicaApiSubject,
   REPLY_KEY_FIELD,
   SealError,
   sealKeyPairFrom,
@@ -45,6 +46,8 @@ const REMEMBERED_LOGINS = 10_000;
  * anything but the refusal; any other clear reply to a sealed request is refused.
  */
 const CLEAR_REFUSALS: ReadonlySet<string> = new Set(['bad_request', 'too_large', 'unavailable']);
+/** Replicas remembered as having answered (for aiming a retry): far more than a cluster has. */
+const REMEMBERED_RESPONDERS = 64;
 
 export interface ChatClientOptions {
   readonly servers: string | readonly string[];
@@ -103,6 +106,8 @@ export class ChatClient {
   /** This connection's reply key (docs/protocol.md §2.5): every request carries its public half as `replyKey`. */
   readonly #replyKey = new Opener(sealKeyPairFrom(randomBytes(SEAL_KEY_BYTES)));
   readonly #lives = new Set<LiveSession>();
+  /** Replicas that answered this client, the most recent last (`send` aims retries at them, docs/protocol.md §1.2). */
+  readonly #responders = new Set<string>();
   readonly #answerListeners = new Set<(answer: Answer) => void>();
   #lastAnswer: Answer | null = null;
   /** `send`'s attempt timeouts and pauses, learnt from this client's own reply times. */
@@ -214,7 +219,8 @@ export class ChatClient {
       const started = performance.now();
       let pause: number;
       try {
-        const reply = await this.request('send', request, this.#sendPolicy.attemptTimeout(timeouts, this.#timeoutMs, deadline - Date.now()));
+        const aim = timeouts === 0 ? undefined : this.#aimAt(attempt);
+        const reply = await this.request('send', request, this.#sendPolicy.attemptTimeout(timeouts, this.#timeoutMs, deadline - Date.now()), aim);
         this.#sendPolicy.recordReply(performance.now() - started);
         return reply;
       } catch (err) {
@@ -228,6 +234,21 @@ export class ChatClient {
       }
       if (pause > 0) await sleep(pause);
     }
+  }
+
+  /**
+   * Where a retry after a timeout goes (docs/protocol.md §1.2): a replica that
+   * answered this client lately, other than the leader it last heard of, in
+   * turn; or the queue group when there is none. Why: the queue group hands
+   * most requests to the leader (its share, actors/replica/leader-share.ts),
+   * so while the leader is paused or behind a dead route most retries through
+   * the group vanish too, and each lengthens the next attempt; a follower that
+   * answered a moment ago forwards to whichever leader there is now.
+   */
+  #aimAt(attempt: number): string | undefined {
+    const leader = this.#lastAnswer?.leader ?? null;
+    const candidates = [...this.#responders].reverse().filter((id) => id !== leader);
+    return candidates.length === 0 ? undefined : candidates[attempt % candidates.length];
   }
 
   /** What `send`'s retry policy currently thinks: the recent p99 reply time and the next first attempt's timeout. */
@@ -295,7 +316,7 @@ export class ChatClient {
    * (docs/protocol.md §2.5) and a clear one is refused (`NotSealedError`),
    * except the refusals a replica sends before it can read the key.
    */
-  async request<O extends Op>(op: O, body: RequestOf<O>, timeoutMs = this.#timeoutMs): Promise<ReplyOf<O>> {
+  async request<O extends Op>(op: O, body: RequestOf<O>, timeoutMs = this.#timeoutMs, replica?: string): Promise<ReplyOf<O>> {
     // Validate the JSON that is sent, not the object: JSON.stringify turns a Date into a string
     // and NaN into null, and the replica sees only what arrives.
     const payload = JSON.stringify({ ...body, [REPLY_KEY_FIELD]: this.#replyKey.publicKey });
@@ -303,7 +324,8 @@ export class ChatClient {
       const refused = parseRequest(op, JSON.parse(payload));
       if (isProtocolError(refused)) throw refused;
     }
-    return this.#call(apiSubject(this.prefix, op), payload, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs, true);
+    const subject = replica === undefined ? apiSubject(this.prefix, op) : replicaApiSubject(this.prefix, replica, op);
+    return this.#call(subject, payload, OPS[op].reply as unknown as z.ZodType<ReplyOf<O>>, timeoutMs, true);
   }
 
   /** Stops every live session, then closes the connection if this client opened it. */
@@ -344,6 +366,10 @@ export class ChatClient {
       leader: named.data.leader ?? null,
     };
     this.#lastAnswer = answer;
+    // A Set keeps insertion order: deleting first moves the replica to the end, the most recent.
+    this.#responders.delete(answer.replica);
+    this.#responders.add(answer.replica);
+    if (this.#responders.size > REMEMBERED_RESPONDERS) this.#responders.delete(this.#responders.values().next().value ?? '');
     for (const listener of this.#answerListeners) tell(listener, answer);
   }
 

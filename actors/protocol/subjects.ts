@@ -23,6 +23,16 @@ export function apiSubject(prefix: string, op: Op | typeof ANY_TOKEN): string {
 }
 
 /** PROTOCOL.md: `<prefix>.replica.<replicaId>.status`. */
+/**
+ * The client protocol aimed at one replica (docs/protocol.md §1.2): the same
+ * bodies, replies and semantics as `<prefix>.api.<op>`, but no queue group,
+ * so a client can reach a replica it knows answers while the queue group
+ * still hands requests to one that does not (a paused leader, a dead route).
+ */
+export function replicaApiSubject(prefix: string, replicaId: string, op: Op | typeof ANY_TOKEN): string {
+  return `${prefix}.replica.${replicaId}.api.${op}`;
+}
+
 export function statusSubject(prefix: string, replicaId: string): string {
   return `${prefix}.replica.${replicaId}.status`;
 }

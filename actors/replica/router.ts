@@ -3,13 +3,14 @@
  *
  *   <prefix>.api.<op>            queue group <prefix>.api     client protocol
  *   <prefix>.admin.<op>          queue group <prefix>.admin   operator requests
+ *   <prefix>.replica.<id>.api.<op>                            client protocol aimed at this replica
  *   <prefix>.replica.<id>.forward                             the leader's work, asked by peers
  *   <prefix>.replica.<id>.status                              this replica's status
  *
  * Every handler answers (or stays silent) on its own; nothing a client or a
  * peer sends can throw out of here.
  */
-import { adminQueueGroup, apiQueueGroup, forwardSubject, statusSubject } from '../protocol/index.ts';
+import { adminQueueGroup, ANY_TOKEN, apiQueueGroup, forwardSubject, replicaApiSubject, statusSubject } from '../protocol/index.ts';
 import type { BusRequest, ClientBus, RuntimeLogger } from './ports.ts';
 import type { ClientReply, ForwardWireReply, SealedReply, StampedReply } from './requests.ts';
 import type { ReplicaStatus } from './status.ts';
@@ -47,8 +48,10 @@ export function serveRequests(args: { readonly bus: ClientBus; readonly prefix: 
   let statusInFlight = 0;
   const serveClients = (): (() => void) => bus.serve(`${prefix}.api.*`, apiQueueGroup(prefix), async (request) => encode(await handlers.client(opOf(request, 'api'), request.data, request.reply)));
   const extra = new Set<() => void>();
+  const aimedRoot = replicaApiSubject(prefix, id, ANY_TOKEN).slice(0, -ANY_TOKEN.length);
   const stops = [
     serveClients(),
+    bus.serve(replicaApiSubject(prefix, id, ANY_TOKEN), null, async (request) => encode(await handlers.client(request.subject.slice(aimedRoot.length), request.data, request.reply))),
     bus.serve(`${prefix}.admin.*`, adminQueueGroup(prefix), async (request) => encode(await handlers.admin(opOf(request, 'admin'), request.data))),
     bus.serve(forwardSubject(prefix, id), null, async (request) => encode(await handlers.forward(request.data))),
     bus.serve(statusSubject(prefix, id), null, async () => {

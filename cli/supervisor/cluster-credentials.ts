@@ -12,11 +12,20 @@ import { join } from 'node:path';
 import { NATS_ROLES, natsAuthorizationBlock, type NatsPrincipal, type NatsRole } from '../../config/nats-authorization.ts';
 import { CREDENTIALS_DIR_MODE, CREDENTIALS_FILE_MODE, NATS_ENV, readCredentialsFile, writeCredentialsFile, type NatsSecuritySettings } from '../../config/nats-security.ts';
 import { credentialsFileOf } from '../nats-access.ts';
+import { DEFAULT_PING_INTERVAL, DEFAULT_PING_MAX } from '../format/nats-config.ts';
 
 /** 32 random bytes: 256 bits, beyond any guessing; base64url keeps them quotable in nats-server's configuration. */
 const PASSWORD_BYTES = 32;
 /** The embedded server's configuration; it holds the passwords, so it is 0600 like the credentials. */
 export const NATS_SERVER_CONFIG_FILE = 'nats-server.conf';
+
+/**
+ * The ping settings `nats-config` generates for hosts (cli/format/nats-config.ts says why): with
+ * nats-server's default (2 minutes, 2 pings) a paused or hung replica keeps its subscriptions for
+ * minutes, the leader's 32 in the client queue group among them (actors/replica/leader-share.ts),
+ * and most requests vanish into it; with these it is dropped within about 4 s.
+ */
+export const LIVENESS_SETTINGS = `ping_interval: "${DEFAULT_PING_INTERVAL}"\nping_max: ${DEFAULT_PING_MAX}\n`;
 
 /** Each role's user and password; the user name is the role's name. */
 export type ClusterCredentials = Readonly<Record<NatsRole, { readonly user: string; readonly password: string }>>;
@@ -32,7 +41,7 @@ export function prepareClusterSecurity(dataRoot: string, prefix: string): { read
   const credentials = Object.fromEntries(NATS_ROLES.map((role) => [role, ensureRoleCredentials(dataRoot, role)])) as Record<NatsRole, { user: string; password: string }>;
   const principals: NatsPrincipal[] = NATS_ROLES.map((role) => ({ role, ...credentials[role] }));
   const natsConfigFile = join(dataRoot, NATS_SERVER_CONFIG_FILE);
-  writeFileSync(natsConfigFile, `# written by quorumchat up: every connection must authenticate as one of these roles\n${natsAuthorizationBlock(prefix, principals)}`, {
+  writeFileSync(natsConfigFile, `# written by quorumchat up: every connection must authenticate as one of these roles\n${LIVENESS_SETTINGS}${natsAuthorizationBlock(prefix, principals)}`, {
     mode: CREDENTIALS_FILE_MODE,
   });
   chmodSync(natsConfigFile, CREDENTIALS_FILE_MODE);

@@ -18,6 +18,8 @@ export type Handler = (body: Record<string, unknown>, raw: Uint8Array) => unknow
 export class FakeCluster {
   readonly link: NatsLink;
   readonly prefix: string;
+  /** Every request's subject, in order (a request aimed at one replica names it). */
+  readonly subjects: string[] = [];
   /** Every request body received, per op, in order. */
   readonly requests = new Map<string, Record<string, unknown>[]>();
   /** Per op: a handler returning the reply object (or 'silence' for no reply). */
@@ -90,8 +92,11 @@ export class FakeCluster {
   }
 
   #answer(msg: Msg): void {
-    const op = msg.subject.startsWith(`${this.prefix}.api.`) ? msg.subject.slice(this.prefix.length + 5) : msg.subject.slice(this.prefix.length + 1);
+    // `<prefix>.replica.<id>.api.<op>` is the same request aimed at one replica (docs/protocol.md §1.2).
+    const aimed = new RegExp(`^${this.prefix}\\.replica\\.([^.]+)\\.api\\.([^.]+)$`).exec(msg.subject);
+    const op = aimed ? (aimed[2] ?? '') : msg.subject.startsWith(`${this.prefix}.api.`) ? msg.subject.slice(this.prefix.length + 5) : msg.subject.slice(this.prefix.length + 1);
     if (msg.reply === undefined || msg.reply === '') return;
+    this.subjects.push(msg.subject);
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(new TextDecoder().decode(msg.data)) as Record<string, unknown>;

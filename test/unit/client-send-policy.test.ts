@@ -91,6 +91,26 @@ test('a lost request costs one short attempt, and the retry carries the same req
   t.is(client.sendTiming.samples, 1, 'the answered attempt taught the policy its reply time, the lost one did not');
 });
 
+test('after a timeout a send is aimed at a replica that answered lately, not at the leader it last heard of', async (t) => {
+  const server = await TestNatsServer.start();
+  t.teardown(() => server.stop());
+  const fake = await FakeCluster.start(server.url, 'qcp');
+  t.teardown(() => fake.stop());
+  const client = await ChatClient.connect({ servers: server.url, prefix: 'qcp', timeoutMs: 10_000 });
+  t.teardown(() => client.close());
+  const message = { id: 1, from: 'ada', to: 'bob', text: 'hi', ts: 1, read: false };
+  // A follower answered once; then the leader pauses: the queue group's requests vanish, the follower still answers.
+  let paused = false;
+  fake.handlers.set('send', () => (paused && fake.subjects.at(-1) === 'qcp.api.send' ? 'silence' : { ok: true, message, replica: 'r2', leader: 'r1' }));
+  await client.send({ token: 't', to: 'bob', text: 'one' });
+  paused = true;
+  const retries: number[] = [];
+  await client.send({ token: 't', to: 'bob', text: 'two' }, { onRetry: (attempt) => retries.push(attempt) });
+  t.deepEqual(retries, [1]);
+  t.deepEqual(fake.subjects.slice(-2), ['qcp.api.send', 'qcp.replica.r2.api.send'], 'the retry went to r2 itself');
+  t.is(new Set(fake.requests.get('send')?.slice(-2).map((b) => b.requestId)).size, 1);
+});
+
 test("`fixed` mode is send's old policy: the whole request timeout per attempt, and a doubling pause after every failure", (t) => {
   const policy = policyWith(Array.from({ length: 100 }, () => 10));
   const fixed = new SendRetryPolicy('fixed');

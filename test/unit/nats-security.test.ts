@@ -67,13 +67,13 @@ test('tools find up credentials under --data unless flags or the environment nam
   t.deepEqual(natsAccessOf({}, 'client', 'nats://h1:4222', {}), {}, "./data's credentials never go to a remote server unasked");
 });
 
-test('a client may publish only api requests and subscribe only to inboxes and live frames', (t) => {
-  t.deepEqual(rolePermissions('client', 'qc'), { publish: ['qc.api.*'], subscribe: ['qc.live.*', '_INBOX.>'] });
+test('a client may publish only api requests (shared or aimed at one replica) and subscribe only to inboxes and live frames', (t) => {
+  t.deepEqual(rolePermissions('client', 'qc'), { publish: ['qc.api.*', 'qc.replica.*.api.*'], subscribe: ['qc.live.*', '_INBOX.>'] });
   const replica = rolePermissions('replica', 'qc');
-  t.true(replica.publish.includes('qc.raft.*.*') && replica.subscribe.includes('qc.api.*'));
+  t.true(replica.publish.includes('qc.raft.*.*') && replica.subscribe.includes('qc.api.*') && replica.subscribe.includes('qc.replica.*.api.*'));
   t.false(rolePermissions('operator', 'qc').publish.some((s) => s.startsWith('qc.raft')));
   const block = natsAuthorizationBlock('qc', [{ role: 'client', user: 'client', password: 'pw' }, { role: 'replica', nkey: 'UABC' }]);
-  t.regex(block, /\{ user: "client", password: "pw", permissions: \{\n\s+publish: \{ allow: \["qc.api.\*"\] \}/);
+  t.regex(block, /\{ user: "client", password: "pw", permissions: \{\n\s+publish: \{ allow: \["qc.api.\*", "qc.replica.\*.api.\*"\] \}/);
   t.regex(block, /\{ nkey: "UABC", permissions/);
   t.throws(() => natsAuthorizationBlock('qc', [{ role: 'client', user: 'client', password: 'a"b' }]), { instanceOf: UnquotableSecretError });
 });

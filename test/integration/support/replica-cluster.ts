@@ -39,6 +39,8 @@ export interface ClusterOptions {
   readonly nats?: { readonly configFile: string; readonly replicaEnv: Readonly<Record<string, string>>; readonly security: NatsSecuritySettings };
   /** More of the replica configuration file (e.g. `monitor` with short grace and stability periods). */
   readonly replicaConfig?: Readonly<Record<string, unknown>>;
+  /** nats-server settings for an open server (e.g. the ping settings `up` and `nats-config` use); ignored with `nats`. */
+  readonly serverConfig?: string;
 }
 
 /** A status reply (actors/protocol/status.ts) with the runtime extras these tests read. */
@@ -70,8 +72,10 @@ export class ReplicaCluster {
   }
 
   static async start(t: ExecutionContext, options: ClusterOptions = {}): Promise<ReplicaCluster> {
-    const nats = await startNatsServer(options.nats === undefined ? {} : { configFile: options.nats.configFile });
     const root = mkdtempSync(join(tmpdir(), 'quorumchat-it-'));
+    const serverConfig = join(root, 'nats-server.conf');
+    if (options.nats === undefined && options.serverConfig !== undefined) writeFileSync(serverConfig, options.serverConfig);
+    const nats = await startNatsServer(options.nats !== undefined ? { configFile: options.nats.configFile } : options.serverConfig !== undefined ? { configFile: serverConfig } : {});
     const configFile = join(root, 'replica.json');
     writeFileSync(
       configFile,
