@@ -72,6 +72,13 @@ test('an eavesdropper with the client credential on _INBOX.> and live.* sees onl
   t.deepEqual(await client.markRead({ token: bob.token, with: 'ada', upToId: lastId }), {});
   t.like(await client.conversations({ token: bob.token }), { conversations: [{ with: 'ada', lastId, unread: 0 }] });
   t.like(await client.cluster(), { leader });
+  // A write aimed at a follower (docs/protocol.md §1.2) is surely forwarded: the leader's reply to it crosses an inbox too.
+  const follower = cluster.ids.find((id) => id !== leader) ?? '';
+  const aimed = `secret aimed text ${randomBytes(6).toString('hex')}`;
+  secrets.push(aimed);
+  const forwarded = await client.request('send', { token: ada.token, to: 'bob', text: aimed, requestId: randomBytes(8).toString('hex') }, CLIENT_TIMEOUT_MS, follower);
+  t.is(forwarded.message.text, aimed);
+  t.is(client.lastAnswer?.replica, follower);
   await client.logout({ token: ada.token });
   const writes = answers.filter((a) => ['register', 'login', 'send', 'markRead', 'logout'].includes(a.op));
   t.true(writes.some((a) => a.replica !== a.leader), 'some writes were answered by a follower that forwarded them to the leader');

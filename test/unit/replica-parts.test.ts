@@ -106,14 +106,16 @@ test('router: each subject reaches its handler with its op, in the right queue g
     status: () => ({ id: 'r1' }),
   } as unknown as RouterHandlers;
   const router = serveRequests({ bus, prefix: 'qc', id: 'r1', handlers, log: silentRuntimeLogger });
-  t.deepEqual([...served.keys()].sort(), ['qc.admin.*', 'qc.api.*', 'qc.replica.r1.forward', 'qc.replica.r1.status']);
+  t.deepEqual([...served.keys()].sort(), ['qc.admin.*', 'qc.api.*', 'qc.replica.r1.api.*', 'qc.replica.r1.forward', 'qc.replica.r1.status']);
   t.is(served.get('qc.api.*')?.queue, 'qc.api');
+  t.is(served.get('qc.replica.r1.api.*')?.queue, null, 'aimed at this replica: no queue group');
   const data = new Uint8Array();
   t.is(await served.get('qc.api.*')!.handle({ subject: 'qc.api.send', data }), JSON.stringify({ ok: true, replica: 'r1', leader: null }));
+  t.is(await served.get('qc.replica.r1.api.*')!.handle({ subject: 'qc.replica.r1.api.history', data }), JSON.stringify({ ok: true, replica: 'r1', leader: null }));
   await served.get('qc.admin.*')!.handle({ subject: 'qc.admin.members', data });
   t.is(await served.get('qc.replica.r1.forward')!.handle({ subject: 'qc.replica.r1.forward', data }), '{"ok":false,"retry":true}');
   t.is(await served.get('qc.replica.r1.status')!.handle({ subject: 'qc.replica.r1.status', data }), '{"ok":true,"id":"r1"}');
-  t.deepEqual(seen, ['client send', 'admin members', 'forward']);
+  t.deepEqual(seen, ['client send', 'client history', 'admin members', 'forward']);
   router.stop();
   await settle();
   t.is(served.size, 0);
