@@ -10,8 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Msg, Subscription } from '@nats-io/transport-node';
+import type { ExecutionContext } from 'ava';
 import { NatsLink } from '../../actors/transport/nats-connection.ts';
-import { encodeLiveFrame, liveSubject, sealedFrame, Sealer, SealError, sessionKeyOf, type ChatMessage, type LiveFrame } from '../../actors/client/index.ts';
+import { TestNatsServer } from '../transport/nats-server.ts';
+import { ChatClient, encodeLiveFrame, liveSubject, sealedFrame, Sealer, SealError, sessionKeyOf, type ChatMessage, type LiveFrame } from '../../actors/client/index.ts';
 
 export type Handler = (body: Record<string, unknown>, raw: Uint8Array) => unknown;
 
@@ -124,4 +126,15 @@ export class FakeCluster {
     if (target instanceof SealError) throw target;
     return target;
   }
+}
+
+/** A nats-server, a FakeCluster on it and a typed client, all torn down with the test. */
+export async function fakeClusterWithClient(t: ExecutionContext, prefix: string, timeoutMs: number): Promise<{ server: TestNatsServer; fake: FakeCluster; client: ChatClient }> {
+  const server = await TestNatsServer.start();
+  t.teardown(() => server.stop());
+  const fake = await FakeCluster.start(server.url, prefix);
+  t.teardown(() => fake.stop());
+  const client = await ChatClient.connect({ servers: server.url, prefix, timeoutMs });
+  t.teardown(() => client.close());
+  return { server, fake, client };
 }

@@ -1,18 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
-import { ChatClient, type ChatMessage, type LiveEvent } from '../../actors/client/index.ts';
-import { eventually, TestNatsServer } from '../transport/nats-server.ts';
-import { FakeCluster } from './client-fake-cluster.ts';
+import { type ChatMessage, type LiveEvent } from '../../actors/client/index.ts';
+import { eventually } from '../transport/nats-server.ts';
+import { fakeClusterWithClient } from './client-fake-cluster.ts';
 
 const PREFIX = 'qcl';
 const TOKEN = 'token-of-me';
 
 async function setup(t: ExecutionContext) {
-  const server = await TestNatsServer.start();
-  t.teardown(() => server.stop());
-  const fake = await FakeCluster.start(server.url, PREFIX);
-  t.teardown(() => fake.stop());
-  const client = await ChatClient.connect({ servers: server.url, prefix: PREFIX, timeoutMs: 2_000 });
-  t.teardown(() => client.close());
+  const { server, fake, client } = await fakeClusterWithClient(t, PREFIX, 2_000);
   const events: LiveEvent[] = [];
   const shown = () => events.flatMap((e) => (e.type === 'message' ? [e.message.id] : []));
   return { server, fake, client, events, shown };

@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import {
   BadRequestError,
-  ChatClient,
   InternalError,
   NotSealedError,
   sealOnce,
@@ -18,18 +17,13 @@ import {
   UnavailableError,
   type LiveEvent,
 } from '../../actors/client/index.ts';
-import { eventually, TestNatsServer } from '../transport/nats-server.ts';
-import { FakeCluster } from './client-fake-cluster.ts';
+import { eventually } from '../transport/nats-server.ts';
+import { fakeClusterWithClient } from './client-fake-cluster.ts';
 
 const PREFIX = 'qcs';
 
 async function setup(t: ExecutionContext) {
-  const server = await TestNatsServer.start();
-  t.teardown(() => server.stop());
-  const fake = await FakeCluster.start(server.url, PREFIX);
-  t.teardown(() => fake.stop());
-  const client = await ChatClient.connect({ servers: server.url, prefix: PREFIX, timeoutMs: 2_000 });
-  t.teardown(() => client.close());
+  const { fake, client } = await fakeClusterWithClient(t, PREFIX, 2_000);
   fake.handlers.set('login', () => ({ ok: true, token: 'tok-sealed', username: 'me' }));
   return { fake, client };
 }

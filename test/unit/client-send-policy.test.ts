@@ -8,9 +8,7 @@ import {
   ATTEMPT_GROWTH, INITIAL_ATTEMPT_MS, LATENCY_WINDOW, MIN_ATTEMPT_MS, MIN_SAMPLES, P99_MULTIPLIER,
   PAUSE_AFTER_TIMEOUT_MS, PAUSE_MAX_MS, PAUSE_MIN_MS, SendRetryPolicy,
 } from '../../actors/client/send-policy.ts';
-import { ChatClient } from '../../actors/client/index.ts';
-import { TestNatsServer } from '../transport/nats-server.ts';
-import { FakeCluster } from './client-fake-cluster.ts';
+import { fakeClusterWithClient } from './client-fake-cluster.ts';
 
 const NO_CAP = Number.POSITIVE_INFINITY;
 
@@ -69,13 +67,8 @@ test('a timeout is retried at once; `unavailable` after a pause doubling from PA
 });
 
 test('a lost request costs one short attempt, and the retry carries the same requestId', async (t) => {
-  const server = await TestNatsServer.start();
-  t.teardown(() => server.stop());
-  const fake = await FakeCluster.start(server.url, 'qcp');
-  t.teardown(() => fake.stop());
   // A long request timeout, as before issue 9: the policy must not wait for it.
-  const client = await ChatClient.connect({ servers: server.url, prefix: 'qcp', timeoutMs: 10_000 });
-  t.teardown(() => client.close());
+  const { fake, client } = await fakeClusterWithClient(t, 'qcp', 10_000);
   const message = { id: 1, from: 'ada', to: 'bob', text: 'hi', ts: 1, read: false };
   let calls = 0;
   // The first request vanishes, as one handed to a replica behind a dead route does.
@@ -92,12 +85,7 @@ test('a lost request costs one short attempt, and the retry carries the same req
 });
 
 test('after a timeout a send is aimed at a replica that answered lately, not at the leader it last heard of', async (t) => {
-  const server = await TestNatsServer.start();
-  t.teardown(() => server.stop());
-  const fake = await FakeCluster.start(server.url, 'qcp');
-  t.teardown(() => fake.stop());
-  const client = await ChatClient.connect({ servers: server.url, prefix: 'qcp', timeoutMs: 10_000 });
-  t.teardown(() => client.close());
+  const { fake, client } = await fakeClusterWithClient(t, 'qcp', 10_000);
   const message = { id: 1, from: 'ada', to: 'bob', text: 'hi', ts: 1, read: false };
   // A follower answered once; then the leader pauses: the queue group's requests vanish, the follower still answers.
   let paused = false;
