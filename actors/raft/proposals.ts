@@ -46,8 +46,11 @@ export function onProposeConfig(s: Draft, out: Out, id: string, config: Configur
  */
 export function recordDataIds(s: Draft, out: Out): void {
   const ls = s.leaderState;
-  if (s.role !== 'leader' || ls === null || !ls.committedOwnTerm || ls.transfer !== null) return;
-  if (s.configIndex > s.commitIndex || refuse(s) !== null) return;
+  if (s.role !== 'leader' || ls === null) return;
+  // Called after every message a leader handles: once everyone is recorded, nothing is heard (noteDataId) and this stops here.
+  const selfPending = s.dataId !== null && recordedDataId(s.config, s.id) === undefined;
+  if (!selfPending && Object.keys(ls.heardDataIds).length === 0) return;
+  if (!ls.committedOwnTerm || ls.transfer !== null || s.configIndex > s.commitIndex || refuse(s) !== null) return;
   const pending: Record<ReplicaId, DataId> = {};
   const members = [...s.config.voters, ...s.config.learners];
   for (const member of members) {
