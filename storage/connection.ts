@@ -3,6 +3,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import knexFactory from 'knex';
+import sqlite3 from 'sqlite3';
 import type { Knex } from 'knex';
 import { ACQUIRE_CONNECTION_TIMEOUT_MS, BUSY_TIMEOUT_MS, WAL_SIZE_LIMIT_BYTES, WRITER_CACHE_KIB } from './limits.ts';
 
@@ -80,6 +81,27 @@ function openWithPragmas(connection: { filename: string; flags?: string[] }, set
       },
     },
   });
+}
+
+export type ReadConnection = sqlite3.Database;
+
+/**
+ * One read-only connection straight on the driver, for the few reads on every
+ * send's path (the leader's prepare, the live-frame lookup), run as prepared
+ * statements (prepared.ts). Outside Knex's pool because a pool may close a
+ * connection on its own, and SQLite will not close one that still holds
+ * prepared statements: the store finalizes them, then closes this.
+ */
+export function openReadConnection(filename: string, logger: KnexLogSink): ReadConnection {
+  // The driver queues everything until the open completes; an open that failed fails every statement with its error.
+  const db = new sqlite3.Database(filename, sqlite3.OPEN_READWRITE, (err) => {
+    if (err) logger.warn({ err: err.message }, 'the store\'s read connection did not open');
+  });
+  db.configure('busyTimeout', BUSY_TIMEOUT_MS);
+  db.exec('PRAGMA foreign_keys = ON; PRAGMA query_only = ON;', (err) => {
+    if (err) logger.warn({ err: err.message }, 'the store\'s read connection was not set up');
+  });
+  return db;
 }
 
 /** SQLite result codes that mean the file is damaged or is not a database. */

@@ -9,11 +9,12 @@
  * JavaScript beyond binding its values (docs/notebook.md, Issue 10,
  * "Fewer statements per apply").
  *
- * Only the store creates these, for its own writer connection, and finalizes
- * them before closing it (SQLite refuses to close a connection with
- * statements left). The state machine reaches them through `preparedRows`,
- * which falls back to Knex for any other database handle (tests' own
- * databases, the reader), so the same SQL runs either way.
+ * Only the store creates these, for its own writer connection and its read
+ * connection (the leader's prepare of a send, the live-frame lookup), and
+ * finalizes them before closing them (SQLite refuses to close a connection
+ * with statements left). The state machine reaches them through
+ * `preparedRows`, which falls back to Knex for any other database handle
+ * (tests' own databases), so the same SQL runs either way.
  */
 import type { Knex } from 'knex';
 import { MAX_PREPARED_STATEMENTS } from './limits.ts';
@@ -102,10 +103,10 @@ export class PreparedStatements {
   }
 }
 
-/** The writer Knex of each open store → its connection's prepared statements. */
+/** The writer Knex of each open store → its connection's prepared statements; its reader Knex → those of its read connection. */
 const registry = new WeakMap<Knex, PreparedStatements>();
 
-/** The store registers its writer for the life of its connection. */
+/** The store registers its writer, and its reader, for the life of their connections. */
 export function registerPrepared(db: Knex, statements: PreparedStatements): void {
   registry.set(db, statements);
 }
@@ -116,7 +117,8 @@ export function unregisterPrepared(db: Knex): void {
 
 /**
  * The rows of `sql` run on `db`: as a prepared statement when `db` is a
- * store's writer (inside its apply transaction), through Knex otherwise.
+ * store's writer (inside its apply transaction) or its reader (on the
+ * store's read connection), through Knex otherwise.
  * `sql` must be one statement whose text does not depend on the values.
  */
 export async function preparedRows<T>(db: Knex, sql: string, bindings: readonly Binding[]): Promise<T[]> {

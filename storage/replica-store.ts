@@ -21,7 +21,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Configuration, DataId, Entry, HardState, Index, ReplicaId, SnapshotMeta, Term } from '../actors/raft/types.ts';
 import { ReplicaIdSchema } from '../actors/protocol/replica-id.ts';
-import { isCorruptionError, openSnapshotWriter, openSqlite } from './connection.ts';
+import { isCorruptionError, openReadConnection, openSnapshotWriter, openSqlite, type ReadConnection } from './connection.ts';
 import { nextDigestOfBytes } from './digest.ts';
 import { createSerial } from '../actors/util/serial.ts';
 import { checksumOf, encodeEntry } from './entry-codec.ts';
@@ -292,6 +292,8 @@ class SqliteReplicaStore implements ReplicaStore {
   private readonly stateWrites = createSerial();
   /** The writer connection and its prepared statements (storage/prepared.ts), from the first apply on. */
   private prepared: { readonly connection: RawConnection; readonly statements: PreparedStatements } | null = null;
+  /** The reads on every send's path, prepared once on a connection of the store's own (connection.ts `openReadConnection`). */
+  private readonly hotReads: { readonly connection: ReadConnection; readonly statements: PreparedStatements };
   /** The last index of the apply running now (0: none): a persist may not truncate it away meanwhile. */
   private applyingTo: Index = 0;
   private pendingPersists: PendingPersist[] = [];
@@ -306,6 +308,10 @@ class SqliteReplicaStore implements ReplicaStore {
     this.knex = knex;
     this.wal = wal;
     this.reader = openSqlite(file, 'read-only', logger);
+    const connection = openReadConnection(file, logger);
+    this.hotReads = { connection, statements: new PreparedStatements(connection) };
+    // `preparedRows(store.reader, …)` runs there from now on (prepared.ts).
+    registerPrepared(this.reader, this.hotReads.statements);
     this.claim = claim;
     this.file = file;
     this.snapshotDir = snapshotDir;
@@ -557,12 +563,16 @@ class SqliteReplicaStore implements ReplicaStore {
     await this.logWrites(() => Promise.resolve()).catch(() => undefined);
     await this.stateWrites(() => Promise.resolve()).catch(() => undefined);
     await this.wal.close();
+    unregisterPrepared(this.reader);
+    await this.hotReads.statements.finalizeAll();
+    const readConnectionClosed = await new Promise<Error | null>((resolve) => this.hotReads.connection.close(resolve));
     await this.reader.destroy();
     // SQLite refuses to close a connection that still has prepared statements.
     unregisterPrepared(this.knex);
     await this.prepared?.statements.finalizeAll();
     await this.knex.destroy();
     if (wasFailed) this.failure = wasFailed;
+    if (readConnectionClosed !== null) throw readConnectionClosed;
   }
 
   // ---- helpers ----

@@ -3,6 +3,7 @@
  * read share, so each rule is written once.
  */
 import { NotFound, type ChatMessage, type OkReply } from '../protocol/index.ts';
+import { preparedRows } from '../../storage/prepared.ts';
 import { toMessage, type Db, type MessageRow } from './model.ts';
 
 export async function accountExists(db: Db, username: string): Promise<boolean> {
@@ -23,15 +24,15 @@ export interface SendFacts {
  * to SQLite's thread): undefined when no session has this token hash.
  */
 export async function sendFacts(db: Db, tokenHash: string, requestId: string, to: string): Promise<SendFacts | undefined> {
-  const rows = (await db.raw(
-    `SELECT s.username AS username, s.expires_ts AS expires_ts,
-            (SELECT r.message_id FROM send_requests r WHERE r.sender = s.username AND r.request_id = ?) AS earlier_id,
-            EXISTS (SELECT 1 FROM accounts a WHERE a.username = ?) AS to_exists
-       FROM sessions s WHERE s.token_hash = ?`,
-    [requestId, to, tokenHash],
-  )) as SendFacts[];
+  // Prepared once on the store's read connection (storage/prepared.ts): it runs for every send the leader prepares.
+  const rows = await preparedRows<SendFacts>(db, SEND_FACTS_SQL, [requestId, to, tokenHash]);
   return rows[0];
 }
+
+const SEND_FACTS_SQL = `SELECT s.username AS username, s.expires_ts AS expires_ts,
+            (SELECT r.message_id FROM send_requests r WHERE r.sender = s.username AND r.request_id = ?) AS earlier_id,
+            EXISTS (SELECT 1 FROM accounts a WHERE a.username = ?) AS to_exists
+       FROM sessions s WHERE s.token_hash = ?`;
 
 /** The reply a repeated send gets, once `sendFacts` found its message id: the message, or not_found once it has been deleted. */
 export async function earlierSendReply(db: Db, requestId: string, messageId: number): Promise<OkReply<{ message: ChatMessage }> | NotFound> {

@@ -317,3 +317,21 @@ test('prepared statements run inside the apply transaction: a failure rolls them
   // Outside a store's apply the same call goes through Knex.
   t.deepEqual(await preparedRows<{ n: number }>(db, 'SELECT count(*) AS n FROM test_rows WHERE idx > ?', [10]), [{ n: 1 }]);
 });
+
+test("reads through preparedRows on the store's reader run prepared on its read connection, see committed applies, refuse writes, and close cleanly", async (t) => {
+  const { store } = await openStore(t);
+  const entries = makeEntries(1, 6, 1);
+  await store.persist({ hardState: { term: 1, votedFor: null }, entries });
+  const count = async (): Promise<number> => (await preparedRows<{ n: number }>(store.reader, 'SELECT count(*) AS n FROM test_rows WHERE idx >= ?', [0]))[0]!.n;
+  t.is(await count(), 0);
+  await store.apply(entries.slice(0, 4), applyTestEntry);
+  const commands = entries.slice(0, 4).filter((e) => e.kind === 'command').length;
+  t.is(await count(), commands, 'the read connection sees what the writer committed');
+  // The same statement again (prepared once), and a read that fails in SQLite does not break the next one.
+  await t.throwsAsync(preparedRows(store.reader, 'SELECT no_such_column FROM test_rows', []), { message: /no such column/ });
+  await t.throwsAsync(preparedRows(store.reader, 'INSERT INTO test_rows (idx, term, body) VALUES (?, ?, ?)', [99, 1, 'x']), { message: /readonly|query_only/i });
+  await store.apply(entries.slice(4), applyTestEntry);
+  t.is(await count(), entries.filter((e) => e.kind === 'command').length);
+  // close finalizes the read connection's statements, else SQLite would refuse to close it.
+  await t.notThrowsAsync(store.close());
+});
