@@ -36,6 +36,16 @@ export const DEFAULT_LIMITS: RaftLimits = {
 export const SNAPSHOT_ANSWER_TIMEOUT_MS = 120_000;
 
 /**
+ * Once the runtime reports the stream delivered (`snapshotDelivered`), the peer's
+ * answer is due within this plus the install time of its size at
+ * SNAPSHOT_INSTALL_BYTES_PER_MS: about a minute for the 119 MiB above (installed in
+ * 15 s there), 5 s for a small one. Never later than the allowance above.
+ */
+export const SNAPSHOT_INSTALL_MIN_MS = 5_000;
+/** 2 MiB/s, a quarter of the slowest install measured (119 MiB in 15 s on a loaded 2-core machine). */
+export const SNAPSHOT_INSTALL_BYTES_PER_MS = 2 * 1024 * 1024 / 1000;
+
+/**
  * At most this many reads wait at a leader for their heartbeat round (or its
  * first commit); beyond it reads are refused as dropped rather than queued
  * without bound while a quorum is unreachable.

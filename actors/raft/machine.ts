@@ -87,6 +87,7 @@ export const raftMachine = setup({
     transferLeadership: { actions: { type: 'step', params: {} } },
     compacted: { actions: { type: 'step', params: {} } },
     unreachable: { actions: { type: 'step', params: {} } },
+    snapshotDelivered: { actions: { type: 'step', params: {} } },
     persisted: { actions: { type: 'step', params: {} } },
   },
   states: {

@@ -6,6 +6,7 @@
 import type { AppendEntries, AppendEntriesResponse, InstallSnapshotResponse, ReplicaId } from './types.ts';
 import type { Draft, LeaderState, Out } from './state.ts';
 import { commitTo, durableIndex } from './state.ts';
+import { SNAPSHOT_ANSWER_TIMEOUT_MS } from './limits.ts';
 import { lastIndex, lastIndexOfTerm, sliceForAppend, termAt } from './log.ts';
 import type { Progress } from './progress.ts';
 import {
@@ -31,7 +32,7 @@ export function setProgress(s: Draft, peer: ReplicaId, p: Progress): void {
   s.leaderState = { ...ls, progress: { ...ls.progress, [peer]: p } };
 }
 
-function patchLeader(s: Draft, patch: Partial<LeaderState>): void {
+export function patchLeader(s: Draft, patch: Partial<LeaderState>): void {
   if (s.leaderState !== null) s.leaderState = { ...s.leaderState, ...patch };
 }
 
@@ -52,7 +53,7 @@ export function sendAppend(s: Draft, out: Out, peer: ReplicaId, opts: { allowEmp
     if (prev < s.log.snapshot.index) {
       // Raft §7: the follower needs entries we compacted: ship the snapshot.
       setProgress(s, peer, becomeSnapshot(p, s.log.snapshot.index));
-      patchLeader(s, { snapshotSinceMs: { ...ls.snapshotSinceMs, [peer]: ls.nowMs } });
+      patchLeader(s, { snapshotAnswerByMs: { ...ls.snapshotAnswerByMs, [peer]: ls.nowMs + SNAPSHOT_ANSWER_TIMEOUT_MS } });
       out.snapshotsToSend.push({ to: peer, meta: s.log.snapshot });
       return false;
     }

@@ -97,7 +97,7 @@ export function becomeLeader(s: Draft, out: Out): void {
     readsNextRound: [],
     readsAwaitingCommit: [],
     transfer: null,
-    snapshotSinceMs: {},
+    snapshotAnswerByMs: {},
     heardDataIds: {},
   };
   leaderAppend(s, out, { index: lastIndex(s.log) + 1, term: s.term, kind: 'noop' });

@@ -68,8 +68,8 @@ export interface LeaderState {
   /** Read requests that arrived before committedOwnTerm. */
   readonly readsAwaitingCommit: readonly string[];
   readonly transfer: Transfer | null;
-  /** When each peer in snapshot state began its snapshot, in nowMs. */
-  readonly snapshotSinceMs: Readonly<Record<ReplicaId, number>>;
+  /** By when each peer in snapshot state must have answered (nowMs), else it is probed again (limits.ts). */
+  readonly snapshotAnswerByMs: Readonly<Record<ReplicaId, number>>;
   /** Data identities heard from members the configuration has none recorded for, waiting to be recorded (identity.ts). */
   readonly heardDataIds: Readonly<Record<ReplicaId, DataId>>;
 }

@@ -8,7 +8,7 @@ import { newOut, toReady } from './state.ts';
 import { compactTo, termAt } from './log.ts';
 import { becomeFollower, campaign } from './roles.ts';
 import { isVoter, hasQuorum } from './quorum.ts';
-import { broadcastHeartbeat, maybeCommit, onAppendResponse, onSnapshotResponse, replicateTo, setProgress } from './replication.ts';
+import { broadcastHeartbeat, maybeCommit, onAppendResponse, onSnapshotResponse, patchLeader, replicateTo, setProgress } from './replication.ts';
 import { onAppendEntries, onInstallSnapshot, rejectStale } from './follower.ts';
 import { onRequestVote, onVoteResponse } from './election.ts';
 import { becomeProbe } from './progress.ts';
@@ -16,7 +16,7 @@ import { onReadIndex, readsJoinRound } from './reads.ts';
 import { onTransferLeadership } from './transfer.ts';
 import { onPropose, onProposeConfig, recordDataIds } from './proposals.ts';
 import { noteDataId, speaksForSender } from './identity.ts';
-import { SNAPSHOT_ANSWER_TIMEOUT_MS } from './limits.ts';
+import { SNAPSHOT_INSTALL_BYTES_PER_MS, SNAPSHOT_INSTALL_MIN_MS } from './limits.ts';
 import { isWellFormedEvent } from './validate.ts';
 import { assertRolePath } from './transitions.ts';
 
@@ -68,6 +68,9 @@ export function step(state: CoreState, event: CoreEvent): StepResult {
       break;
     case 'unreachable':
       onUnreachable(s, out, event.peer);
+      break;
+    case 'snapshotDelivered':
+      onSnapshotDelivered(s, event.peer, event.bytes);
       break;
     case 'persisted':
       onPersisted(s, out, event.index, event.term);
@@ -219,9 +222,9 @@ function onHeartbeat(s: Draft, out: Out): void {
   }
   const ls = s.leaderState;
   if (ls.transfer !== null && nowMs >= ls.transfer.deadlineMs) s.leaderState = { ...ls, transfer: null };
-  for (const [peer, since] of Object.entries(s.leaderState.snapshotSinceMs)) {
+  for (const [peer, answerBy] of Object.entries(s.leaderState.snapshotAnswerByMs)) {
     const p = s.leaderState.progress[peer];
-    if (p?.state === 'snapshot' && nowMs - since >= SNAPSHOT_ANSWER_TIMEOUT_MS) setProgress(s, peer, becomeProbe(p));
+    if (p?.state === 'snapshot' && nowMs >= answerBy) setProgress(s, peer, becomeProbe(p));
   }
   readsJoinRound(s, broadcastHeartbeat(s, out));
   recordDataIds(s, out);
@@ -244,6 +247,19 @@ function onPersisted(s: Draft, out: Out, index: number, term: number): void {
   if (termAt(s.log, index) !== term) return;
   s.persistedIndex = index;
   maybeCommit(s, out);
+}
+
+/**
+ * The peer has the whole snapshot; its answer comes once it has installed it. Waiting
+ * from now on only as long as installing that many bytes may take means a peer that
+ * crashed before installing is probed again soon (the simulation found a leader waiting
+ * out the whole stream allowance on one), while a large install still has its time.
+ */
+function onSnapshotDelivered(s: Draft, peer: string, bytes: number): void {
+  const ls = s.leaderState;
+  if (s.role !== 'leader' || ls === null || ls.progress[peer]?.state !== 'snapshot') return;
+  const answerBy = ls.nowMs + SNAPSHOT_INSTALL_MIN_MS + Math.ceil(bytes / SNAPSHOT_INSTALL_BYTES_PER_MS);
+  patchLeader(s, { snapshotAnswerByMs: { ...ls.snapshotAnswerByMs, [peer]: Math.min(answerBy, ls.snapshotAnswerByMs[peer] ?? answerBy) } });
 }
 
 function onUnreachable(s: Draft, out: Out, peer: string): void {

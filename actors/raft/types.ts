@@ -231,6 +231,8 @@ export type RaftEvent =
   | { readonly type: 'compacted'; readonly meta: SnapshotMeta }
   /** The peer is known unreachable (e.g. a snapshot stream failed): stop pipelining to it and probe. */
   | { readonly type: 'unreachable'; readonly peer: ReplicaId }
+  /** A snapshot stream to the peer completed (`bytes` long): only its install is left before it answers. */
+  | { readonly type: 'snapshotDelivered'; readonly peer: ReplicaId; readonly bytes: number }
   /**
    * The runtime has durably written the log through entry `index` of `term` (after the fsync).
    * Only read with `RaftInput.persistedEvents`; `term` identifies the entry, so a report about

@@ -78,6 +78,8 @@ export function isWellFormedEvent(event: RaftEvent): boolean {
       return typeof event.meta === 'object' && event.meta !== null && isIndex(event.meta.index) && isIndex(event.meta.term) && isConfig(event.meta.config);
     case 'unreachable':
       return isId(event.peer);
+    case 'snapshotDelivered':
+      return isId(event.peer) && Number.isSafeInteger(event.bytes) && event.bytes >= 0;
     case 'persisted':
       return isIndex(event.index) && isIndex(event.term);
     default:

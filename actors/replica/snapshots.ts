@@ -97,7 +97,10 @@ export function createSnapshotSender(
     }
     try {
       // The receiving runtime installs it, then hands InstallSnapshot to its own core (the installer).
-      await transport.streamSnapshot(to, stream.meta, stream.chunks(), deps.term());
+      const counted = { bytes: 0 };
+      await transport.streamSnapshot(to, stream.meta, countBytes(stream.chunks(), counted), deps.term());
+      // Only its install is left: the core need not wait out the whole stream allowance for the answer (limits.ts).
+      deps.send({ type: 'snapshotDelivered', peer: to, bytes: counted.bytes });
       return false;
     } catch (error) {
       log.warn({ to, err: error }, 'snapshot stream failed');
@@ -178,4 +181,11 @@ export function createSnapshotInstaller(
 
 async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
+}
+
+async function* countBytes(chunks: AsyncIterable<Uint8Array>, counted: { bytes: number }): AsyncIterable<Uint8Array> {
+  for await (const chunk of chunks) {
+    counted.bytes += chunk.byteLength;
+    yield chunk;
+  }
 }

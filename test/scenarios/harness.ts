@@ -15,6 +15,8 @@ export const SCENARIO_TIMING: RaftTiming = { heartbeatMs: 10, electionMinMs: 100
 /** Small batches so batching and back-off show in transcripts. */
 export const SCENARIO_LIMITS: RaftLimits = { maxEntriesPerAppend: 4, maxBytesPerAppend: 1024, maxInflightAppends: 2, maxUncommittedEntries: 64 };
 /** A stabilize that has not gone quiet after this many delivery rounds is a livelock worth seeing. */
+/** `run` delivers everything in flight after each step of this many ms. */
+const RUN_STEP_MS = 10;
 const MAX_STABILIZE_ROUNDS = 200;
 
 export class ScenarioError extends Error {
@@ -102,6 +104,12 @@ export class Cluster {
       case 'advance':
         this.advanceAll(parseMs(args[0]));
         break;
+      case 'run': // run 5s: time passes on every clock, and every message is delivered as it goes (heartbeats are not listed)
+        for (let left = parseMs(args[0]); left > 0; left -= RUN_STEP_MS) {
+          this.advanceAll(Math.min(RUN_STEP_MS, left));
+          this.stabilize();
+        }
+        break;
       case 'tick':
         this.tick(this.replica(args[0]), parseMs(args[1]));
         break;
@@ -157,6 +165,9 @@ export class Cluster {
         this.live(args[0]).send({ type: 'compacted', meta });
         break;
       }
+      case 'delivered': // delivered r1 r3 <bytes>: r1's runtime reports its snapshot stream to r3 complete
+        this.live(args[0]).send({ type: 'snapshotDelivered', peer: args[1] ?? '', bytes: Number(args[2] ?? 0) });
+        break;
       case 'stall':
         this.replica(args[0]).stalled = true;
         break;
