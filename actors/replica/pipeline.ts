@@ -49,6 +49,12 @@ export interface PipelineEffects {
   gather?(): Promise<void>;
   send(messages: readonly Message[], snapshotsToSend: readonly { readonly to: ReplicaId; readonly meta: SnapshotMeta }[]): void;
   answer(proposals: readonly ProposalOutcome[], reads: readonly ReadOutcome[]): void;
+  /**
+   * Optional: before each apply transaction, given how many committed entries are queued,
+   * a promise to wait on first (more commits then join the same transaction), or null to
+   * apply now. A follower that nobody reads from uses it to apply in fewer, larger batches.
+   */
+  applyPause?(queuedEntries: number): Promise<void> | null;
   /** Apply newly committed entries in index order; resolves when they are applied durably. */
   apply(committed: readonly Entry[], commitIndex: Index): Promise<void>;
   /** A stage failed: the replica can no longer guarantee durability order and must stop. */
@@ -124,6 +130,8 @@ export function createPipeline(effects: PipelineEffects, unsafe: Pick<UnsafeRunt
       await null;
       try {
         while (applyQueue.length > 0 && !failed) {
+          const pause = effects.applyPause?.(queuedEntries(applyQueue)) ?? null;
+          if (pause !== null) await pause;
           // Everything committed meanwhile goes in one apply transaction (one fsync), up to a bound.
           const batch = takeApplyBatch(applyQueue);
           stats.applyBatches += 1;
@@ -242,6 +250,12 @@ export class PipelineOrderError extends Error {
     super(`Ready seq ${got} arrived after seq ${last}; Readys must be carried out strictly in order`);
     this.name = 'PipelineOrderError';
   }
+}
+
+function queuedEntries(queue: readonly { committed: readonly Entry[] }[]): number {
+  let n = 0;
+  for (const run of queue) n += run.committed.length;
+  return n;
 }
 
 /** Joins queued committed runs (each contiguous, in index order) into one, up to MAX_ENTRIES_PER_APPLY entries. */

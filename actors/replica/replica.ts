@@ -44,6 +44,15 @@ import { checkNotRemoved, leaderClusterView, watchRemoval, type RemovalWatch } f
 import { RETRY_ELSEWHERE } from './requests.ts';
 import { createSerial } from '../util/serial.ts';
 
+/**
+ * A follower that no local caller waits on holds its applies back at most this long, so
+ * that the commits of several sends share one apply transaction. Short beside any read's
+ * deadline, and a read that waits on apply cuts the pause short (waiters.ts).
+ */
+export const FOLLOWER_APPLY_PAUSE_MS = 20;
+/** ...and applies at once when this many committed entries are queued (more would only lengthen the transaction). */
+export const FOLLOWER_APPLY_BATCH_ENTRIES = 64;
+
 /** What the runtime reads from the configuration (config/ validates it; a simulator builds it directly). */
 export type ReplicaSettings = Pick<ReplicaConfig, 'id' | 'prefix' | 'peers' | 'timing' | 'snapshotEvery' | 'requestDeadlineMs'> & {
   readonly limits: Pick<ReplicaConfig['limits'], 'maxEntriesPerAppend' | 'maxBytesPerAppend' | 'maxInflightAppends' | 'maxUncommittedEntries' | 'maxRequestBytes'>;
@@ -235,6 +244,12 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     answer(proposals, reads) {
       waiters.onProposals(proposals);
       waiters.onReads(reads);
+    },
+    applyPause: (queued) => {
+      // A follower nobody is waiting on applies in fewer, larger transactions: each costs
+      // four round trips to SQLite's thread whatever its size (docs/notebook.md, "Followers apply in batches").
+      if (queued >= FOLLOWER_APPLY_BATCH_ENTRIES || core.getSnapshot().context.role === 'leader' || publishesLive() || waiters.applyWanted) return null;
+      return Promise.race([clock.sleep(FOLLOWER_APPLY_PAUSE_MS), waiters.nextApplyWanted()]);
     },
     apply: (committed, commitIndex) =>
       stateMachine(() =>

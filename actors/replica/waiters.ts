@@ -24,6 +24,8 @@ export class Waiters<R> {
   private appliedWaiters: { index: Index; deferred: Deferred<void> }[] = [];
   private readonly recent = new Map<Index, AppliedResult<R>>();
   private applied: Index;
+  /** The apply stage holding back a follower's applies (replica.ts `applyPause`) waits on this; at most one at a time. */
+  private wantedSignal: (() => void) | null = null;
 
   constructor(appliedIndex: Index) {
     this.applied = appliedIndex;
@@ -37,7 +39,19 @@ export class Waiters<R> {
   expectProposal(id: string): Promise<R> {
     const deferred = defer<R>();
     this.proposalsById.set(id, deferred);
+    this.signalWanted();
     return deferred.promise;
+  }
+
+  /** Somebody here waits for apply progress (a read, a proposal's result): applies must not be held back. */
+  get applyWanted(): boolean {
+    return this.appliedWaiters.length > 0 || this.proposalsById.size > 0 || this.proposalsByIndex.size > 0;
+  }
+
+  /** Resolves when the next caller starts waiting for apply progress. Only the latest call is woken: there is one apply stage. */
+  nextApplyWanted(): Promise<void> {
+    this.signalWanted();
+    return new Promise((resolve) => (this.wantedSignal = resolve));
   }
 
   expectRead(id: string): Promise<Index> {
@@ -117,6 +131,7 @@ export class Waiters<R> {
     if (this.applied >= index) return Promise.resolve();
     const deferred = defer<void>();
     this.appliedWaiters.push({ index, deferred });
+    this.signalWanted();
     return deferred.promise;
   }
 
@@ -131,6 +146,12 @@ export class Waiters<R> {
     this.proposalsByIndex.clear();
     this.readsById.clear();
     this.appliedWaiters = [];
+  }
+
+  private signalWanted(): void {
+    const signal = this.wantedSignal;
+    this.wantedSignal = null;
+    signal?.();
   }
 
   private wakeApplied(): void {

@@ -156,6 +156,23 @@ test('entries committed while an apply runs are applied together in one batch, i
   t.is(pipeline.stats.applyBatches, 2);
 });
 
+test('an apply pause holds applies back; the commits that arrive meanwhile join the same transaction, in order', async (t) => {
+  const pause = gate();
+  const asked: number[] = [];
+  const { log, effects } = recorder();
+  const pipeline = createPipeline({ ...effects, applyPause: (queued) => (asked.push(queued), asked.length === 1 ? pause.promise : null) });
+  pipeline.push(ready(1, { entries: [noop(1)], committed: [noop(1)], commitIndex: 1 }));
+  await new Promise((resolve) => setImmediate(resolve));
+  pipeline.push(ready(2, { entries: [noop(2), noop(3)], committed: [noop(2), noop(3)], commitIndex: 3 }));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(log.filter((line) => line.startsWith('apply')), [], 'nothing applied while paused');
+  pause.open();
+  await pipeline.drain();
+  t.deepEqual(log.filter((line) => line.startsWith('apply')), ['apply:1,2,3']);
+  t.deepEqual(asked, [1], 'asked once, with the one entry queued then');
+  t.is(pipeline.stats.applyBatches, 1);
+});
+
 // ---- a leader's appends in parallel with its own persist (thesis §10.2.1) ----
 
 function append(to: string, index: number): Message {

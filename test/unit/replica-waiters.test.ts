@@ -99,3 +99,29 @@ test('membership requests: one change at a time, clear conflicts and bad request
   t.is(bad('transfer', { to: 'a.b' }), 'bad_request');
   t.is(bad('reboot', {}), 'bad_request');
 });
+
+test('applyWanted: a caller waiting on apply progress wakes a paused apply stage', async (t) => {
+  const waiters = new Waiters<string>(5);
+  t.false(waiters.applyWanted);
+  let woken = 0;
+  void waiters.nextApplyWanted().then(() => woken++);
+  await Promise.resolve();
+  t.is(woken, 0);
+  // Already applied: nobody has to wait, so nothing wakes.
+  await waiters.untilApplied(5);
+  await Promise.resolve();
+  t.is(woken, 0);
+  const read = waiters.untilApplied(7);
+  t.true(waiters.applyWanted);
+  await Promise.resolve();
+  t.is(woken, 1, 'a read that waits wakes the pause');
+  void waiters.nextApplyWanted().then(() => woken++);
+  void waiters.expectProposal('p1');
+  await Promise.resolve();
+  t.is(woken, 2, 'so does a proposal waiting for its result');
+  waiters.onApplied({ index: 6, term: 1, result: undefined });
+  waiters.onApplied({ index: 7, term: 1, result: undefined });
+  await read;
+  waiters.abandon('p1');
+  t.false(waiters.applyWanted);
+});
