@@ -121,11 +121,13 @@ export class ReplicaCluster {
     child.stderr?.pipe(out, { end: false });
     this.processes.set(id, child);
     const exit = new Promise<number | null>((resolve) => {
-      child.once('exit', (code) => {
+      // 'close', not 'exit': only then has the child's last output gone through the pipes; and resolved once it is in the file, for tests that read the log at once.
+      child.once('close', (code) => {
         if (this.processes.get(id) === child) this.processes.delete(id);
-        if (!this.expectingExit.delete(id)) this.crashed.push(`${id} exited with code ${code}:\n${this.log(id).slice(-2_000)}`);
-        setTimeout(() => out.end(), 50);
-        resolve(code);
+        out.end(() => {
+          if (!this.expectingExit.delete(id)) this.crashed.push(`${id} exited with code ${code}:\n${this.log(id).slice(-2_000)}`);
+          resolve(code);
+        });
       });
     });
     this.exits.set(id, exit);
