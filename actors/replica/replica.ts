@@ -38,7 +38,7 @@ import { serveRequests } from './router.ts';
 import { createLeaderShare } from './leader-share.ts';
 import { createSnapshotInstaller, createSnapshotScheduler, createSnapshotSender } from './snapshots.ts';
 import type { ClientBus, ReplicaApplication, RuntimeClock, RuntimeLogger, RuntimeRandom, RuntimeStore, UnsafeRuntimeVariants } from './ports.ts';
-import { inspectSubject, IntentAnnouncement, monitorIntentSubject, monitorReplaceSubject, type LearnerIntent, type ReplacementNotice } from '../protocol/index.ts';
+import { inspectSubject, IntentAnnouncement, monitorIntentSubject, monitorReplaceSubject, parseJsonBody, type LearnerIntent, type ReplacementNotice } from '../protocol/index.ts';
 import { createMonitorLoop, type DecisionRecord, type MonitorLoop } from './monitor-loop.ts';
 import { checkNotRemoved, leaderClusterView, watchRemoval, type RemovalWatch } from './membership.ts';
 import { RETRY_ELSEWHERE } from './requests.ts';
@@ -368,7 +368,8 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     monitor === null
       ? () => undefined
       : bus.serve(monitorIntentSubject(prefix), null, async (request) => {
-          const parsed = IntentAnnouncement.safeParse(parseJson(request.data));
+          // A body that is not JSON parses to a BadRequest, which no announcement matches: ignored like any other bad one.
+          const parsed = IntentAnnouncement.safeParse(parseJsonBody(request.data));
           if (parsed.success) monitor.recordIntent(parsed.data.id, parsed.data.intent);
           return null;
         });
@@ -443,14 +444,6 @@ function announceIntent(args: {
       stopped = true;
     },
   };
-}
-
-function parseJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    return null;
-  }
 }
 
 /** Stopping and failing: the first fatal error stops the replica and resolves `failed`. */
