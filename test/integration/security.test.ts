@@ -39,6 +39,12 @@ const PEER_KINDS: readonly PeerKind[] = [...MESSAGE_KINDS, SNAPSHOT_KIND];
 const STEADY_TIMING = { heartbeatMs: 100, electionMinMs: 1_500, electionMaxMs: 3_000 } as const;
 /** Far ahead of any real term: a forged message carrying it would depose every leader it reached. */
 const FORGED_TERM = 1_000_000;
+/**
+ * This test's writes are not what it checks, and it runs beside the file's other clusters on
+ * a loaded CI machine, where its first register (a production-cost scrypt, then fsyncs on a
+ * busy disk) ran past the usual 4 s deadline in two CI runs out of about ten: room for that.
+ */
+const SLOW_MACHINE_DEADLINE_MS = 15_000;
 /** Longer than an election timeout: a forged message that got through would have shown by then. */
 const SETTLE_MS = STEADY_TIMING.electionMaxMs * 2;
 /** A refused connection must be reported well within this; a hang would run into the test's own timeout. */
@@ -58,13 +64,19 @@ function violationsOf(nc: NatsConnection): string[] {
 test('a client credential cannot touch Raft, admin or replica subjects, nor read requests; the cluster does not notice', async (t) => {
   const sec = secure(t, PREFIX);
   const replicaEnv = { [NATS_ENV.authFile]: join(sec.dir, 'credentials', 'replica.json') };
-  const cluster = await ReplicaCluster.start(t, { size: 3, prefix: PREFIX, timing: STEADY_TIMING, nats: { configFile: sec.configFile, replicaEnv, security: sec.security('operator') } });
+  const cluster = await ReplicaCluster.start(t, { size: 3, prefix: PREFIX, timing: STEADY_TIMING, replicaConfig: { requestDeadlineMs: SLOW_MACHINE_DEADLINE_MS }, nats: { configFile: sec.configFile, replicaEnv, security: sec.security('operator') } });
   const leader = await cluster.waitForLeader();
 
   // A client credential does everything a chat client does.
-  const client = await ChatClient.connect({ servers: cluster.nats.url, security: sec.security('client'), prefix: PREFIX, timeoutMs: CLIENT_TIMEOUT_MS, waitOnFirstConnect: true });
+  const client = await ChatClient.connect({ servers: cluster.nats.url, security: sec.security('client'), prefix: PREFIX, timeoutMs: SLOW_MACHINE_DEADLINE_MS + CLIENT_TIMEOUT_MS, waitOnFirstConnect: true });
   t.teardown(() => client.close());
-  await client.register({ username: 'ada', password: 'ada-password' });
+  try {
+    await client.register({ username: 'ada', password: 'ada-password' });
+  } catch (error) {
+    // Unexplained when it last failed in CI (no logs): keep the replicas' last lines in the report.
+    for (const id of cluster.ids) t.log(`${id}:\n${cluster.log(id).split('\n').slice(-15).join('\n')}`);
+    throw error;
+  }
   await client.register({ username: 'bob', password: 'bob-password' });
   const ada = await client.login({ username: 'ada', password: 'ada-password' });
   const bob = await client.login({ username: 'bob', password: 'bob-password' });
