@@ -22,7 +22,6 @@ export function apiSubject(prefix: string, op: Op | typeof ANY_TOKEN): string {
   return `${prefix}.api.${op}`;
 }
 
-/** PROTOCOL.md: `<prefix>.replica.<replicaId>.status`. */
 /**
  * The client protocol aimed at one replica (docs/protocol.md §1.2): the same
  * bodies, replies and semantics as `<prefix>.api.<op>`, but no queue group,
@@ -33,6 +32,7 @@ export function replicaApiSubject(prefix: string, replicaId: string, op: Op | ty
   return `${prefix}.replica.${replicaId}.api.${op}`;
 }
 
+/** PROTOCOL.md: `<prefix>.replica.<replicaId>.status`. */
 export function statusSubject(prefix: string, replicaId: string): string {
   return `${prefix}.replica.${replicaId}.status`;
 }

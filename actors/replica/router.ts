@@ -48,10 +48,9 @@ export function serveRequests(args: { readonly bus: ClientBus; readonly prefix: 
   let statusInFlight = 0;
   const serveClients = (): (() => void) => bus.serve(`${prefix}.api.*`, apiQueueGroup(prefix), async (request) => encode(await handlers.client(opOf(request, 'api'), request.data, request.reply)));
   const extra = new Set<() => void>();
-  const aimedRoot = replicaApiSubject(prefix, id, ANY_TOKEN).slice(0, -ANY_TOKEN.length);
   const stops = [
     serveClients(),
-    bus.serve(replicaApiSubject(prefix, id, ANY_TOKEN), null, async (request) => encode(await handlers.client(request.subject.slice(aimedRoot.length), request.data, request.reply))),
+    bus.serve(replicaApiSubject(prefix, id, ANY_TOKEN), null, async (request) => encode(await handlers.client(opOf(request, `replica.${id}.api`), request.data, request.reply))),
     bus.serve(`${prefix}.admin.*`, adminQueueGroup(prefix), async (request) => encode(await handlers.admin(opOf(request, 'admin'), request.data))),
     bus.serve(forwardSubject(prefix, id), null, async (request) => encode(await handlers.forward(request.data))),
     bus.serve(statusSubject(prefix, id), null, async () => {

@@ -232,7 +232,7 @@ export class SegmentLog {
         this.size = 0;
         this.preallocated = spare !== null;
       } else {
-        // Written on this thread: the copy into the page cache takes microseconds, a trip through libuv's pool far more (notebook, "The log's write on the main thread"); the fdatasync is what makes it durable.
+        // Written on this thread: the copy into the page cache takes microseconds, a trip through libuv's pool far more (docs/notebook.md, "Round trips on every send"); the fdatasync is what makes it durable.
         writeAllNow(this.handle.fd, buffer, this.size);
         await this.handle.datasync();
       }

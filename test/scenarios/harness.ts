@@ -15,9 +15,9 @@ export const SCENARIO_TIMING: RaftTiming = { heartbeatMs: 10, electionMinMs: 100
 /** Small batches so batching and back-off show in transcripts. */
 export const SCENARIO_LIMITS: RaftLimits = { maxEntriesPerAppend: 4, maxBytesPerAppend: 1024, maxInflightAppends: 2, maxUncommittedEntries: 64 };
 /** A stabilize that has not gone quiet after this many delivery rounds is a livelock worth seeing. */
+const MAX_STABILIZE_ROUNDS = 200;
 /** `run` delivers everything in flight after each step of this many ms. */
 const RUN_STEP_MS = 10;
-const MAX_STABILIZE_ROUNDS = 200;
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
