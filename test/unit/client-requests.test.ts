@@ -104,7 +104,7 @@ test('NATS failures surface as UnavailableError with the cause', async (t) => {
 });
 
 test('send retries unavailable with the same requestId, then succeeds once', async (t) => {
-  const { fake, client } = await setup(t, { timeoutMs: 300 });
+  const { fake, client } = await setup(t, { timeoutMs: 1_000 });
   let calls = 0;
   fake.handlers.set('send', (b) => {
     calls++;
@@ -123,9 +123,12 @@ test('send retries unavailable with the same requestId, then succeeds once', asy
 });
 
 test('send gives up at its deadline with UnavailableError, and never retries other errors', async (t) => {
-  const { fake, client } = await setup(t, { timeoutMs: 200 });
+  const { fake, client } = await setup(t);
   fake.handlers.set('send', () => ({ ok: false, error: { code: 'unavailable', message: 'no quorum' } }));
-  await t.throwsAsync(client.send({ token: 't', to: 'bob', text: 'x' }, { deadlineMs: 800 }), { instanceOf: UnavailableError, message: 'no quorum' });
+  // Attempts start near 0, 100, 300 and 700 ms (the back-off doubles from 100 ms); a deadline of 1.1 s gives the
+  // last one 400 ms to be answered, then ends on the 800 ms pause it cannot fit. A deadline that fell just after
+  // an attempt's start would cap that attempt at a few ms, and a loaded machine would turn it into a timeout.
+  await t.throwsAsync(client.send({ token: 't', to: 'bob', text: 'x' }, { deadlineMs: 1_100 }), { instanceOf: UnavailableError, message: 'no quorum' });
   const attempts = fake.count('send');
   t.true(attempts >= 2, `retried ${attempts} times`);
   t.is(new Set(fake.requests.get('send')?.map((b) => b.requestId)).size, 1);
@@ -135,7 +138,7 @@ test('send gives up at its deadline with UnavailableError, and never retries oth
 });
 
 test('send tells onRetry of each retry, numbered from 1 with its cause, under one requestId', async (t) => {
-  const { fake, client } = await setup(t, { timeoutMs: 300 });
+  const { fake, client } = await setup(t, { timeoutMs: 1_000 });
   let calls = 0;
   fake.handlers.set('send', () => {
     calls++;
