@@ -38,6 +38,10 @@ export interface Progress {
   readonly ackedRound: number;
   /** The highest commit index we have told it (leaderCommit capped at what the message carried). */
   readonly commitSent: Index;
+  /** The leader's heartbeat round current when an append carrying entries last left for it; -1 if none yet. */
+  readonly appendRound: number;
+  /** The leader's heartbeat round current when it last accepted an append; -1 if never. */
+  readonly answeredRound: number;
 }
 
 /** A fresh follower record when a leader takes office: probe from just past the leader's log. */
@@ -53,6 +57,8 @@ export function newProgress(nextIndex: Index): Progress {
     lastContactMs: null,
     ackedRound: 0,
     commitSent: 0,
+    appendRound: -1,
+    answeredRound: -1,
   };
 }
 
@@ -74,7 +80,7 @@ export function sentAppend(p: Progress, last: Index, round: number): Progress {
     case 'probe':
       return { ...p, probeSent: true };
     case 'replicate':
-      return { ...p, nextIndex: Math.max(p.nextIndex, last + 1), inflight: [...p.inflight, { lastIndex: last, round }] };
+      return { ...p, nextIndex: Math.max(p.nextIndex, last + 1), inflight: [...p.inflight, { lastIndex: last, round }], appendRound: round };
     case 'snapshot':
       return p;
   }

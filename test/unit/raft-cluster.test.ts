@@ -80,10 +80,30 @@ test('a committed proposal costs one append and one answer per follower: the com
   t.is(viewOf(leader.getSnapshot()).commitIndex, 1 + sends);
   t.is(counts.total, sends * 2 * (ids.length - 1));
   t.is(counts.commitOnly, 0);
-  // With nothing more to send, the next heartbeat tells the followers.
+  // The next round skips the followers: each took and accepted an append since the last round.
+  c.run(DEFAULT_TIMING.heartbeatMs);
+  t.is(counts.heartbeats, 0);
+  for (const f of followers()) t.is(f.commitIndex, sends, `${f.id} still one behind`);
+  // With nothing more sent, the round after tells them.
   c.run(DEFAULT_TIMING.heartbeatMs);
   for (const f of followers()) t.is(f.commitIndex, 1 + sends, f.id);
   t.is(counts.heartbeats, ids.length - 1);
+});
+
+test('a heartbeat round goes to every follower while a read waits, even one that just took an append', (t) => {
+  const ids = ['r1', 'r2', 'r3'];
+  const counts = countMessages();
+  const c = memCluster(ids, (_, ready) => counts.add(ready.messages));
+  const leader = c.electLeader();
+  leader.send({ type: 'propose', id: 'p', data: new Uint8Array([1]) });
+  c.pump();
+  // A read that arrives while a round is in flight waits for the next periodic round, which must not skip anyone.
+  leader.send({ type: 'readIndex', id: 'q1' });
+  leader.send({ type: 'readIndex', id: 'q2' });
+  counts.reset();
+  leader.send({ type: 'propose', id: 'p2', data: new Uint8Array([2]) });
+  c.run(DEFAULT_TIMING.heartbeatMs);
+  t.true(counts.heartbeats >= ids.length - 1, `${counts.heartbeats} heartbeats`);
 });
 
 test('a read index is answered with the commit index once a quorum confirms leadership', (t) => {
