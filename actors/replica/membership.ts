@@ -30,6 +30,17 @@ export const REMOVAL_CHECK_EVERY_MS = 1_000;
 /** Without an append from a leader for this many maximum election timeouts, a replica suspects it was removed and asks. */
 export const REMOVAL_SUSPECT_ELECTIONS = 2;
 
+/**
+ * Leader only: the members heard from within an election timeout whose log it
+ * has confirmed non-empty, itself included; empty when not leading. The set a
+ * voter change must keep a quorum of (admin.ts `quorumProblem`).
+ */
+export function membersInStep(snapshot: SnapshotFrom<typeof raftMachine>, electionMaxMs: number): ReadonlySet<ReplicaId> {
+  const view = leaderClusterView(snapshot, electionMaxMs, 0, new Map());
+  if (view === null) return new Set();
+  return new Set(Object.entries(view.members).filter(([, m]) => m.reachable && m.matchIndex > 0).map(([id]) => id));
+}
+
 /** The leader's view of the members at `nowMs` (the runtime clock); null unless this core leads. */
 export function leaderClusterView(
   snapshot: SnapshotFrom<typeof raftMachine>,

@@ -40,7 +40,7 @@ import { createSnapshotInstaller, createSnapshotScheduler, createSnapshotSender 
 import type { ClientBus, ReplicaApplication, RuntimeClock, RuntimeLogger, RuntimeRandom, RuntimeStore, UnsafeRuntimeVariants } from './ports.ts';
 import { inspectSubject, IntentAnnouncement, monitorIntentSubject, monitorReplaceSubject, parseJsonBody, type LearnerIntent, type ReplacementNotice } from '../protocol/index.ts';
 import { createMonitorLoop, type DecisionRecord, type MonitorLoop } from './monitor-loop.ts';
-import { checkNotRemoved, leaderClusterView, watchRemoval, type RemovalWatch } from './membership.ts';
+import { checkNotRemoved, leaderClusterView, membersInStep, watchRemoval, type RemovalWatch } from './membership.ts';
 import { RETRY_ELSEWHERE } from './requests.ts';
 import { createSerial } from '../util/serial.ts';
 
@@ -299,6 +299,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     transferLeadership: (to) => send({ type: 'transferLeadership', to }),
     configuration: () => viewOf(core.getSnapshot()).config,
     clusterBody: () => ({ ...buildClusterBody(core.getSnapshot(), settings.timing.electionMaxMs), ...monitorBody() }),
+    votersInStep: () => membersInStep(core.getSnapshot(), settings.timing.electionMaxMs),
     recordIntent: (learner, intent) => monitor?.recordIntent(learner, intent),
     log,
     stopping: () => lifecycle.stopping,

@@ -23,8 +23,8 @@
  * replica's own key, since that reply crosses an `_INBOX` subject too.
  */
 import { z } from 'zod';
-import type { Configuration, DataId, Index } from '../raft/types.ts';
-import { nextConfiguration, parseAdminRequest, rejoinConfiguration } from './admin.ts';
+import type { Configuration, DataId, Index, ReplicaId } from '../raft/types.ts';
+import { nextConfiguration, parseAdminRequest, quorumProblem, rejoinConfiguration } from './admin.ts';
 import {
   BadSealKeyError,
   forwardSubject,
@@ -96,6 +96,8 @@ export interface RequestContext {
   configuration(): Configuration;
   /** The `cluster` reply body (without `ok`), leader only. */
   clusterBody(): Record<string, unknown>;
+  /** Leader only: the members it heard from within an election timeout that hold the log (matchIndex above 0), itself included. */
+  votersInStep(): ReadonlySet<ReplicaId>;
   /** A learner said what it wants to be (join, addLearner with an intent): the monitor keeps it. */
   recordIntent?(id: string, intent: LearnerIntent): void;
   readonly log: Pick<RuntimeLogger, 'warn' | 'error' | 'debug'>;
@@ -490,9 +492,13 @@ export class RequestHandler {
 
   /** Leader only: one membership change, answered once the config entry is applied here. */
   private membersWork(request: MembersRequest, dataId?: DataId): LeaderWork<WireReply> {
-    return this.configWork(`${request.action} ${request.id}`, (current) => {
+    const what = `${request.action} ${request.id}`;
+    return this.configWork(what, (current) => {
       if (request.intent !== undefined) this.ctx.recordIntent?.(request.id, request.intent);
-      return nextConfiguration(current, request, dataId);
+      const next = nextConfiguration(current, request, dataId);
+      if (isProtocolError(next) || request.action === 'addLearner') return next;
+      // Removing or promoting changes the voters: refuse a set a lost leader could not be replaced in.
+      return quorumProblem(next, this.ctx.votersInStep(), what) ?? next;
     });
   }
 

@@ -61,6 +61,21 @@ test('a replica is replaced by a new id: learner, catch-up, promotion, removal, 
   const described = await cluster.request('cluster', {});
   t.true(described.ok);
   t.is(described.ok ? described['leader'] : null, (await cluster.status('r4'))?.leader);
+
+  // With one voter down, removing the other follower would leave one of two voters holding the log: refused,
+  // since losing the leader then would stop the cluster for good. Removing the dead one is fine.
+  const [down, up] = voters.filter((id) => id !== 'r4');
+  await cluster.kill(down ?? '');
+  await cluster.waitFor(`the leader to find ${down} unreachable`, async () => {
+    const view = await cluster.request('cluster', {});
+    const member = view.ok ? (view['members'] as { id: string; reachable: boolean }[]).find((m) => m.id === down) : undefined;
+    return member && !member.reachable ? member : null;
+  });
+  const refused = await admin(cluster, 'members', { action: 'remove', id: up });
+  t.is(errorCode(refused), 'conflict');
+  t.regex(refused.ok ? '' : refused.error.message, new RegExp(`1 of 2 voters .*wait until ${down} catches up`));
+  const dropped = await admin(cluster, 'members', { action: 'remove', id: down });
+  t.true(dropped.ok, JSON.stringify(dropped));
 });
 
 function errorCode(reply: Reply): string {

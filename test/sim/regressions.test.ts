@@ -97,6 +97,7 @@ test('a forwarded request carries a whole number of milliseconds even when the c
     transferLeadership: () => undefined,
     configuration: () => config,
     clusterBody: () => ({}),
+    votersInStep: () => new Set(config.voters),
     log: silentRuntimeLogger,
     stopping: () => false,
   });

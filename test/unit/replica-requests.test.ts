@@ -58,6 +58,7 @@ function handlerFor(id: string, role: Role, forwardAnswer: (subject: string, bod
     transferLeadership: () => undefined,
     configuration: () => ({ voters: ['r1', 'r2', 'r3'], learners: [] }),
     clusterBody: () => ({ leader: id, term: 3, commitIndex: 9, members: [] }),
+    votersInStep: () => new Set(['r1', 'r2', 'r3']),
     log: { warn: () => undefined, error: () => undefined, debug: () => undefined },
     stopping: () => false,
   };

@@ -58,6 +58,7 @@ function replica(id: string, leader: boolean, answer: WireReply, ask: (subject: 
     transferLeadership: () => undefined,
     configuration: () => ({ voters: ['r1', 'r2', 'r3'], learners: [] }),
     clusterBody: () => ({ leader: 'r1', term: 2, commitIndex: 1, members: [] }),
+    votersInStep: () => new Set(['r1']),
     log: { warn: () => undefined, error: () => undefined, debug: () => undefined },
     stopping: () => false,
   };

@@ -3,7 +3,7 @@ import type { InspectionEvent } from 'xstate';
 import { Waiters } from '../../actors/replica/waiters.ts';
 import { NotLeaderError, ProposalLostError, StoppingError } from '../../actors/replica/errors.ts';
 import { createInspectionPublisher, INSPECT_BURST, type InspectionRecord } from '../../actors/replica/inspect.ts';
-import { nextConfiguration, parseAdminRequest } from '../../actors/replica/admin.ts';
+import { nextConfiguration, parseAdminRequest, quorumProblem } from '../../actors/replica/admin.ts';
 
 test('a proposal resolves with the result applied at its index when the term matches', async (t) => {
   const waiters = new Waiters<string>(0);
@@ -98,6 +98,19 @@ test('membership requests: one change at a time, clear conflicts and bad request
   t.is(bad('members', { action: 'remove', id: 'r2', extra: 1 }), 'bad_request');
   t.is(bad('transfer', { to: 'a.b' }), 'bad_request');
   t.is(bad('reboot', {}), 'bad_request');
+});
+
+test('a voter change that leaves fewer than a quorum of voters in step is refused, naming who must catch up', (t) => {
+  const seven = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
+  // Seed 1134 of the simulation: r1, r5, r6 never reached; removing r7 leaves three of six holding the log.
+  const refused = quorumProblem({ voters: seven, learners: [] }, new Set(['r2', 'r3', 'r4', 'r7']), 'remove r7');
+  t.is(refused?.code, 'conflict');
+  t.regex(refused?.message ?? '', /remove r7 would leave 3 of 6 voters .*\(r2, r3, r4\); a quorum is 4.*wait until r1, r5, r6 catch up/);
+  t.is(quorumProblem({ voters: seven, learners: [] }, new Set(['r1', 'r2', 'r3', 'r4']), 'remove r7'), null);
+  // Removing a dead voter of five (the monitor's removeDead) keeps a quorum of the four.
+  t.is(quorumProblem({ voters: ['r1', 'r2', 'r3', 'r4'], learners: [] }, new Set(['r1', 'r2', 'r3']), 'remove r5'), null);
+  // Promoting a learner that is not in step raises the quorum past what holds the log.
+  t.is(quorumProblem({ voters: ['r1', 'r2', 'r3', 'r4'], learners: [] }, new Set(['r1', 'r2']), 'promote r4')?.code, 'conflict');
 });
 
 test('applyWanted: a caller waiting on apply progress wakes a paused apply stage', async (t) => {
