@@ -181,9 +181,13 @@ export async function runUp(options: UpOptions, io: UpIo, openUi?: OpenUpUi): Pr
     }
     return exitCodeOf(err);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     process.off('exit', onExit);
+    // Interrupted: the process is on its way out, and a second Ctrl-C that lands after the stop finished
+    // must still mean "again" (exit 130), not Node's default death by signal. Otherwise hand the signals back.
+    if (signals === 0) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }
 

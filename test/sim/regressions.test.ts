@@ -105,3 +105,34 @@ test('a forwarded request carries a whole number of milliseconds even when the c
   t.true('ok' in reply && reply.ok);
   t.true(Number.isInteger(bodies[0]?.deadlineMs), String(bodies[0]?.deadlineMs));
 });
+
+test('a leader refuses a removal that leaves fewer than a quorum of voters holding the log (seed 1134)', async (t) => {
+  const seven = { voters: ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'], learners: [] };
+  const proposed: unknown[] = [];
+  const handler = new RequestHandler({
+    id: 'r2',
+    prefix: 'p',
+    bus: { request: async () => JSON.stringify({ ok: false, error: { code: 'unavailable', message: 'not asked' } }) },
+    clock: { now: () => Date.now(), setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout), sleep: async () => undefined },
+    random: { uuid: () => 'u', bytes: (n) => new Uint8Array(n) },
+    application: chatApplication({ prefix: 'p', reader: {} as Knex, log: silentRuntimeLogger }),
+    waiters: new Waiters<CommandReply>(3),
+    requestDeadlineMs: 500,
+    maxRequestBytes: 65_536,
+    role: () => ({ leader: true, leaderId: 'r2', ready: true, term: 1, applyBarrier: 3 }),
+    propose: () => undefined,
+    readIndex: () => undefined,
+    proposeConfig: (_id, next) => proposed.push(next),
+    transferLeadership: () => undefined,
+    configuration: () => seven,
+    clusterBody: () => ({}),
+    // A partition from the start left r1, r5 and r6 with empty logs.
+    votersInStep: () => new Set(['r2', 'r3', 'r4', 'r7']),
+    log: silentRuntimeLogger,
+    stopping: () => false,
+  });
+  const reply = await handler.handleAdmin('members', new TextEncoder().encode(JSON.stringify({ action: 'remove', id: 'r7' })));
+  t.false(reply.ok);
+  t.like(reply, { error: { code: 'conflict' } });
+  t.deepEqual(proposed, [], 'nothing was proposed');
+});
