@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { SnapshotMeta } from '../../actors/raft/types.ts';
 import { trimBelowInstalled } from '../../actors/replica/pipeline.ts';
 import { createSnapshotSender, SNAPSHOT_RETRY_PAUSE_MS } from '../../actors/replica/snapshots.ts';
-import { RequestHandler } from '../../actors/replica/requests.ts';
+import { RequestHandler, type RequestContext } from '../../actors/replica/requests.ts';
 import { Waiters } from '../../actors/replica/waiters.ts';
 import { chatApplication } from '../../actors/replica/chat-application.ts';
 import { silentRuntimeLogger, type RuntimeStore } from '../../actors/replica/ports.ts';
@@ -75,16 +75,48 @@ test('after a failed snapshot stream the core hears `unreachable` only once the 
 test('a forwarded request carries a whole number of milliseconds even when the clock tells fractions', async (t) => {
   const bodies: { deadlineMs?: number }[] = [];
   let now = 1000.25;
-  const handler = new RequestHandler({
+  const handler = new RequestHandler(
+    requestContext({
+      bus: {
+        request: async (_subject, data) => {
+          bodies.push(JSON.parse(data) as { deadlineMs?: number });
+          return JSON.stringify({ ok: true, message: { id: 1 } });
+        },
+      },
+      clock: { now: () => (now += 0.37), setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout), sleep: async () => undefined },
+    }),
+  );
+  const reply = await handler.handleClient('send', new TextEncoder().encode(JSON.stringify({ token: 't', to: 'bob', text: 'x', requestId: 'q' })));
+  t.true('ok' in reply && reply.ok);
+  t.true(Number.isInteger(bodies[0]?.deadlineMs), String(bodies[0]?.deadlineMs));
+});
+
+test('a leader refuses a removal that leaves fewer than a quorum of voters holding the log (seed 1134)', async (t) => {
+  const seven = { voters: ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'], learners: [] };
+  const proposed: unknown[] = [];
+  const handler = new RequestHandler(
+    requestContext({
+      waiters: new Waiters<CommandReply>(3),
+      role: () => ({ leader: true, leaderId: 'r2', ready: true, term: 1, applyBarrier: 3 }),
+      proposeConfig: (_id, next) => proposed.push(next),
+      configuration: () => seven,
+      // A partition from the start left r1, r5 and r6 with empty logs.
+      votersInStep: () => new Set(['r2', 'r3', 'r4', 'r7']),
+    }),
+  );
+  const reply = await handler.handleAdmin('members', new TextEncoder().encode(JSON.stringify({ action: 'remove', id: 'r7' })));
+  t.false(reply.ok);
+  t.like(reply, { error: { code: 'conflict' } });
+  t.deepEqual(proposed, [], 'nothing was proposed');
+});
+
+/** A follower r2's request context in a three-voter cluster, with `overrides`. */
+function requestContext(overrides: Partial<RequestContext>): RequestContext {
+  return {
     id: 'r2',
     prefix: 'p',
-    bus: {
-      request: async (_subject, data) => {
-        bodies.push(JSON.parse(data) as { deadlineMs?: number });
-        return JSON.stringify({ ok: true, message: { id: 1 } });
-      },
-    },
-    clock: { now: () => (now += 0.37), setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout), sleep: async () => undefined },
+    bus: { request: async () => JSON.stringify({ ok: false, error: { code: 'unavailable', message: 'not asked' } }) },
+    clock: { now: () => Date.now(), setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout), sleep: async () => undefined },
     random: { uuid: () => 'u', bytes: (n) => new Uint8Array(n) },
     application: chatApplication({ prefix: 'p', reader: {} as Knex, log: silentRuntimeLogger }),
     waiters: new Waiters<CommandReply>(0),
@@ -100,39 +132,6 @@ test('a forwarded request carries a whole number of milliseconds even when the c
     votersInStep: () => new Set(config.voters),
     log: silentRuntimeLogger,
     stopping: () => false,
-  });
-  const reply = await handler.handleClient('send', new TextEncoder().encode(JSON.stringify({ token: 't', to: 'bob', text: 'x', requestId: 'q' })));
-  t.true('ok' in reply && reply.ok);
-  t.true(Number.isInteger(bodies[0]?.deadlineMs), String(bodies[0]?.deadlineMs));
-});
-
-test('a leader refuses a removal that leaves fewer than a quorum of voters holding the log (seed 1134)', async (t) => {
-  const seven = { voters: ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'], learners: [] };
-  const proposed: unknown[] = [];
-  const handler = new RequestHandler({
-    id: 'r2',
-    prefix: 'p',
-    bus: { request: async () => JSON.stringify({ ok: false, error: { code: 'unavailable', message: 'not asked' } }) },
-    clock: { now: () => Date.now(), setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (id: unknown) => clearTimeout(id as NodeJS.Timeout), sleep: async () => undefined },
-    random: { uuid: () => 'u', bytes: (n) => new Uint8Array(n) },
-    application: chatApplication({ prefix: 'p', reader: {} as Knex, log: silentRuntimeLogger }),
-    waiters: new Waiters<CommandReply>(3),
-    requestDeadlineMs: 500,
-    maxRequestBytes: 65_536,
-    role: () => ({ leader: true, leaderId: 'r2', ready: true, term: 1, applyBarrier: 3 }),
-    propose: () => undefined,
-    readIndex: () => undefined,
-    proposeConfig: (_id, next) => proposed.push(next),
-    transferLeadership: () => undefined,
-    configuration: () => seven,
-    clusterBody: () => ({}),
-    // A partition from the start left r1, r5 and r6 with empty logs.
-    votersInStep: () => new Set(['r2', 'r3', 'r4', 'r7']),
-    log: silentRuntimeLogger,
-    stopping: () => false,
-  });
-  const reply = await handler.handleAdmin('members', new TextEncoder().encode(JSON.stringify({ action: 'remove', id: 'r7' })));
-  t.false(reply.ok);
-  t.like(reply, { error: { code: 'conflict' } });
-  t.deepEqual(proposed, [], 'nothing was proposed');
-});
+    ...overrides,
+  };
+}
