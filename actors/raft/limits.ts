@@ -48,9 +48,10 @@ export const SNAPSHOT_INSTALL_BYTES_PER_MS = 2 * 1024 * 1024 / 1000;
 /**
  * A follower that was sent entries and accepted an append since the last
  * heartbeat round is skipped in the next round (replication.ts,
- * `skipsHeartbeat`), so it hears from the leader at least every second round. Only when the shortest election timeout
- * is at least this many heartbeats: then two rounds of silence plus a late
- * timer still leave it short of an election (the config allows as few as 3).
+ * `skipsHeartbeat`), so it hears from the leader at least every second
+ * round. Only when the shortest election timeout is at least this many
+ * heartbeats: then two rounds of silence plus a late timer still leave it
+ * short of an election (the config allows as few as 3).
  */
 export const HEARTBEAT_SKIP_MIN_ELECTION_BEATS = 4;
 

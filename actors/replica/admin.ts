@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import type { Configuration, DataId } from '../raft/types.ts';
 import { configProblem } from '../raft/proposals.ts';
+import { hasQuorum, majority } from '../raft/quorum.ts';
 import { ADMIN_OPS, BadRequest, Conflict, JoinRequest, MembersRequest, TransferRequest, type ProtocolError } from '../protocol/index.ts';
 
 export type AdminRequest =
@@ -81,13 +82,12 @@ export function rejoinConfiguration(current: Configuration, id: string, dataId: 
  * three left holding the log could never gather four votes of six.
  */
 export function quorumProblem(next: Configuration, inStep: ReadonlySet<string>, what: string): ProtocolError | null {
+  if (hasQuorum(next.voters, (voter) => inStep.has(voter))) return null;
   const holding = next.voters.filter((voter) => inStep.has(voter));
-  const quorum = Math.floor(next.voters.length / 2) + 1;
-  if (holding.length >= quorum) return null;
   const missing = next.voters.filter((voter) => !inStep.has(voter));
   return new Conflict(
     `${what} would leave ${holding.length} of ${next.voters.length} voters reachable and holding the log (${holding.join(', ') || 'none'}); ` +
-      `a quorum is ${quorum}, so losing the leader would stop the cluster: wait until ${missing.join(', ')} ${missing.length === 1 ? 'catches' : 'catch'} up`,
+      `a quorum is ${majority(next.voters.length)}, so losing the leader would stop the cluster: wait until ${missing.join(', ')} ${missing.length === 1 ? 'catches' : 'catch'} up`,
   );
 }
 

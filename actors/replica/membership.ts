@@ -36,6 +36,7 @@ export const REMOVAL_SUSPECT_ELECTIONS = 2;
  * voter change must keep a quorum of (admin.ts `quorumProblem`).
  */
 export function membersInStep(snapshot: SnapshotFrom<typeof raftMachine>, electionMaxMs: number): ReadonlySet<ReplicaId> {
+  // The same reachability rule as the monitor's view; its clock and learners' intents play no part here.
   const view = leaderClusterView(snapshot, electionMaxMs, 0, new Map());
   if (view === null) return new Set();
   return new Set(Object.entries(view.members).filter(([, m]) => m.reachable && m.matchIndex > 0).map(([id]) => id));

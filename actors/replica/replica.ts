@@ -248,7 +248,8 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     applyPause: (queued) => {
       // A follower nobody is waiting on applies in fewer, larger transactions: each costs four round
       // trips to SQLite's thread whatever its size (docs/notebook.md, "Round trips on every send").
-      if (queued >= FOLLOWER_APPLY_BATCH_ENTRIES || core.getSnapshot().context.role === 'leader' || publishesLive() || waiters.applyWanted) return null;
+      // The leader and the backup follower publish live frames (publishesLive), so they never pause.
+      if (queued >= FOLLOWER_APPLY_BATCH_ENTRIES || publishesLive() || waiters.applyWanted) return null;
       return Promise.race([clock.sleep(FOLLOWER_APPLY_PAUSE_MS), waiters.nextApplyWanted()]);
     },
     apply: (committed, commitIndex) =>
