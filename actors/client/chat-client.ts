@@ -48,6 +48,13 @@ const REMEMBERED_LOGINS = 10_000;
 const CLEAR_REFUSALS: ReadonlySet<string> = new Set(['bad_request', 'too_large', 'unavailable']);
 /** Replicas remembered as having answered (for aiming a retry): far more than a cluster has. */
 const REMEMBERED_RESPONDERS = 64;
+/**
+ * A reply from a replica this client does not know as a member makes it ask
+ * `cluster` for the members, at most this often: a client that only ever
+ * heard from the leader (it holds most of the queue group) still has
+ * followers to aim a retry at when that leader stops answering.
+ */
+const MEMBERS_REFRESH_MIN_MS = 10_000;
 
 export interface ChatClientOptions {
   readonly servers: string | readonly string[];
@@ -110,6 +117,9 @@ export class ChatClient {
   readonly #responders = new Set<string>();
   readonly #answerListeners = new Set<(answer: Answer) => void>();
   #lastAnswer: Answer | null = null;
+  /** The cluster's members as the latest `cluster` reply listed them (more replicas for `send` to aim a retry at). */
+  #members: ReadonlySet<string> = new Set();
+  #membersAskedAt = Number.NEGATIVE_INFINITY;
   /** `send`'s attempt timeouts and pauses, learnt from this client's own reply times. */
   readonly #sendPolicy: SendRetryPolicy;
 
@@ -239,7 +249,8 @@ export class ChatClient {
   /**
    * Where a retry after a timeout goes (docs/protocol.md §1.2): a replica that
    * answered this client lately, other than the leader it last heard of, in
-   * turn; or the queue group when there is none. Why: the queue group hands
+   * turn, then the other members `cluster` listed; or the queue group when
+   * there is none. Why: the queue group hands
    * most requests to the leader (its share, actors/replica/leader-share.ts),
    * so while the leader is paused or behind a dead route most retries through
    * the group vanish too, and each lengthens the next attempt; a follower that
@@ -247,7 +258,9 @@ export class ChatClient {
    */
   #aimAt(attempt: number): string | undefined {
     const leader = this.#lastAnswer?.leader ?? null;
-    const candidates = [...this.#responders].reverse().filter((id) => id !== leader);
+    const responders = [...this.#responders].reverse();
+    const others = [...this.#members].filter((id) => !this.#responders.has(id));
+    const candidates = [...responders, ...others].filter((id) => id !== leader);
     return candidates.length === 0 ? undefined : candidates[attempt % candidates.length];
   }
 
@@ -279,8 +292,10 @@ export class ChatClient {
     return reply;
   }
 
-  cluster(): Promise<ReplyOf<'cluster'>> {
-    return this.request('cluster', {});
+  async cluster(): Promise<ReplyOf<'cluster'>> {
+    const reply = await this.request('cluster', {});
+    this.#members = new Set(reply.members.map((m) => m.id));
+    return reply;
   }
 
   /** One replica's status (`<prefix>.replica.<id>.status`); `UnavailableError` if it does not answer. */
@@ -371,6 +386,17 @@ export class ChatClient {
     this.#responders.add(answer.replica);
     if (this.#responders.size > REMEMBERED_RESPONDERS) this.#responders.delete(this.#responders.values().next().value ?? '');
     for (const listener of this.#answerListeners) tell(listener, answer);
+    this.#learnMembersAfter(answer);
+  }
+
+  /** Asks `cluster` in the background when `answer` came from a replica not yet known as a member (MEMBERS_REFRESH_MIN_MS). */
+  #learnMembersAfter(answer: Answer): void {
+    if (answer.op === 'cluster' || this.#members.has(answer.replica)) return;
+    const now = performance.now();
+    if (now - this.#membersAskedAt < MEMBERS_REFRESH_MIN_MS) return;
+    this.#membersAskedAt = now;
+    // Best effort: without the list, retries aim only at replicas that answered.
+    this.cluster().catch(() => undefined);
   }
 
   async #call<T>(subject: string, payload: string, schema: z.ZodType<T>, timeoutMs: number, sealed = false): Promise<T> {

@@ -99,6 +99,34 @@ test('after a timeout a send is aimed at a replica that answered lately, not at 
   t.is(new Set(fake.requests.get('send')?.slice(-2).map((b) => b.requestId)).size, 1);
 });
 
+test('a client that only ever heard from the leader learns the members from `cluster`, and aims its retry at one of them', async (t) => {
+  const { fake, client } = await fakeClusterWithClient(t, 'qcm', 10_000);
+  const message = { id: 1, from: 'ada', to: 'bob', text: 'hi', ts: 1, read: false };
+  const member = (id: string) => ({ id, voter: true, role: id === 'r1' ? 'leader' : 'follower', reachable: true, lastContactMs: 0, matchIndex: 1 });
+  fake.handlers.set('cluster', () => ({ ok: true, leader: 'r1', term: 2, commitIndex: 1, members: ['r1', 'r2', 'r3'].map(member), replica: 'r1' }));
+  let paused = false;
+  // Through the group only the leader answers, until it pauses; aimed at a follower, the follower answers.
+  fake.handlers.set('send', () => {
+    const subject = fake.subjects.at(-1) ?? '';
+    if (subject === 'qcm.api.send') return paused ? 'silence' : { ok: true, message, replica: 'r1', leader: 'r1' };
+    return { ok: true, message, replica: subject.split('.')[2], leader: 'r1' };
+  });
+  await client.send({ token: 't', to: 'bob', text: 'one' });
+  await waitUntil(() => fake.count('cluster') === 1);
+  // The `cluster` reply must have arrived (it is asked in the background); asking again resolves after it.
+  await client.cluster();
+  paused = true;
+  await client.send({ token: 't', to: 'bob', text: 'two' });
+  const last = fake.subjects.filter((s) => s.endsWith('.send')).slice(-2);
+  t.is(last[0], 'qcm.api.send');
+  t.regex(last[1] ?? '', /^qcm\.replica\.r[23]\.api\.send$/, 'the retry went to a follower the `cluster` reply listed');
+  t.is(fake.count('cluster'), 2, 'one background ask, then the test\'s own: a known member does not ask again');
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 test("`fixed` mode is send's old policy: the whole request timeout per attempt, and a doubling pause after every failure", (t) => {
   const policy = policyWith(Array.from({ length: 100 }, () => 10));
   const fixed = new SendRetryPolicy('fixed');

@@ -16,6 +16,7 @@ import type { StatusReply } from '../../../actors/protocol/index.ts';
 import type { NatsSecuritySettings } from '../../../config/nats-security.ts';
 import { natsConnectOptions } from '../../../actors/transport/nats-connection.ts';
 import { resolveNatsSecurity } from '../../../config/nats-security.ts';
+import { ChatClient } from '../../../actors/client/index.ts';
 
 const QUORUMCHAT_BIN = fileURLToPath(new URL('../../../cli/quorumchat.mjs', import.meta.url));
 
@@ -57,6 +58,8 @@ export class ReplicaCluster {
   /** Replicas that exited without being told to: a test waiting on the cluster fails fast with their log. */
   private readonly crashed: string[] = [];
   private readonly expectingExit = new Set<string>();
+  /** The typed client SendStream sends with: made on first use, closed with the cluster. */
+  private chat: Promise<ChatClient> | null = null;
 
   private constructor(
     readonly nats: NatsServer,
@@ -66,6 +69,7 @@ export class ReplicaCluster {
     readonly configFile: string,
     size: number,
     private readonly replicaEnv: Readonly<Record<string, string>> = {},
+    private readonly security: NatsSecuritySettings | undefined = undefined,
   ) {
     this.ids = Array.from({ length: size }, (_, i) => `r${i + 1}`);
     this.initialIds = [...this.ids];
@@ -83,7 +87,7 @@ export class ReplicaCluster {
     );
     const security = options.nats === undefined ? {} : natsConnectOptions(resolveNatsSecurity(options.nats.security, {}));
     const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, ...security });
-    const cluster = new ReplicaCluster(nats, nc, root, options.prefix ?? 'qc', configFile, options.size ?? 5, options.nats?.replicaEnv);
+    const cluster = new ReplicaCluster(nats, nc, root, options.prefix ?? 'qc', configFile, options.size ?? 5, options.nats?.replicaEnv, options.nats?.security);
     t.teardown(async () => {
       await cluster.destroy();
       if (process.env.KEEP_IT_LOGS === undefined) rmSync(root, { recursive: true, force: true });
@@ -202,6 +206,17 @@ export class ReplicaCluster {
     return await Promise.all(ids.map((id) => this.status(id)));
   }
 
+  /**
+   * The product's typed client (actors/client) on this cluster's server, with
+   * the harness's request timeout: what a chat program would send with, so its
+   * retry policy (short attempts, retries aimed past a paused leader,
+   * docs/protocol.md §1.2) is what the fault tests exercise.
+   */
+  chatClient(): Promise<ChatClient> {
+    this.chat ??= ChatClient.connect({ servers: this.nats.url, prefix: this.prefix, timeoutMs: CLIENT_TIMEOUT_MS, name: 'quorumchat-it-sends', security: this.security });
+    return this.chat;
+  }
+
   /** One protocol request; a NATS timeout or no-responders is returned as `{ok: false, error: {code: 'nats'}}`. */
   async request(op: string, body: unknown, timeoutMs = CLIENT_TIMEOUT_MS): Promise<Reply> {
     const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
@@ -255,6 +270,7 @@ export class ReplicaCluster {
       await this.kill(id, 'SIGKILL').catch(() => undefined);
     }
     await this.nc.close().catch(() => undefined);
+    await (await this.chat?.catch(() => null))?.close().catch(() => undefined);
     await this.nats.stop();
   }
 }

@@ -1,6 +1,6 @@
 /**
- * A stream of `send` requests from one account, recording what the cluster
- * acknowledged, for checking afterwards that nothing acknowledged was lost.
+ * A stream of `send` requests from one account, through the typed client
+ * (actors/client), recording what the cluster acknowledged, for checking afterwards that nothing acknowledged was lost.
  */
 import type { ReplicaCluster, Reply } from './replica-cluster.ts';
 
@@ -10,7 +10,7 @@ export interface AckedMessage {
   readonly requestId: string;
 }
 
-/** Like the client library: a send that failed `unavailable` or got no reply is retried with the same requestId this long. */
+/** How long one send keeps retrying (`unavailable`, no reply) under its requestId. */
 export const SEND_RETRY_DEADLINE_MS = 30_000;
 
 export class SendStream {
@@ -42,23 +42,25 @@ export class SendStream {
     await this.loop;
   }
 
+  /**
+   * One message through the typed client's `send` (retrying `unavailable`
+   * and timeouts under one requestId until SEND_RETRY_DEADLINE_MS); the
+   * outcome as the harness's Reply.
+   */
   async sendOne(): Promise<Reply> {
     const n = this.next++;
     const requestId = `${this.tag}-${n}`;
     const text = `${this.tag} message ${n}`;
-    const deadline = Date.now() + SEND_RETRY_DEADLINE_MS;
-    let reply = await this.cluster.request('send', { token: this.token, to: this.to, text, requestId });
-    while (!reply.ok && (reply.error.code === 'unavailable' || reply.error.code === 'nats') && Date.now() < deadline) {
-      this.retries += 1;
-      reply = await this.cluster.request('send', { token: this.token, to: this.to, text, requestId });
+    const client = await this.cluster.chatClient();
+    try {
+      const reply = await client.send({ token: this.token, to: this.to, text, requestId }, { deadlineMs: SEND_RETRY_DEADLINE_MS, onRetry: () => (this.retries += 1) });
+      this.acked.push({ id: reply.message.id, text: reply.message.text, requestId });
+      return { ...reply, ok: true };
+    } catch (error) {
+      const failure: Reply = { ok: false, error: { code: codeOf(error), message: error instanceof Error ? error.message : String(error) } };
+      this.failures.push(failure);
+      return failure;
     }
-    if (reply.ok) {
-      const message = reply['message'] as { id: number; text: string };
-      this.acked.push({ id: message.id, text: message.text, requestId });
-    } else {
-      this.failures.push(reply);
-    }
-    return reply;
   }
 
   /** Resolves once `count` more sends than now have been acknowledged. */
@@ -69,6 +71,12 @@ export class SendStream {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+/** The protocol error code of a typed client error (actors/protocol/errors.ts), else `client`. */
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'client';
 }
 
 /** Every message of the conversation, oldest first, paging through history. */
