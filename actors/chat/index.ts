@@ -21,6 +21,7 @@ export { applyCommand } from './apply.ts';
 export { applyCommands, type PositionedCommand } from './apply-run.ts';
 export type { ApplyResult, EntryPosition } from './apply.ts';
 export { executeRead } from './read.ts';
+export { SendFactsCache } from './send-facts-cache.ts';
 export { resolveDeliveries } from './deliveries.ts';
 export type { Publication } from './deliveries.ts';
 export { hashToken } from './sessions.ts';

@@ -7,7 +7,8 @@
 import type { Knex } from 'knex';
 import type { ChatCommand } from './commands.ts';
 import { BadRequest, Conflict, isProtocolError, NotFound, Unauthorized, type ChatRequestOf, type OkReply, type ProtocolError } from '../protocol/index.ts';
-import { accountExists, earlierSendReply, sendFacts } from './queries.ts';
+import { accountExists, earlierSendReply, sendFacts, type SendFacts } from './queries.ts';
+import type { SendFactsCache } from './send-facts-cache.ts';
 import { planDeletion } from './deletion.ts';
 import { SESSION_TTL_MS } from './limits.ts';
 import { hashPassword, PASSWORD_COST, verifyAgainstNothing, verifyPassword, type ScryptCost } from './passwords.ts';
@@ -22,6 +23,8 @@ export interface PrepareContext {
   readonly randomBytes: (n: number) => Buffer;
   /** scrypt cost for new passwords; PASSWORD_COST unless a test lowers it. */
   readonly passwordCost?: ScryptCost;
+  /** The leader's memory of sessions and recipients (send-facts-cache.ts); without it every send reads them. */
+  readonly sendFacts?: SendFactsCache;
 }
 
 /**
@@ -108,7 +111,7 @@ async function prepareLogin(request: ChatRequestOf<'login'>, ctx: PrepareContext
 async function prepareSend(request: ChatRequestOf<'send'>, ctx: PrepareContext): Promise<ChatCommand | Prepared> {
   // The hottest write: session, earlier send and recipient in one read, checked in the order the other writes use.
   const tokenHash = hashToken(request.token);
-  const facts = await sendFacts(ctx.db, tokenHash, request.requestId, request.to);
+  const facts = knownSendFacts(ctx, tokenHash, request.to) ?? (await readSendFacts(ctx, tokenHash, request));
   const session = sessionFrom(facts, tokenHash, ctx.now);
   if (session instanceof Unauthorized) return session;
   // Exactly-once: a repeat of an applied send is answered here and never reaches the log.
@@ -119,6 +122,22 @@ async function prepareSend(request: ChatRequestOf<'send'>, ctx: PrepareContext):
   if (request.to === session.username) return new BadRequest('send: to must be another account (messages to yourself are not supported)');
   if (facts?.to_exists !== 1) return new NotFound(`account ${request.to} does not exist`);
   return { type: 'send', ts: ctx.now, username: session.username, tokenHash: session.tokenHash, to: request.to, text: request.text, requestId: request.requestId };
+}
+
+/**
+ * The facts from the leader's cache (send-facts-cache.ts), when it knows both the session and the
+ * recipient. An earlier send of this requestId is not looked up then: the apply answers a repeat.
+ */
+function knownSendFacts(ctx: PrepareContext, tokenHash: string, to: string): SendFacts | undefined {
+  const session = ctx.sendFacts?.lookup(tokenHash, to, ctx.now) ?? null;
+  return session === null ? undefined : { ...session, earlier_id: null, to_exists: 1 };
+}
+
+async function readSendFacts(ctx: PrepareContext, tokenHash: string, request: ChatRequestOf<'send'>): Promise<SendFacts | undefined> {
+  const generation = ctx.sendFacts?.generation ?? 0;
+  const facts = await sendFacts(ctx.db, tokenHash, request.requestId, request.to);
+  ctx.sendFacts?.remember(generation, tokenHash, facts ?? null, facts?.to_exists === 1 ? request.to : null, ctx.now);
+  return facts;
 }
 
 async function withSession(token: string, ctx: PrepareContext, then: (s: Session) => ChatCommand | Prepared | Promise<ChatCommand | Prepared>): Promise<ChatCommand | Prepared> {

@@ -18,6 +18,7 @@ import {
   parseRequest,
   prepareCommand,
   resolveDeliveries,
+  SendFactsCache,
   type Delivery,
   type ScryptCost,
 } from '../chat/index.ts';
@@ -39,6 +40,9 @@ export interface ChatApplicationOptions {
   readonly log: Pick<RuntimeLogger, 'error'>;
 }
 
+/** Commands that remove no session and no account: applying them keeps the leader's send facts (send-facts-cache.ts). */
+const KEEPS_SESSIONS_AND_ACCOUNTS: ReadonlySet<ChatCommand['type']> = new Set(['send', 'markRead', 'deleteMessages']);
+
 export function chatApplication(options: ChatApplicationOptions): ReplicaApplication<Knex, Delivery> {
   const { reader, prefix, log } = options;
   const sealer = options.sealer ?? new Sealer({ randomBytes, now: Date.now });
@@ -52,6 +56,13 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
     }
   };
   const undecodable = (entry: CommandEntry): AppliedCommand<Delivery> => ({ reply: new Internal(`entry ${entry.index} could not be decoded`), live: [], ts: null });
+  // Filled by the leader's prepares; every replica forgets it when it applies a command that may remove a session or an account.
+  const sendFacts = new SendFactsCache();
+  const decodeApplied = (entry: CommandEntry): ChatCommand | null => {
+    const command = decodeOrReport(entry);
+    if (command === null || !KEEPS_SESSIONS_AND_ACCOUNTS.has(command.type)) sendFacts.forget();
+    return command;
+  };
   return {
     parse: (op, body) => parseRequest(op, body),
     async prepare(request, now, randomBytes) {
@@ -59,6 +70,7 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
         db: reader,
         now,
         randomBytes: (n) => Buffer.from(randomBytes(n)),
+        sendFacts,
         ...(options.passwordCost ? { passwordCost: options.passwordCost } : {}),
       });
       if (prepared instanceof AlreadyApplied) return { kind: 'answer', reply: prepared.reply };
@@ -70,7 +82,7 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
       return isProtocolError(reply) ? reply.toReply() : reply;
     },
     async apply(trx, entry) {
-      const command = decodeOrReport(entry);
+      const command = decodeApplied(entry);
       if (command === null) return undecodable(entry);
       const result = await applyCommand(trx, command, { index: entry.index, term: entry.term });
       return { reply: result.reply, live: result.deliveries, ts: command.ts };
@@ -85,7 +97,7 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
         run = [];
       };
       for (const entry of entries) {
-        const command = decodeOrReport(entry);
+        const command = decodeApplied(entry);
         if (command !== null) {
           run.push({ command, at: { index: entry.index, term: entry.term } });
           continue;
