@@ -67,7 +67,11 @@ export class SendFactsCache {
     if (to !== null) put(this.#recipients, to, { value: true, until }, MAX_REMEMBERED_RECIPIENTS);
   }
 
-  /** A session or an account may have gone: forget everything, and any read in flight. */
+  /**
+   * A session or an account may go: forget everything, and what any read begun before now finds.
+   * Called while the apply runs, before its transaction commits, so a read begun in between may
+   * still see the old state; FACTS_TTL_MS bounds that, and the apply is the authority.
+   */
   forget(): void {
     this.#generation += 1;
     this.#sessions.clear();
