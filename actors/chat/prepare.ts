@@ -134,9 +134,9 @@ function knownSendFacts(ctx: PrepareContext, tokenHash: string, to: string): Sen
 }
 
 async function readSendFacts(ctx: PrepareContext, tokenHash: string, request: ChatRequestOf<'send'>): Promise<SendFacts | undefined> {
-  const generation = ctx.sendFacts?.generation ?? 0;
+  const token = ctx.sendFacts?.readToken();
   const facts = await sendFacts(ctx.db, tokenHash, request.requestId, request.to);
-  ctx.sendFacts?.remember(generation, tokenHash, facts ?? null, facts?.to_exists === 1 ? request.to : null, ctx.now);
+  if (token !== undefined) ctx.sendFacts?.remember(token, tokenHash, facts ?? null, facts?.to_exists === 1 ? request.to : null, ctx.now);
   return facts;
 }
 

@@ -12,9 +12,10 @@
  * the requestId in the send's own statement (apply.ts SEND_SQL) and answers
  * exactly what prepare would have. A stale entry can only let a send into
  * the log that the apply then refuses with the same error; it can never
- * make the apply accept what it should refuse. So staleness is bounded, not
- * excluded: by FACTS_TTL_MS, and by `forget`, which the application calls
- * whenever it applies a command that can remove a session or an account.
+ * make the apply accept what it should refuse. `forget`, which the
+ * application calls whenever it applies a command that can remove a session
+ * or an account, keeps the memory to the committed state; FACTS_TTL_MS bounds
+ * what it cannot see (a snapshot installed behind it).
  *
  * A hit does not look up earlier sends of the same requestId: a repeated
  * send then enters the log and the apply answers it with the original
@@ -29,6 +30,11 @@ export const MAX_REMEMBERED_SESSIONS = 4_096;
 /** Recipients remembered at most; beyond it the oldest is forgotten first. */
 export const MAX_REMEMBERED_RECIPIENTS = 4_096;
 
+/** What `readToken` hands out: the generation a read began in, or NOT_REMEMBERED. */
+export type ReadToken = number;
+/** A read begun while a forget was not committed yet: never remembered (generations count from 0). */
+const NOT_REMEMBERED: ReadToken = -1;
+
 interface Remembered<T> {
   readonly value: T;
   readonly until: number;
@@ -36,12 +42,17 @@ interface Remembered<T> {
 
 export class SendFactsCache {
   #generation = 0;
+  /** A forget whose apply transaction has not committed yet: a read begun now could see the state before it. */
+  #unsettled = false;
   readonly #sessions = new Map<string, Remembered<SessionRow>>();
   readonly #recipients = new Map<string, Remembered<true>>();
 
-  /** Taken before a read whose result may be remembered: `remember` drops it if `forget` ran since. */
-  get generation(): number {
-    return this.#generation;
+  /**
+   * Taken before a read whose result may be remembered: `remember` drops it if `forget` ran
+   * since, or if it was taken between a `forget` and the commit of that apply (`committed`).
+   */
+  readToken(): ReadToken {
+    return this.#unsettled ? NOT_REMEMBERED : this.#generation;
   }
 
   /**
@@ -60,22 +71,27 @@ export class SendFactsCache {
    * exists. Dropped when `forget` ran after `generation` was taken, since the
    * read may have seen the state before that change.
    */
-  remember(generation: number, tokenHash: string, session: SessionRow | null, to: string | null, now: number): void {
-    if (generation !== this.#generation) return;
+  remember(token: ReadToken, tokenHash: string, session: SessionRow | null, to: string | null, now: number): void {
+    if (token !== this.#generation) return;
     const until = now + FACTS_TTL_MS;
     if (session !== null) put(this.#sessions, tokenHash, { value: { username: session.username, expires_ts: session.expires_ts }, until }, MAX_REMEMBERED_SESSIONS);
     if (to !== null) put(this.#recipients, to, { value: true, until }, MAX_REMEMBERED_RECIPIENTS);
   }
 
   /**
-   * A session or an account may go: forget everything, and what any read begun before now finds.
-   * Called while the apply runs, before its transaction commits, so a read begun in between may
-   * still see the old state; FACTS_TTL_MS bounds that, and the apply is the authority.
+   * A session or an account may go (called while the apply runs): forget everything, and what
+   * any read begun before the apply's transaction commits finds.
    */
   forget(): void {
     this.#generation += 1;
+    this.#unsettled = true;
     this.#sessions.clear();
     this.#recipients.clear();
+  }
+
+  /** The apply transaction that called `forget` has committed: reads begun from now see its changes. */
+  committed(): void {
+    this.#unsettled = false;
   }
 
   get size(): { readonly sessions: number; readonly recipients: number } {

@@ -66,6 +66,7 @@ export async function applyCommitted<Tx, Live>(deps: ApplyStageDeps<Tx, Live>, c
     // noop and config entries are Raft bookkeeping: storage advances appliedIndex, digest and config for them.
     entry.kind === 'command' ? { entry, outcome: await applyCommand(tx, entry) } : { entry, outcome: null },
   );
+  deps.application.committed?.();
   for (const done of applied) deps.waiters.onApplied({ index: done.entry.index, term: done.entry.term, result: done.outcome?.reply });
   const last = entries[entries.length - 1];
   if (last) deps.afterApply(last.index);

@@ -108,6 +108,7 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
       await flush();
       return out;
     },
+    committed: () => sendFacts.committed(),
     async publications(live) {
       const resolved = await resolveDeliveries(reader, live);
       return resolved.flatMap(({ sessionKey, frame, liveKey }): { subject: string; body: LiveFrame | SealedFrame }[] => {

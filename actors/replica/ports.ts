@@ -148,6 +148,8 @@ export interface ReplicaApplication<Tx, Live = unknown> {
   applyMany?(tx: Tx, entries: readonly CommandEntry[]): Promise<readonly AppliedCommand<Live>[]>;
   /** Resolve live frames to (subject, body) publications after the apply committed. */
   publications(live: readonly Live[]): Promise<readonly { readonly subject: string; readonly body: unknown }[]>;
+  /** Optional: told after each apply transaction committed (whatever it held), before the callers are answered. */
+  committed?(): void;
 }
 
 /** A command entry as the application sees it. */

@@ -18,7 +18,7 @@ const row = (username: string) => ({ username, expires_ts: T0 + 3_600_000 });
 test('a session and a recipient remembered together are a hit until FACTS_TTL_MS; either alone is a miss', (t) => {
   const cache = new SendFactsCache();
   t.is(cache.lookup('h1', 'bob', T0), null);
-  cache.remember(cache.generation, 'h1', row('ada'), 'bob', T0);
+  cache.remember(cache.readToken(), 'h1', row('ada'), 'bob', T0);
   t.deepEqual(cache.lookup('h1', 'bob', T0 + FACTS_TTL_MS - 1), row('ada'));
   t.is(cache.lookup('h1', 'cy', T0), null, 'recipient not known');
   t.is(cache.lookup('h2', 'bob', T0), null, 'session not known');
@@ -26,21 +26,25 @@ test('a session and a recipient remembered together are a hit until FACTS_TTL_MS
   t.deepEqual(cache.size, { sessions: 0, recipients: 1 }, 'the expired session was dropped on lookup');
 });
 
-test('what a read found is dropped when forget ran while it was in flight', (t) => {
+test('what a read found is dropped when forget ran while it was in flight, or when it began before that apply committed', (t) => {
   const cache = new SendFactsCache();
-  const before = cache.generation;
+  const before = cache.readToken();
   cache.forget();
   cache.remember(before, 'h1', row('ada'), 'bob', T0);
-  t.is(cache.lookup('h1', 'bob', T0), null);
-  cache.remember(cache.generation, 'h1', row('ada'), 'bob', T0);
-  t.deepEqual(cache.lookup('h1', 'bob', T0), row('ada'));
+  t.is(cache.lookup('h1', 'bob', T0), null, 'begun before the forget');
+  const uncommitted = cache.readToken();
+  cache.committed();
+  cache.remember(uncommitted, 'h1', row('ada'), 'bob', T0);
+  t.is(cache.lookup('h1', 'bob', T0), null, 'begun after the forget, before its transaction committed: it may have seen the old state');
+  cache.remember(cache.readToken(), 'h1', row('ada'), 'bob', T0);
+  t.deepEqual(cache.lookup('h1', 'bob', T0), row('ada'), 'begun after the commit');
   cache.forget();
   t.is(cache.lookup('h1', 'bob', T0), null);
 });
 
 test('at most MAX_REMEMBERED_SESSIONS sessions are kept, the oldest forgotten first', (t) => {
   const cache = new SendFactsCache();
-  for (let i = 0; i <= MAX_REMEMBERED_SESSIONS; i++) cache.remember(cache.generation, `h${i}`, row(`u${i}`), 'bob', T0);
+  for (let i = 0; i <= MAX_REMEMBERED_SESSIONS; i++) cache.remember(cache.readToken(), `h${i}`, row(`u${i}`), 'bob', T0);
   t.is(cache.size.sessions, MAX_REMEMBERED_SESSIONS);
   t.is(cache.lookup('h0', 'bob', T0), null);
   t.deepEqual(cache.lookup(`h${MAX_REMEMBERED_SESSIONS}`, 'bob', T0), row(`u${MAX_REMEMBERED_SESSIONS}`));
@@ -66,6 +70,8 @@ async function leader(t: ExecutionContext) {
     h.index += 1;
     const entry = { index: h.index, term: 1, kind: 'command' as const, data: prepared.data };
     const applied = await h.db.transaction((trx) => app.apply(trx, entry));
+    // As the runtime does (actors/replica/apply.ts) once the transaction committed.
+    app.committed?.();
     return applied.reply instanceof ProtocolError ? applied.reply.toReply() : applied.reply;
   };
   const queriesDuring = async <T>(work: () => Promise<T>): Promise<{ value: T; queries: number }> => {

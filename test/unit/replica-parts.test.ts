@@ -7,7 +7,8 @@ import type { RaftEvent, SnapshotMeta } from '../../actors/raft/types.ts';
 import { createSnapshotInstaller, createSnapshotScheduler } from '../../actors/replica/snapshots.ts';
 import { createLeaderShare, LEADER_API_SUBSCRIPTIONS } from '../../actors/replica/leader-share.ts';
 import { serveRequests, type RouterHandlers } from '../../actors/replica/router.ts';
-import { publishesLiveFrames } from '../../actors/replica/apply.ts';
+import { applyCommitted, publishesLiveFrames, type ApplyStageDeps } from '../../actors/replica/apply.ts';
+import type { Waiters } from '../../actors/replica/waiters.ts';
 import { silentRuntimeLogger, type BusRequest, type ClientBus, type RuntimeStore } from '../../actors/replica/ports.ts';
 import type { ReceivedSnapshot } from '../../actors/transport/types.ts';
 
@@ -174,4 +175,37 @@ test('live frames: the leader and one backup follower publish; with no leader ev
   t.deepEqual(publishers('r9'), ['r1', 'r2', 'r3', 'r4', 'r5'], 'a leader outside the voters (being removed): everyone');
   t.false(publishesLiveFrames('r6', 'r1', voters), 'a learner leaves it to the voters');
   t.true(publishesLiveFrames('r1', 'r1', ['r1']), 'a lone voter publishes');
+});
+
+test('apply stage: the application is told its transaction committed after the store committed it and before any caller is answered', async (t) => {
+  const events: string[] = [];
+  const store = {
+    status: () => ({ appliedIndex: 0, snapshotIndex: 0 }),
+    apply: async (entries: readonly { index: number }[], applyOne: (tx: unknown, entry: unknown) => Promise<unknown>) => {
+      const results = [];
+      for (const entry of entries) results.push(await applyOne(null, entry));
+      events.push('store committed');
+      return results;
+    },
+  } as unknown as RuntimeStore<unknown>;
+  const deps = {
+    store,
+    application: {
+      apply: async () => {
+        events.push('applied');
+        return { reply: { ok: true }, live: [], ts: null };
+      },
+      committed: () => events.push('told committed'),
+      publications: async () => [],
+    },
+    waiters: { onApplied: () => events.push('answered') } as unknown as Waiters<never>,
+    publish: () => undefined,
+    now: () => 0,
+    log: silentRuntimeLogger,
+    afterApply: () => undefined,
+    publishesLive: () => false,
+    inOrderLater: () => undefined,
+  } as unknown as ApplyStageDeps<unknown, unknown>;
+  await applyCommitted(deps, [{ index: 1, term: 1, kind: 'command', data: new Uint8Array([1]) }], 1);
+  t.deepEqual(events, ['applied', 'store committed', 'told committed', 'answered']);
 });
