@@ -134,9 +134,10 @@ function knownSendFacts(ctx: PrepareContext, tokenHash: string, to: string): Sen
 }
 
 async function readSendFacts(ctx: PrepareContext, tokenHash: string, request: ChatRequestOf<'send'>): Promise<SendFacts | undefined> {
-  const token = ctx.sendFacts?.readToken();
+  const cache = ctx.sendFacts;
+  const token = cache?.readToken();
   const facts = await sendFacts(ctx.db, tokenHash, request.requestId, request.to);
-  if (token !== undefined) ctx.sendFacts?.remember(token, tokenHash, facts ?? null, facts?.to_exists === 1 ? request.to : null, ctx.now);
+  if (cache !== undefined && token !== undefined) cache.remember(token, tokenHash, facts ?? null, facts?.to_exists === 1 ? request.to : null, ctx.now);
   return facts;
 }
 

@@ -250,11 +250,11 @@ export class ChatClient {
    * Where a retry after a timeout goes (docs/protocol.md §1.2): a replica that
    * answered this client lately, other than the leader it last heard of, in
    * turn, then the other members `cluster` listed; or the queue group when
-   * there is none. Why: the queue group hands
-   * most requests to the leader (its share, actors/replica/leader-share.ts),
-   * so while the leader is paused or behind a dead route most retries through
-   * the group vanish too, and each lengthens the next attempt; a follower that
-   * answered a moment ago forwards to whichever leader there is now.
+   * there is none. Why: the queue group hands most requests to the leader
+   * (its share, actors/replica/leader-share.ts), so while the leader is paused
+   * or behind a dead route most retries through the group vanish too, and
+   * each lengthens the next attempt; a follower forwards to whichever leader
+   * there is now.
    */
   #aimAt(attempt: number): string | undefined {
     const leader = this.#lastAnswer?.leader ?? null;

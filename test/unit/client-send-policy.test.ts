@@ -9,6 +9,7 @@ import {
   PAUSE_AFTER_TIMEOUT_MS, PAUSE_MAX_MS, PAUSE_MIN_MS, SendRetryPolicy,
 } from '../../actors/client/send-policy.ts';
 import { fakeClusterWithClient } from './client-fake-cluster.ts';
+import { eventually } from '../transport/nats-server.ts';
 
 const NO_CAP = Number.POSITIVE_INFINITY;
 
@@ -112,7 +113,7 @@ test('a client that only ever heard from the leader learns the members from `clu
     return { ok: true, message, replica: subject.split('.')[2], leader: 'r1' };
   });
   await client.send({ token: 't', to: 'bob', text: 'one' });
-  await waitUntil(() => fake.count('cluster') === 1);
+  t.true(await eventually(() => fake.count('cluster') === 1, 2_000), 'the first answer from an unknown replica asks `cluster` in the background');
   // The `cluster` reply must have arrived (it is asked in the background); asking again resolves after it.
   await client.cluster();
   paused = true;
@@ -122,10 +123,6 @@ test('a client that only ever heard from the leader learns the members from `clu
   t.regex(last[1] ?? '', /^qcm\.replica\.r[23]\.api\.send$/, 'the retry went to a follower the `cluster` reply listed');
   t.is(fake.count('cluster'), 2, 'one background ask, then the test\'s own: a known member does not ask again');
 });
-
-async function waitUntil(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 test("`fixed` mode is send's old policy: the whole request timeout per attempt, and a doubling pause after every failure", (t) => {
   const policy = policyWith(Array.from({ length: 100 }, () => 10));

@@ -1,7 +1,9 @@
 /**
  * A stream of `send` requests from one account, through the typed client
- * (actors/client), recording what the cluster acknowledged, for checking afterwards that nothing acknowledged was lost.
+ * (actors/client), recording what the cluster acknowledged, for checking
+ * afterwards that nothing acknowledged was lost.
  */
+import { isProtocolError } from '../../../actors/client/index.ts';
 import type { ReplicaCluster, Reply } from './replica-cluster.ts';
 
 export interface AckedMessage {
@@ -57,7 +59,8 @@ export class SendStream {
       this.acked.push({ id: reply.message.id, text: reply.message.text, requestId });
       return { ...reply, ok: true };
     } catch (error) {
-      const failure: Reply = { ok: false, error: { code: codeOf(error), message: error instanceof Error ? error.message : String(error) } };
+      // The client's errors are the protocol's (actors/client/errors.ts): their wire form is the harness's Reply.
+      const failure: Reply = isProtocolError(error) ? error.toReply() : { ok: false, error: { code: 'client', message: String(error) } };
       this.failures.push(failure);
       return failure;
     }
@@ -71,12 +74,6 @@ export class SendStream {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-}
-
-/** The protocol error code of a typed client error (actors/protocol/errors.ts), else `client`. */
-function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'client';
 }
 
 /** Every message of the conversation, oldest first, paging through history. */
