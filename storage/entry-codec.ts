@@ -13,13 +13,26 @@
  * MessagePack writes each integer in its shortest form and an array keeps its
  * order, so the bytes depend on nothing but the entry's values.
  */
-import { decode, encode } from '@msgpack/msgpack';
+import { decode } from '@msgpack/msgpack';
 import { crc32 } from 'node:zlib';
 import type { Configuration, Entry } from '../actors/raft/types.ts';
+import { Packer } from '../actors/util/packer.ts';
 
-/** The canonical bytes of `entry`. */
+/**
+ * Canonical bytes with one reused encoder (actors/util/packer.ts): a store encodes every
+ * entry twice, once to log it and once to check and digest it as it applies.
+ */
+export class EntryEncoder {
+  readonly #packer = new Packer();
+
+  encode(entry: Entry): Uint8Array {
+    return this.#packer.pack([entry.index, entry.term, entry.kind, payloadOf(entry)]);
+  }
+}
+
+/** The canonical bytes of `entry`, for callers that encode now and then (an encoder of its own each call). */
 export function encodeEntry(entry: Entry): Uint8Array {
-  return encode([entry.index, entry.term, entry.kind, payloadOf(entry)]);
+  return new EntryEncoder().encode(entry);
 }
 
 /** The entry that `bytes` encode; throws EntryDecodeError on anything else. */

@@ -24,7 +24,7 @@ import { ReplicaIdSchema } from '../actors/protocol/replica-id.ts';
 import { isCorruptionError, openReadConnection, openSnapshotWriter, openSqlite, type ReadConnection } from './connection.ts';
 import { nextDigestOfBytes } from './digest.ts';
 import { createSerial } from '../actors/util/serial.ts';
-import { checksumOf, encodeEntry } from './entry-codec.ts';
+import { checksumOf, EntryEncoder } from './entry-codec.ts';
 import { claimDirectory, type DirectoryClaim } from './data-identity.ts';
 import {
   ApplyOrderError,
@@ -287,6 +287,8 @@ class SqliteReplicaStore implements ReplicaStore {
   private readonly logger: StoreLogger;
   private position: Position;
   /** Writes to the log (group commits, checkpoints) and reads of it, one at a time: a read never sees a segment being deleted. */
+  /** Every entry is encoded as it is logged and again as it is applied: one encoder for both. */
+  private readonly entryEncoder = new EntryEncoder();
   private readonly logWrites = createSerial();
   /** Writes to SQLite (applies, the snapshot record, the checkpoint before compaction), one at a time on the one writer connection. */
   private readonly stateWrites = createSerial();
@@ -375,7 +377,7 @@ class SqliteReplicaStore implements ReplicaStore {
           if (entry.index !== first.index + i) throw new ApplyOrderError(applied.index, first.index, `entries are not contiguous at index ${entry.index}`);
           const logged = this.wal.checksumAt(entry.index);
           if (logged === undefined) throw new ApplyOrderError(applied.index, first.index, `entry ${entry.index} is not in the log: only persisted entries can be applied`);
-          const bytes = encodeEntry(entry);
+          const bytes = this.entryEncoder.encode(entry);
           if (this.wal.termAt(entry.index) !== entry.term || checksumOf(bytes) !== logged) {
             throw new ApplyOrderError(applied.index, first.index, `entry ${entry.index} differs from the logged entry at that index`);
           }
@@ -807,7 +809,7 @@ class SqliteReplicaStore implements ReplicaStore {
       }
       lastIndex = entry.index;
       lastTerm = entry.term;
-      const bytes = encodeEntry(entry);
+      const bytes = this.entryEncoder.encode(entry);
       return { index: entry.index, term: entry.term, bytes, crc: checksumOf(bytes) };
     });
     // Every check passed: only now does the draft change, so a refused request leaves no trace.

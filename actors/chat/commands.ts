@@ -6,8 +6,8 @@
  * Wire form: MessagePack of `[COMMAND_VERSION, command]`. Decoding validates
  * every field and throws CommandDecodeError on anything else.
  */
-import { decode, encode } from '@msgpack/msgpack';
 import { z } from 'zod';
+import { Packer } from '../util/packer.ts';
 import { checkCommand } from './command-check.ts';
 import { DELETE_MAX_IDS, PASSWORD_MAX_CHARS, REQUEST_ID_MAX_CHARS, SEAL_KEY_FORM, TEXT_MAX_CHARS, USERNAME_CHARSET, USERNAME_MAX_CHARS } from '../protocol/index.ts';
 
@@ -17,18 +17,41 @@ export const COMMAND_VERSION = 1;
 export type ChatCommand = z.infer<typeof ChatCommandSchema>;
 export type CommandOf<T extends ChatCommand['type']> = Extract<ChatCommand, { type: T }>;
 
-export function encodeCommand(cmd: ChatCommand): Uint8Array {
-  return encode([COMMAND_VERSION, cmd]);
+/**
+ * Encodes and decodes commands with one reused MessagePack encoder and decoder
+ * (util/packer.ts): a replica's chat application owns one for its life.
+ */
+export class CommandCodec {
+  readonly #packer = new Packer();
+
+  encode(cmd: ChatCommand): Uint8Array {
+    return this.#packer.pack([COMMAND_VERSION, cmd]);
+  }
+
+  /** The command `bytes` encode; throws CommandDecodeError on garbage, never anything else. */
+  decode(bytes: Uint8Array): ChatCommand {
+    let value: unknown;
+    try {
+      value = this.#packer.unpack(bytes);
+    } catch (err) {
+      throw new CommandDecodeError(`not MessagePack: ${(err as Error).message}`);
+    }
+    return commandOf(value);
+  }
 }
 
-/** The command `bytes` encode; throws CommandDecodeError on garbage, never anything else. */
+/** One command's bytes, for callers that encode now and then (tests, the seeder): a codec of its own each call. */
+export function encodeCommand(cmd: ChatCommand): Uint8Array {
+  return new CommandCodec().encode(cmd);
+}
+
+/** As CommandCodec#decode, with a codec of its own each call. */
 export function decodeCommand(bytes: Uint8Array): ChatCommand {
-  let value: unknown;
-  try {
-    value = decode(bytes);
-  } catch (err) {
-    throw new CommandDecodeError(`not MessagePack: ${(err as Error).message}`);
-  }
+  return new CommandCodec().decode(bytes);
+}
+
+/** The command in a decoded `[version, command]` pair; throws CommandDecodeError on anything else. */
+function commandOf(value: unknown): ChatCommand {
   if (!Array.isArray(value) || value.length !== 2) throw new CommandDecodeError('not a [version, command] pair');
   if (value[0] !== COMMAND_VERSION) throw new CommandDecodeError(`unknown command version ${JSON.stringify(value[0])}`);
   // The hand-written check (command-check.ts) on the hot path; the schema below stays the reference and names the problem.

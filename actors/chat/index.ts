@@ -4,7 +4,7 @@
  *   parseRequest / parseRequestBytes   validate a client request (pure; the protocol's, re-exported)
  *   isWrite                            write (prepare → propose → apply) or read
  *   prepareCommand                     leader only: authenticate, check, decide ts/salt/hash/token
- *   encodeCommand / decodeCommand      the entry payload (MessagePack)
+ *   CommandCodec                       the entry payload (MessagePack; encode/decodeCommand for one-offs)
  *   applyCommand                       deterministic apply inside the appliedIndex transaction
  *   resolveDeliveries                  live frames → session keys, after commit
  *   executeRead                        accounts, history, conversations
@@ -15,7 +15,7 @@ export { isWrite } from './requests.ts';
 export type { WriteRequest, ReadRequest } from './requests.ts';
 export { prepareCommand, AlreadyApplied } from './prepare.ts';
 export type { PrepareContext, Prepared } from './prepare.ts';
-export { encodeCommand, decodeCommand, CommandDecodeError } from './commands.ts';
+export { CommandCodec, encodeCommand, decodeCommand, CommandDecodeError } from './commands.ts';
 export type { ChatCommand } from './commands.ts';
 export { applyCommand } from './apply.ts';
 export { applyCommands, type PositionedCommand } from './apply-run.ts';

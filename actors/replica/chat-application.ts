@@ -8,10 +8,9 @@ import {
   AlreadyApplied,
   applyCommand,
   applyCommands,
-  decodeCommand,
+  CommandCodec,
   type ChatCommand,
   type PositionedCommand,
-  encodeCommand,
   executeRead,
   Internal,
   isProtocolError,
@@ -46,9 +45,10 @@ const KEEPS_SESSIONS_AND_ACCOUNTS: ReadonlySet<ChatCommand['type']> = new Set(['
 export function chatApplication(options: ChatApplicationOptions): ReplicaApplication<Knex, Delivery> {
   const { reader, prefix, log } = options;
   const sealer = options.sealer ?? new Sealer({ randomBytes, now: Date.now });
+  const commands = new CommandCodec();
   const decodeOrReport = (entry: CommandEntry): ChatCommand | null => {
     try {
-      return decodeCommand(entry.data);
+      return commands.decode(entry.data);
     } catch (error) {
       // Every replica decodes the same bytes the same way, so skipping it keeps them identical; the proposer gets `internal`.
       log.error({ err: error, index: entry.index }, 'committed entry is not a chat command; applied as a no-op');
@@ -75,7 +75,7 @@ export function chatApplication(options: ChatApplicationOptions): ReplicaApplica
       });
       if (prepared instanceof AlreadyApplied) return { kind: 'answer', reply: prepared.reply };
       if (isProtocolError(prepared)) return { kind: 'answer', reply: prepared.toReply() };
-      return { kind: 'propose', data: encodeCommand(prepared.command), ...(prepared.reveal === null ? {} : { reveal: prepared.reveal }) };
+      return { kind: 'propose', data: commands.encode(prepared.command), ...(prepared.reveal === null ? {} : { reveal: prepared.reveal }) };
     },
     async read(request, now) {
       const reply = await executeRead(reader, request, now);

@@ -9,6 +9,7 @@
  * the core's contract.
  */
 import { Decoder, encode } from '@msgpack/msgpack';
+import { Packer } from '../util/packer.ts';
 import { z } from 'zod';
 import type { Message } from '../raft/types.ts';
 import { ReplicaIdSchema } from '../protocol/index.ts';
@@ -19,9 +20,18 @@ export { MAX_CONFIG_MEMBERS, MAX_ENTRIES_PER_MESSAGE } from './message-validator
 /** A map with more keys than this is not one of our messages (the widest has 9 fields). */
 const MAX_MAP_KEYS = 64;
 
-/** Encodes a message for the wire. */
+/** Encodes a message for the wire, for callers that encode now and then (an encoder of its own each call). */
 export function encodeMessage(message: Message): Uint8Array {
   return encode(message);
+}
+
+/** Encodes messages for the wire with one reused encoder (util/packer.ts): a transport owns one. */
+export class MessageEncoder {
+  readonly #packer = new Packer();
+
+  encode(message: Message): Uint8Array {
+    return this.#packer.pack(message);
+  }
 }
 
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: 'undecodable' | 'invalid'; readonly detail: string };

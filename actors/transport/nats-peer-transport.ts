@@ -13,7 +13,7 @@
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { Message, ReplicaId, SnapshotMeta, Term } from '../raft/types.ts';
 import { DEFAULT_MAX_PEER_MESSAGE_BYTES, DEFAULT_SNAPSHOT_CHUNK_BYTES } from '../../config/defaults.ts';
-import { encodeMessage, MessageDecoder } from './codec.ts';
+import { MessageDecoder, MessageEncoder } from './codec.ts';
 import { SnapshotStreamError } from './errors.ts';
 import type { NatsLink } from './nats-connection.ts';
 import { RateLimitedLog } from './rate-limited-log.ts';
@@ -49,6 +49,7 @@ export class NatsPeerTransport implements PeerTransport {
   readonly #logger: TransportLogger;
   readonly #dropLog: RateLimitedLog;
   readonly #decoder: MessageDecoder;
+  readonly #encoder = new MessageEncoder();
   readonly #receiver: SnapshotReceiver;
   readonly #messageHandlers = new Set<(message: Message) => void>();
   readonly #snapshotHandlers = new Set<(snapshot: ReceivedSnapshot) => void>();
@@ -107,7 +108,7 @@ export class NatsPeerTransport implements PeerTransport {
       return;
     }
     try {
-      this.#link.nc.publish(raftSubject(this.#prefix, message.to, message.type), encodeMessage(message));
+      this.#link.nc.publish(raftSubject(this.#prefix, message.to, message.type), this.#encoder.encode(message));
       this.#counters.sent++;
     } catch (err) {
       this.#counters.sendFailures++;

@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { encode } from '@msgpack/msgpack';
 import type { Entry, Message } from '../../actors/raft/types.ts';
-import { encodeMessage, MessageDecoder, MessageSchema, MAX_CONFIG_MEMBERS, MAX_ENTRIES_PER_MESSAGE } from '../../actors/transport/codec.ts';
+import { encodeMessage, MessageDecoder, MessageEncoder, MessageSchema, MAX_CONFIG_MEMBERS, MAX_ENTRIES_PER_MESSAGE } from '../../actors/transport/codec.ts';
 import { validateMessage } from '../../actors/transport/message-validator.ts';
 import { RateLimitedLog } from '../../actors/transport/rate-limited-log.ts';
 
@@ -55,6 +55,20 @@ test('every valid message decodes to itself', (t) => {
     fc.property(message, (m) => {
       const decoded = decoder.decode(encodeMessage(m));
       t.true(decoded.ok, decoded.ok ? '' : decoded.detail);
+      t.deepEqual(decoded.ok ? decoded.value : null, m);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a reused MessageEncoder (one per transport) writes every message as encodeMessage does', (t) => {
+  const encoder = new MessageEncoder();
+  const decoder = new MessageDecoder(1024 * 1024);
+  fc.assert(
+    fc.property(message, (m) => {
+      const bytes = encoder.encode(m);
+      t.deepEqual(Buffer.from(bytes), Buffer.from(encodeMessage(m)));
+      const decoded = decoder.decode(bytes);
       t.deepEqual(decoded.ok ? decoded.value : null, m);
     }),
     { numRuns: 300 },
