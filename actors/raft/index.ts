@@ -12,7 +12,7 @@ import { validateInput } from './input.ts';
 export * from './types.ts';
 export { raftMachine } from './machine.ts';
 export type { ReadyEmitted } from './machine.ts';
-export { DEFAULT_LIMITS, DEFAULT_TIMING } from './limits.ts';
+export { DEFAULT_LIMITS, DEFAULT_TIMING, MAX_PROPOSALS_PER_EVENT } from './limits.ts';
 export { InvalidRaftInputError, newReplicaInput } from './input.ts';
 
 export interface RaftActorOptions {

@@ -61,3 +61,9 @@ export const HEARTBEAT_SKIP_MIN_ELECTION_BEATS = 4;
  * without bound while a quorum is unreachable.
  */
 export const MAX_PENDING_READS = 4096;
+
+/**
+ * At most this many proposals in one `proposeMany` event: a turn's worth at 256 writers fits,
+ * and one step stays short enough that a heartbeat behind it is not held up.
+ */
+export const MAX_PROPOSALS_PER_EVENT = 512;

@@ -82,6 +82,7 @@ export const raftMachine = setup({
   on: {
     message: { actions: { type: 'step', params: {} } },
     propose: { actions: { type: 'step', params: {} } },
+    proposeMany: { actions: { type: 'step', params: {} } },
     proposeConfig: { actions: { type: 'step', params: {} } },
     readIndex: { actions: { type: 'step', params: {} } },
     transferLeadership: { actions: { type: 'step', params: {} } },

@@ -18,6 +18,28 @@ export function onPropose(s: Draft, out: Out, id: string, data: Uint8Array): voi
   accept(s, out, id, { index: lastIndex(s.log) + 1, term: s.term, kind: 'command', data });
 }
 
+/**
+ * A turn's commands in one step: each is checked and appended as onPropose would, in order,
+ * and the followers then get one round of appends for all of them instead of one per command.
+ */
+export function onProposeMany(s: Draft, out: Out, proposals: readonly { readonly id: string; readonly data: Uint8Array }[]): void {
+  let appended = false;
+  for (const { id, data } of proposals) {
+    const refusal = refuse(s);
+    if (refusal !== null) {
+      out.proposals.push({ id, accepted: false, reason: refusal });
+      continue;
+    }
+    const entry: Entry = { index: lastIndex(s.log) + 1, term: s.term, kind: 'command', data };
+    leaderAppend(s, out, entry);
+    out.proposals.push({ id, accepted: true, index: entry.index, term: entry.term });
+    appended = true;
+  }
+  if (!appended) return;
+  broadcastAppend(s, out, { allowEmpty: false, round: 0 });
+  maybeCommit(s, out);
+}
+
 export function onProposeConfig(s: Draft, out: Out, id: string, config: Configuration): void {
   const refusal = refuse(s);
   if (refusal !== null) {

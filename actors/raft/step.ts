@@ -14,7 +14,7 @@ import { onRequestVote, onVoteResponse } from './election.ts';
 import { becomeProbe } from './progress.ts';
 import { onReadIndex, readsJoinRound } from './reads.ts';
 import { onTransferLeadership } from './transfer.ts';
-import { onPropose, onProposeConfig, recordDataIds } from './proposals.ts';
+import { onPropose, onProposeConfig, onProposeMany, recordDataIds } from './proposals.ts';
 import { noteDataId, speaksForSender } from './identity.ts';
 import { SNAPSHOT_INSTALL_BYTES_PER_MS, SNAPSHOT_INSTALL_MIN_MS } from './limits.ts';
 import { isWellFormedEvent } from './validate.ts';
@@ -53,6 +53,9 @@ export function step(state: CoreState, event: CoreEvent): StepResult {
       break;
     case 'propose':
       onPropose(s, out, event.id, event.data);
+      break;
+    case 'proposeMany':
+      onProposeMany(s, out, event.proposals);
       break;
     case 'proposeConfig':
       onProposeConfig(s, out, event.id, event.config);
@@ -110,8 +113,13 @@ function eventName(event: CoreEvent): string {
 
 /** A malformed proposal with a usable id still gets an answer, so its caller is not left waiting. */
 function refuseMalformed(out: Out, event: RaftEvent): void {
-  if ((event.type === 'propose' || event.type === 'proposeConfig') && typeof event.id === 'string') {
-    out.proposals.push({ id: event.id, accepted: false, reason: { kind: 'dropped', detail: `malformed ${event.type}` } });
+  const refuse = (id: unknown): void => {
+    if (typeof id === 'string') out.proposals.push({ id, accepted: false, reason: { kind: 'dropped', detail: `malformed ${event.type}` } });
+  };
+  if (event.type === 'propose' || event.type === 'proposeConfig') refuse(event.id);
+  // One bad proposal refuses the whole event: each caller whose id can be read hears so.
+  if (event.type === 'proposeMany' && Array.isArray(event.proposals)) {
+    for (const p of event.proposals as unknown[]) if (typeof p === 'object' && p !== null) refuse((p as { id?: unknown }).id);
   }
 }
 

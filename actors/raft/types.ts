@@ -223,6 +223,12 @@ export interface Ready {
 export type RaftEvent =
   | { readonly type: 'message'; readonly message: Message }
   | { readonly type: 'propose'; readonly id: string; readonly data: Uint8Array }
+  /**
+   * Several commands at once, in order: the same as proposing each in turn, except that the
+   * leader sends one round of appends for all of them (the runtime gathers a turn's
+   * proposals into one event, at most MAX_PROPOSALS_PER_EVENT). Each gets its own outcome.
+   */
+  | { readonly type: 'proposeMany'; readonly proposals: readonly { readonly id: string; readonly data: Uint8Array }[] }
   /** Propose a configuration change (single-server changes: one voter or learner at a time). */
   | { readonly type: 'proposeConfig'; readonly id: string; readonly config: Configuration }
   | { readonly type: 'readIndex'; readonly id: string }

@@ -4,6 +4,7 @@
  * it drops such a message whole.
  */
 import type { Entry, Message, RaftEvent } from './types.ts';
+import { MAX_PROPOSALS_PER_EVENT } from './limits.ts';
 
 const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -68,6 +69,13 @@ export function isWellFormedEvent(event: RaftEvent): boolean {
       return isWellFormed(event.message);
     case 'propose':
       return typeof event.id === 'string' && event.data instanceof Uint8Array;
+    case 'proposeMany':
+      return (
+        Array.isArray(event.proposals) &&
+        event.proposals.length >= 1 &&
+        event.proposals.length <= MAX_PROPOSALS_PER_EVENT &&
+        event.proposals.every((p) => typeof p === 'object' && p !== null && typeof p.id === 'string' && p.data instanceof Uint8Array)
+      );
     case 'proposeConfig':
       return typeof event.id === 'string' && isConfig(event.config);
     case 'readIndex':

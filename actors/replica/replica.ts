@@ -26,6 +26,7 @@ import { createRaftActor, viewOf, type RaftActor } from '../raft/index.ts';
 import type { Configuration, CoreView, DataId, HardState, Entry, Index, RaftEvent, RaftInput, ReplicaId, SnapshotMeta, UnsafeVariants } from '../raft/types.ts';
 import type { PeerTransport } from '../transport/types.ts';
 import type { ReplicaConfig } from '../../config/index.ts';
+import { createProposalBatcher } from './proposal-batch.ts';
 import { createPipeline, trimBelowInstalled, type Pipeline } from './pipeline.ts';
 import { Waiters } from './waiters.ts';
 import { applyCommitted, publishesLiveFrames, type CommandReply } from './apply.ts';
@@ -283,6 +284,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
   core.start();
 
   const role = createRoleView(core);
+  const proposals = createProposalBatcher(send);
   const handler = new RequestHandler({
     id,
     prefix,
@@ -294,7 +296,7 @@ function run<Tx, Live>(settings: ReplicaSettings, world: ReplicaWorld<Tx, Live>,
     requestDeadlineMs: settings.requestDeadlineMs,
     maxRequestBytes: settings.limits.maxRequestBytes,
     role,
-    propose: (proposalId, data) => send({ type: 'propose', id: proposalId, data }),
+    propose: (proposalId, data) => proposals.propose(proposalId, data),
     readIndex: (readId) => send({ type: 'readIndex', id: readId }),
     proposeConfig: (proposalId, next) => send({ type: 'proposeConfig', id: proposalId, config: next }),
     transferLeadership: (to) => send({ type: 'transferLeadership', to }),

@@ -5,7 +5,7 @@
  */
 import { SimulatedClock } from 'xstate';
 import { createRaftActor, viewOf, newReplicaInput } from '../../actors/raft/index.ts';
-import type { CoreView, Message, RaftActor, Ready, ReplicaId } from '../../actors/raft/index.ts';
+import type { CoreView, Message, RaftActor, RaftLimits, Ready, ReplicaId } from '../../actors/raft/index.ts';
 
 /** Clock step while waiting for a leader: a tenth of the shortest election timeout. */
 const WAIT_STEP_MS = 10;
@@ -26,13 +26,14 @@ export interface MemCluster {
   electLeader(): RaftActor;
 }
 
-export function memCluster(ids: readonly ReplicaId[], onReady: (id: ReplicaId, ready: Ready) => void = () => {}): MemCluster {
+/** `knobs.limits` replaces the cores' flow-control limits (default DEFAULT_LIMITS). */
+export function memCluster(ids: readonly ReplicaId[], onReady: (id: ReplicaId, ready: Ready) => void = () => {}, knobs: { readonly limits?: RaftLimits } = {}): MemCluster {
   const clock = new SimulatedClock();
   const queue: Message[] = [];
   const actors = new Map<ReplicaId, RaftActor>();
   ids.forEach((id, i) => {
     const actor = createRaftActor(
-      newReplicaInput(id, { voters: ids, learners: [] }, i + 1),
+      newReplicaInput(id, { voters: ids, learners: [] }, i + 1, knobs.limits === undefined ? {} : { limits: knobs.limits }),
       { clock },
     );
     actor.on('ready', (e) => {
