@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runCli } from '../integration/support/cli.ts';
+import { REPLICA_MALLOC_ARENAS, REPLICA_SEMI_SPACE_MIB } from '../../cli/supervisor/cluster-supervisor.ts';
 
 const unit = (name: string): string => fileURLToPath(new URL(`../../docker/systemd/${name}`, import.meta.url));
 const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
@@ -29,6 +30,10 @@ test('the replica unit runs `quorumchat replica` with flags it accepts, on its o
   const accepted = new Set([...help.stdout.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]));
   for (const flag of words.filter((w) => w.startsWith('--'))) t.true(accepted.has(flag), `quorumchat replica accepts ${flag}`);
   t.is(words[words.indexOf('--nats') + 1], 'nats://127.0.0.1:4222');
+  // The memory settings `up` gives its replicas (cluster-supervisor.ts).
+  const text = readFileSync(unit('quorumchat-replica.service'), 'utf8');
+  t.regex(text, new RegExp(`^Environment=MALLOC_ARENA_MAX=${REPLICA_MALLOC_ARENAS}$`, 'm'));
+  t.regex(text, new RegExp(`^Environment=NODE_OPTIONS=--max-semi-space-size=${REPLICA_SEMI_SPACE_MIB}$`, 'm'));
 });
 
 test('the nats unit checks and runs the generated configuration', (t) => {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { NATS_SERVER_BIN } from './support/nats-server.ts';
 import { runCli } from './support/cli.ts';
+import { REPLICA_MALLOC_ARENAS, REPLICA_SEMI_SPACE_MIB } from '../../cli/supervisor/cluster-supervisor.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const docker = (name: string): string => `${root}docker/${name}`;
@@ -90,6 +91,9 @@ test('the Dockerfile copies directories that exist and runs the quorumchat bin',
   t.true(copies.length > 0);
   for (const path of copies) t.true(existsSync(`${root}${path}`), `${path} exists`);
   t.regex(dockerfile, /ENTRYPOINT \["node", "cli\/quorumchat\.mjs"\]/);
+  // The memory settings `up` gives its replicas (cluster-supervisor.ts).
+  t.regex(dockerfile, new RegExp(`^ENV MALLOC_ARENA_MAX=${REPLICA_MALLOC_ARENAS}$`, 'm'));
+  t.regex(dockerfile, new RegExp(`^ENV NODE_OPTIONS=--max-semi-space-size=${REPLICA_SEMI_SPACE_MIB}$`, 'm'));
   t.true(existsSync(`${root}cli/quorumchat.mjs`));
   t.regex(dockerfile, /FROM node:20/);
 });

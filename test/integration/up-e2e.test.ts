@@ -7,11 +7,12 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ChatClient } from '../../actors/client/index.ts';
 import { assertPortFree, logTail } from '../../cli/supervisor/nats-server.ts';
+import { REPLICA_MALLOC_ARENAS, REPLICA_SEMI_SPACE_MIB } from '../../cli/supervisor/cluster-supervisor.ts';
 import { freePort } from './support/nats-server.ts';
 import { credentialsFileOf } from '../../cli/nats-access.ts';
 import type { NatsSecuritySettings } from '../../config/nats-security.ts';
@@ -69,6 +70,12 @@ test('up, status, chat, Ctrl-C, and a second up that resumes', async (t) => {
   const first = await startUp(t, data, port, config);
   t.regex(first.up.stdout(), new RegExp(`quorumchat chat --nats ${url}`));
   for (const id of ['r1', 'r2', 'r3', 'r4', 'r5']) t.true(existsSync(join(data, id, 'replica.log')), `${id} logs to its data dir`);
+  // Each replica runs with the memory settings the supervisor owns (cluster-supervisor.ts).
+  for (const pid of first.pids.slice(1)) {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    t.true(argv.includes(`--max-semi-space-size=${REPLICA_SEMI_SPACE_MIB}`), argv.join(' '));
+    t.true(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`MALLOC_ARENA_MAX=${REPLICA_MALLOC_ARENAS}`));
+  }
 
   // Secure by default: credentials only its owner can read, and a connection without them is refused at once.
   for (const role of ['replica', 'operator', 'client'] as const) t.is(statSync(credentialsFileOf(data, role)).mode & 0o777, 0o600, `${role} credentials are 0600`);
