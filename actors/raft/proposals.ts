@@ -10,16 +10,11 @@ import { leaderAppend } from './roles.ts';
 import { broadcastAppend, maybeCommit } from './replication.ts';
 
 export function onPropose(s: Draft, out: Out, id: string, data: Uint8Array): void {
-  const refusal = refuse(s);
-  if (refusal !== null) {
-    out.proposals.push({ id, accepted: false, reason: refusal });
-    return;
-  }
-  accept(s, out, id, { index: lastIndex(s.log) + 1, term: s.term, kind: 'command', data });
+  onProposeMany(s, out, [{ id, data }]);
 }
 
 /**
- * A turn's commands in one step: each is checked and appended as onPropose would, in order,
+ * Commands in one step (the runtime gathers a turn's): each is checked and appended in order,
  * and the followers then get one round of appends for all of them instead of one per command.
  */
 export function onProposeMany(s: Draft, out: Out, proposals: readonly { readonly id: string; readonly data: Uint8Array }[]): void {
