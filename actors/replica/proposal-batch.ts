@@ -4,7 +4,7 @@
  * side, so their proposals come within the same run; sent one by one, each
  * was an XState macrostep, a core step, a Ready and a round of appends to
  * every follower, which the pipeline then joined again (docs/notebook.md,
- * "One core event per turn's proposals").
+ * "Three small levers, measured one at a time").
  *
  * The flush is a microtask, not a timer: it adds no wait, and it keeps the
  * simulation deterministic. A read or configuration change made in the same

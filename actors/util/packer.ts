@@ -5,10 +5,10 @@
  * Decoder on every call, and an Encoder starts with a fresh 2 KiB
  * ArrayBuffer that grows by doubling: at 64 writers that was 2% of the
  * replicas' CPU in the constructor alone, besides the malloc and GC behind
- * the buffers (docs/notebook.md, "Reused MessagePack encoders"). A Packer
- * keeps one of each for the life of its owner; the bytes it returns are a
- * copy, so callers may keep them. The library's own re-entrancy guard makes
- * a nested call (an extension codec that packs) safe.
+ * the buffers (docs/notebook.md, "Three small levers, measured one at a
+ * time"). A Packer keeps one of each for the life of its owner; the bytes it
+ * returns are a copy, so callers may keep them. The library's own
+ * re-entrancy guard makes a nested call (an extension codec that packs) safe.
  *
  * Its own small module because the transport, storage and the chat
  * application each own one and none may import the others. Each owner holds

@@ -46,6 +46,8 @@ export type Op =
   | { kind: 'drop'; pick: number }
   | { kind: 'duplicate'; pick: number }
   | { kind: 'propose'; node: number; value: number }
+  /** Several commands in one core event, as the runtime gathers a turn's proposals. */
+  | { kind: 'proposeMany'; node: number; values: number[] }
   | { kind: 'read'; node: number }
   | { kind: 'crash'; node: number }
   | { kind: 'restart'; node: number }
@@ -63,6 +65,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), pick: fc.nat() }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('propose' as const), node: fc.nat(4), value: fc.nat(255) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('proposeMany' as const), node: fc.nat(4), values: fc.array(fc.nat(255), { minLength: 1, maxLength: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('read' as const), node: fc.nat(4) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), node: fc.nat(4) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('restart' as const), node: fc.nat(4) }) },
@@ -231,6 +234,9 @@ export function runCluster(size: number, ops: readonly Op[], unsafe: UnsafeVaria
         break;
       case 'propose':
         node!.actor?.send({ type: 'propose', id: `p${op.value}`, data: new Uint8Array([op.value]) });
+        break;
+      case 'proposeMany':
+        node!.actor?.send({ type: 'proposeMany', proposals: op.values.map((value) => ({ id: `p${value}`, data: new Uint8Array([value]) })) });
         break;
       case 'read':
         node!.actor?.send({ type: 'readIndex', id: 'q' });
