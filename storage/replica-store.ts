@@ -286,9 +286,9 @@ class SqliteReplicaStore implements ReplicaStore {
   private readonly initialConfig: Configuration | null;
   private readonly logger: StoreLogger;
   private position: Position;
-  /** Writes to the log (group commits, checkpoints) and reads of it, one at a time: a read never sees a segment being deleted. */
   /** Every entry is encoded as it is logged and again as it is applied: one encoder for both. */
   private readonly entryEncoder = new EntryEncoder();
+  /** Writes to the log (group commits, checkpoints) and reads of it, one at a time: a read never sees a segment being deleted. */
   private readonly logWrites = createSerial();
   /** Writes to SQLite (applies, the snapshot record, the checkpoint before compaction), one at a time on the one writer connection. */
   private readonly stateWrites = createSerial();

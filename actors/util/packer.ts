@@ -18,11 +18,13 @@ import { Decoder, Encoder, type DecoderOptions } from '@msgpack/msgpack';
 
 export class Packer {
   readonly #encoder = new Encoder();
-  readonly #decoder: Decoder;
+  readonly #decoding: DecoderOptions | undefined;
+  /** Made on the first unpack: most owners only encode. */
+  #decoder: Decoder | null = null;
 
-  /** `decoding` bounds what decode() accepts (lengths a header may claim); the defaults are the library's. */
+  /** `decoding` bounds what unpack() accepts (lengths a header may claim); the defaults are the library's. */
   constructor(decoding?: DecoderOptions) {
-    this.#decoder = new Decoder(decoding);
+    this.#decoding = decoding;
   }
 
   /** `value` as MessagePack, in a buffer of its own. */
@@ -32,6 +34,7 @@ export class Packer {
 
   /** The value `bytes` hold; throws what the library throws on anything else. */
   unpack(bytes: Uint8Array): unknown {
+    this.#decoder ??= new Decoder(this.#decoding);
     return this.#decoder.decode(bytes);
   }
 }

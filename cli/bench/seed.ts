@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { CHAT_MIGRATIONS, decodeCommand, encodeCommand, isProtocolError, isWrite, parseRequest, type ChatCommand, type Delivery } from '../../actors/chat/index.ts';
+import { CHAT_MIGRATIONS, CommandCodec, isProtocolError, isWrite, parseRequest, type ChatCommand, type Delivery } from '../../actors/chat/index.ts';
 import type { Entry, HardState, ReplicaId } from '../../actors/raft/types.ts';
 import { applyCommitted, type ApplyStageDeps, type CommandReply } from '../../actors/replica/apply.ts';
 import { chatApplication } from '../../actors/replica/chat-application.ts';
@@ -99,6 +99,8 @@ export async function seedReplicaData(options: SeedOptions): Promise<SeededData>
 class SeedLeader {
   private nextIndex = 1;
   private readonly apply: ApplyStageDeps<Knex, Delivery>;
+  /** Encodes every seeded send, as the leader's chat application encodes its proposals. */
+  private readonly commands = new CommandCodec();
 
   constructor(
     private readonly store: ReplicaStore,
@@ -155,7 +157,7 @@ class SeedLeader {
       for (let n = first; n < first + size; n += 1) {
         const body = sendBody(n, tokens);
         const template = templates[n % SEED_ACCOUNTS.length]!;
-        entries.push(this.entryOf(encodeCommand({ ...template, ts: Date.now(), text: String(body['text']), requestId: String(body['requestId']) })));
+        entries.push(this.entryOf(this.commands.encode({ ...template, ts: Date.now(), text: String(body['text']), requestId: String(body['requestId']) })));
       }
       await this.commit(entries);
       const done = first + size;
@@ -165,7 +167,7 @@ class SeedLeader {
 
   /** A send as the chat application prepares it on the leader. */
   private async preparedSend(body: RequestBody): Promise<CommandOfSend> {
-    const command = decodeCommand((await this.prepare(body)).data);
+    const command = this.commands.decode((await this.prepare(body)).data);
     if (command.type !== 'send') throw new SeedError(`a send was prepared as ${command.type}`);
     return command;
   }

@@ -29,9 +29,8 @@ export const REPLICA_MALLOC_ARENAS = '2';
  * replicas' peak RSS at 64 senders fell from 709 to 612 MiB in three interleaved pairs at the
  * same writes/s (988 against 994); the full peer runs, with this and the lazy commands, went
  * from 881 to 707 MiB. The collector's share of the CPU doubled; the CPU per write did not
- * rise (docs/notebook.md,
- * "Three small levers, measured one at a time"). It must be a flag: V8 fixes the limit when
- * the heap is set up.
+ * rise (docs/notebook.md, "Three small levers, measured one at a time"). It must be a flag:
+ * V8 fixes the limit when the heap is set up.
  */
 export const REPLICA_SEMI_SPACE_MIB = 4;
 
