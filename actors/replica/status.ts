@@ -14,6 +14,7 @@ import type { StoreStatus } from '../../storage/index.ts';
 import type { BusStatus } from './ports.ts';
 import type { TransportStats } from '../transport/types.ts';
 import type { PipelineStats } from './pipeline.ts';
+import type { ProposalBatchStats } from './proposal-batch.ts';
 
 /** A replica more than this many entries behind its commit index reports health `catching-up`. */
 export const CATCHING_UP_LAG = 100;
@@ -32,6 +33,8 @@ export interface ReplicaStatus extends StatusFields {
   readonly progress: Readonly<Record<ReplicaId, PeerProgress>>;
   readonly requestsInFlight: number;
   readonly pipeline: PipelineStats;
+  /** Proposals handed to the core and the core events they took (proposal-batch.ts). */
+  readonly proposals: ProposalBatchStats;
   readonly transport: TransportStats;
   readonly inspectionDropped: number;
   /** Milliseconds since this replica last received an append from a leader; 0 on the leader, null if never. */
@@ -58,6 +61,7 @@ export interface StatusInput {
   readonly now: number;
   readonly pid: number;
   readonly pipeline: PipelineStats;
+  readonly proposals: Readonly<ProposalBatchStats>;
   readonly requestsInFlight: number;
   readonly electionMaxMs: number;
   readonly transport: TransportStats;
@@ -90,6 +94,7 @@ export function buildStatus(input: StatusInput): ReplicaStatus {
     progress: progressOf(input.snapshot),
     requestsInFlight: input.requestsInFlight,
     pipeline: { ...input.pipeline },
+    proposals: { ...input.proposals },
     transport: input.transport,
     inspectionDropped: input.inspectionDropped,
     lastLeaderContactMs: input.lastLeaderContactMs,

@@ -86,7 +86,7 @@ function printResult(result: RuntimeSimResult): void {
   const head = `seed ${options.seed} (${options.nodes} nodes, ${result.steps}+${result.healSteps} steps, ${result.simTimeMs.toFixed(0)}ms simulated, mix ${options.mix ?? 'swarm'})`;
   if (result.ok) {
     process.stdout.write(
-      `ok   ${head}\n     trace ${result.traceHash}; ${stats.sends} sends, ${stats.acknowledged} acknowledged, ${stats.reads} reads, ${stats.leaderTerms} leader terms, ${stats.crashes} crashes\n`,
+      `ok   ${head}\n     trace ${result.traceHash}; ${stats.sends} sends, ${stats.acknowledged} acknowledged, ${stats.reads} reads, ${stats.leaderTerms} leader terms, ${stats.crashes} crashes, ${stats.batchedProposals} multi-proposal core events\n`,
     );
     return;
   }
@@ -106,7 +106,7 @@ function printSummary(summary: SeedRunSummary): void {
     `\n${summary.seeds} seeds (${bySize} nodes), ${summary.seeds - summary.failed.length} passed, ${summary.failed.length} failed, ` +
       `in ${(summary.wallMs / 1000).toFixed(1)}s (${(summary.cpuMs / 1000).toFixed(1)}s CPU): ${summary.seedsPerSecond.toFixed(1)} seeds/s, ` +
       `${(summary.seeds / Math.max(summary.cpuMs / 1000, Number.EPSILON)).toFixed(1)} seeds per CPU-second, ${Math.round(summary.stepsPerSecond)} steps/s; ` +
-      `${summary.acknowledged} sends acknowledged, ${summary.reads} linearizable reads checked\n`,
+      `${summary.acknowledged} sends acknowledged, ${summary.reads} linearizable reads checked, ${summary.batchedProposals} multi-proposal core events\n`,
   );
   for (const failure of summary.failed) process.stdout.write(`  FAIL ${failure.invariant}: ${failure.replay}\n`);
 }

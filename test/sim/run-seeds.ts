@@ -28,6 +28,8 @@ export interface SeedRunSummary {
   /** Disks lost (the `wipe` fault), summed over the seeds. */
   readonly wipes: number;
   readonly reads: number;
+  /** Core events that carried several proposals (`proposeMany`), over every seed. */
+  readonly batchedProposals: number;
 }
 
 export async function runSeeds(run: SeedRun): Promise<SeedRunSummary> {
@@ -38,6 +40,7 @@ export async function runSeeds(run: SeedRun): Promise<SeedRunSummary> {
   let acknowledged = 0;
   let wipes = 0;
   let reads = 0;
+  let batchedProposals = 0;
   let seeds = 0;
   const began = performance.now();
   const cpuBefore = process.cpuUsage();
@@ -51,6 +54,7 @@ export async function runSeeds(run: SeedRun): Promise<SeedRunSummary> {
     acknowledged += result.stats.acknowledged;
     wipes += result.stats.wipes;
     reads += result.stats.reads;
+    batchedProposals += result.stats.batchedProposals;
     if (result.violation !== null) failed.push({ seed, invariant: result.violation.invariant, detail: result.violation.detail, replay: result.replay });
     run.onResult?.(result);
     if (!result.ok && run.stopAtFirstFailure === true) break;
@@ -68,5 +72,6 @@ export async function runSeeds(run: SeedRun): Promise<SeedRunSummary> {
     acknowledged,
     wipes,
     reads,
+    batchedProposals,
   };
 }

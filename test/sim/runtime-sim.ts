@@ -64,7 +64,7 @@ export interface RuntimeSimResult {
   readonly steps: number;
   readonly healSteps: number;
   readonly simTimeMs: number;
-  readonly stats: { readonly sends: number; readonly acknowledged: number; readonly reads: number; readonly crashes: number; readonly wipes: number; readonly leaderTerms: number; readonly snapshots: number };
+  readonly stats: { readonly sends: number; readonly acknowledged: number; readonly reads: number; readonly crashes: number; readonly wipes: number; readonly leaderTerms: number; readonly snapshots: number; readonly batchedProposals: number };
   readonly trace: readonly string[] | null;
   readonly replay: string;
 }
@@ -150,6 +150,8 @@ class RuntimeSimulation {
   #healSteps = 0;
   #phase: 'faults' | 'heal' = 'faults';
   #crashes = 0;
+  /** Core events that carried two or more proposals (`proposeMany`), over every replica process of the run. */
+  #batchedProposals = 0;
   readonly #newDisk: (id: ReplicaId, wipes: number) => MemoryDisk<ChatModelState>;
   #failure: InvariantViolation | null = null;
   readonly #faults: FaultInjector<Node>;
@@ -269,7 +271,7 @@ class RuntimeSimulation {
       steps: this.#steps,
       healSteps: this.#healSteps,
       simTimeMs: this.#queue.now,
-      stats: { sends: this.#clients.sends.length, acknowledged, reads: this.#clients.reads, crashes: this.#crashes, wipes: this.#nodes.reduce((n, node) => n + node.wipes, 0), leaderTerms: this.#checker.leaderTerms, snapshots: this.#nodes.reduce((n, node) => n + (node.store?.status().snapshotIndex ? 1 : 0), 0) },
+      stats: { sends: this.#clients.sends.length, acknowledged, reads: this.#clients.reads, crashes: this.#crashes, wipes: this.#nodes.reduce((n, node) => n + node.wipes, 0), leaderTerms: this.#checker.leaderTerms, snapshots: this.#nodes.reduce((n, node) => n + (node.store?.status().snapshotIndex ? 1 : 0), 0), batchedProposals: this.#batchedProposals },
       trace: this.#trace,
       replay: runtimeReplayCommand(this.#o),
     };
@@ -463,6 +465,7 @@ class RuntimeSimulation {
   #crash(node: Node, why: string, count = true): void {
     if (!node.alive) return;
     node.alive = false;
+    if (node.replica !== null) this.#batchedProposals += node.replica.status().proposals.batched;
     node.clock?.stop();
     void node.transport?.close();
     this.#bus.dropNode(node.id);

@@ -11,8 +11,21 @@ import type { EventQueue } from '../../actors/transport/sim-clock.ts';
 import type { SeededRandom } from '../../actors/transport/sim-random.ts';
 import type { SimulatedNetwork } from '../../actors/transport/simulated.ts';
 
+interface BusRequest {
+  readonly id: number;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly subscription: Subscription;
+}
+
+/**
+ * `burst`: several requests for one node in one message, handled side by side on arrival, as
+ * nats.js hands over every message parsed from one socket read in the same turn. It is what
+ * lets the runtime's proposal batcher (actors/replica/proposal-batch.ts) gather more than one.
+ */
 export type BusWire =
-  | { readonly kind: 'request'; readonly id: number; readonly subject: string; readonly data: Uint8Array; readonly subscription: Subscription }
+  | ({ readonly kind: 'request' } & BusRequest)
+  | { readonly kind: 'burst'; readonly requests: readonly BusRequest[] }
   | { readonly kind: 'reply'; readonly id: number; readonly data: string };
 
 interface Subscription {
@@ -36,6 +49,7 @@ export class BusTimeoutError extends Error {
 }
 
 export function describeBusWire(wire: BusWire): string {
+  if (wire.kind === 'burst') return `burst[${wire.requests.map((r) => `#${r.id}`).join(',')}] ${wire.requests[0]?.subject ?? ''}`;
   return wire.kind === 'request' ? `req#${wire.id} ${wire.subject}` : `reply#${wire.id}`;
 }
 
@@ -80,16 +94,37 @@ export class SimulatedBus {
   }
 
   request(from: string, subject: string, data: string, timeoutMs: number): Promise<string> {
+    return this.requestBurst(from, subject, [data], timeoutMs)[0]!;
+  }
+
+  /**
+   * Requests sent at one instant: each goes to a queue member of its own (chosen by the seed),
+   * and those bound for the same node travel as one burst.
+   */
+  requestBurst(from: string, subject: string, datas: readonly string[], timeoutMs: number): Promise<string>[] {
     const candidates = this.#subscriptions.filter((s) => s.active && matches(s.pattern, subject));
-    if (candidates.length === 0) return Promise.reject(new NoRespondersError(`no responders on ${subject}`));
-    // A queue group delivers to one member; plain subscriptions all get it (here at most one per subject).
-    const target = candidates[this.#random.int(0, candidates.length - 1)]!;
-    const id = this.#nextId++;
+    if (candidates.length === 0) return datas.map(() => Promise.reject(new NoRespondersError(`no responders on ${subject}`)));
+    const byNode = new Map<string, BusRequest[]>();
+    const replies = datas.map((data) => {
+      // A queue group delivers to one member; plain subscriptions all get it (here at most one per subject).
+      const target = candidates[this.#random.int(0, candidates.length - 1)]!;
+      const request: BusRequest = { id: this.#nextId++, subject, data: new TextEncoder().encode(data), subscription: target };
+      const reply = this.#awaitReply(from, request, timeoutMs);
+      byNode.set(target.node, [...(byNode.get(target.node) ?? []), request]);
+      return reply;
+    });
+    for (const [node, requests] of byNode) {
+      this.#network.send(from, node, requests.length === 1 ? { kind: 'request', ...requests[0]! } : { kind: 'burst', requests });
+    }
+    return replies;
+  }
+
+  #awaitReply(from: string, request: BusRequest, timeoutMs: number): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      const timer = this.#queue.schedule(timeoutMs, `bus timeout #${id}`, () => {
-        if (this.#pending.delete(id)) reject(new BusTimeoutError(`no reply on ${subject} within ${timeoutMs} ms`));
+      const timer = this.#queue.schedule(timeoutMs, `bus timeout #${request.id}`, () => {
+        if (this.#pending.delete(request.id)) reject(new BusTimeoutError(`no reply on ${request.subject} within ${timeoutMs} ms`));
       });
-      this.#pending.set(id, {
+      this.#pending.set(request.id, {
         from,
         settle: (error, reply) => {
           this.#queue.cancel(timer);
@@ -97,7 +132,6 @@ export class SimulatedBus {
           else resolve(reply);
         },
       });
-      this.#network.send(from, target.node, { kind: 'request', id, subject, data: new TextEncoder().encode(data), subscription: target });
     });
   }
 
@@ -109,12 +143,17 @@ export class SimulatedBus {
       pending.settle(null, wire.data);
       return;
     }
-    const subscription = wire.subscription;
+    // Every request of a burst is handed over before any of them is awaited.
+    for (const request of wire.kind === 'burst' ? wire.requests : [wire]) this.#serve(node, from, request);
+  }
+
+  #serve(node: string, from: string, request: BusRequest): void {
+    const subscription = request.subscription;
     if (!subscription.active) return; // crashed or unsubscribed while in flight: NATS would drop it too
     void subscription
-      .handle({ subject: wire.subject, data: wire.data })
+      .handle({ subject: request.subject, data: request.data })
       .then((reply) => {
-        if (reply !== null && subscription.active) this.#network.send(node, from, { kind: 'reply', id: wire.id, data: reply });
+        if (reply !== null && subscription.active) this.#network.send(node, from, { kind: 'reply', id: request.id, data: reply });
       })
       .catch(() => undefined);
   }

@@ -21,6 +21,14 @@ export const CLIENT = 'client';
 const MAX_OUTSTANDING_SENDS = 16;
 /** Share of client operations that are reads. */
 const READ_SHARE = 0.3;
+/**
+ * Share of the remaining operations that issue several sends at one instant, as many writers
+ * do under load: those that reach one replica arrive together (sim-bus.ts `burst`) and can be
+ * proposed in one core event (`proposeMany`), which one-at-a-time clients almost never cause.
+ */
+const BURST_SHARE = 0.3;
+/** Sends in one burst at most. */
+const MAX_BURST_SENDS = 6;
 /** A client waits this much longer than the request deadline before it retries (the replica's `unavailable` comes first). */
 const CLIENT_TIMEOUT_GRACE_MS = 500;
 /** Client retry pause range after an error reply or a timeout, ms. */
@@ -74,8 +82,10 @@ export class SimulatedClients {
     const [low, high] = this.#w.mix.proposalIntervalMs;
     this.#w.queue.schedule(this.#w.random.int(low, high), 'client', () => {
       if (!this.#w.inFaultPhase()) return;
+      const room = MAX_OUTSTANDING_SENDS - this.sends.filter((send) => send.ack === null).length;
       if (this.#w.random.chance(READ_SHARE)) this.#read();
-      else if (this.sends.filter((send) => send.ack === null).length < MAX_OUTSTANDING_SENDS) this.#newSend();
+      else if (room >= 2 && this.#w.random.chance(BURST_SHARE)) this.#newSends(this.#w.random.int(2, Math.min(room, MAX_BURST_SENDS)));
+      else if (room >= 1) this.#newSends(1);
       this.schedule();
     });
   }
@@ -85,27 +95,36 @@ export class SimulatedClients {
   }
 
 
-  #newSend(): void {
-    const from = this.#w.random.pick(USERS);
-    const to = this.#w.random.pick(USERS.filter((user) => user !== from));
-    const requestId = `q${this.sends.length + 1}`;
-    const send: Send = { from, to, requestId, text: `m-${requestId}`, issuedAt: this.#w.queue.now, idFloor: this.#maxAckedId, ack: null, attempts: 0 };
-    this.sends.push(send);
-    this.#attempt(send);
+  #newSends(count: number): void {
+    const sends: Send[] = [];
+    for (let i = 0; i < count; i++) {
+      const from = this.#w.random.pick(USERS);
+      const to = this.#w.random.pick(USERS.filter((user) => user !== from));
+      const requestId = `q${this.sends.length + 1}`;
+      const send: Send = { from, to, requestId, text: `m-${requestId}`, issuedAt: this.#w.queue.now, idFloor: this.#maxAckedId, ack: null, attempts: 0 };
+      this.sends.push(send);
+      sends.push(send);
+    }
+    this.#attempt(sends);
   }
 
-  #attempt(send: Send): void {
-    send.attempts++;
-    const body = JSON.stringify({ token: `${TOKEN_PREFIX}${send.from}`, to: send.to, text: send.text, requestId: send.requestId });
-    this.#w.bus.request(CLIENT, `${this.#w.prefix}.api.send`, body, this.#timeoutMs()).then(
-      (text) => this.#onSendReply(send, text),
-      () => this.#retry(send),
+  /** One request per send, all at this instant; a send that fails is retried on its own. */
+  #attempt(sends: readonly Send[]): void {
+    const bodies = sends.map((send) => {
+      send.attempts++;
+      return JSON.stringify({ token: `${TOKEN_PREFIX}${send.from}`, to: send.to, text: send.text, requestId: send.requestId });
+    });
+    this.#w.bus.requestBurst(CLIENT, `${this.#w.prefix}.api.send`, bodies, this.#timeoutMs()).forEach((reply, i) =>
+      reply.then(
+        (text) => this.#onSendReply(sends[i]!, text),
+        () => this.#retry(sends[i]!),
+      ),
     );
   }
 
   #retry(send: Send): void {
     if (send.ack !== null) return;
-    this.#w.queue.schedule(this.#w.random.int(...CLIENT_RETRY_MS), `client retry ${send.requestId}`, () => this.#attempt(send));
+    this.#w.queue.schedule(this.#w.random.int(...CLIENT_RETRY_MS), `client retry ${send.requestId}`, () => this.#attempt([send]));
   }
 
   #onSendReply(send: Send, text: string): void {

@@ -93,6 +93,8 @@ test('the batcher gives the core one event for the requests handled side by side
   await handle('d', 4);
   t.deepEqual(events[1], { type: 'propose', id: 'd', data: Uint8Array.of(4) });
   t.is(events.length, 2);
+  // What the status reply reports as `proposals`.
+  t.deepEqual(batcher.stats, { events: 2, proposals: 4, batched: 1, largest: 3 });
 });
 
 test('the batcher never puts more than MAX_PROPOSALS_PER_EVENT in one event', async (t) => {
