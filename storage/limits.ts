@@ -33,6 +33,13 @@ export const MAX_PERSISTS_PER_GROUP = 256;
  */
 export const WRITER_CACHE_KIB = 32 * 1024;
 
+/**
+ * Page cache for the integrity check on open, KiB (SQLite's default size).
+ * `quick_check` reads every page once; through the writer's cache it spent
+ * most of its time filling that cache: 157 against 52 ms on a 28 MiB database.
+ */
+export const INTEGRITY_CHECK_CACHE_KIB = 2_000;
+
 /** The WAL is truncated back to this size after a checkpoint: a snapshot holds checkpoints back and lets it grow, and it should not stay that large. */
 export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 

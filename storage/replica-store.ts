@@ -37,7 +37,7 @@ import {
   StoreConfigError,
 } from './errors.ts';
 import { durableRename, fsyncDir, fsyncFile, sha256OfFile } from './files.ts';
-import { MAX_PERSISTS_PER_GROUP, SNAPSHOT_CHUNK_BYTES } from './limits.ts';
+import { INTEGRITY_CHECK_CACHE_KIB, MAX_PERSISTS_PER_GROUP, SNAPSHOT_CHUNK_BYTES, WRITER_CACHE_KIB } from './limits.ts';
 import { migrationSourceOf, storageMigrations, type Migration } from './migrations.ts';
 import { readOldFormatLog, removeOldFormatLog } from './old-format.ts';
 import { PreparedStatements, registerPrepared, unregisterPrepared, type RawConnection } from './prepared.ts';
@@ -908,7 +908,14 @@ export function checkHardState(before: HardState, next: HardState): void {
 }
 
 async function checkIntegrity(knex: Knex, file: string): Promise<void> {
-  const rows = (await knex.raw('PRAGMA quick_check')) as { quick_check: string }[];
+  // The writer has one connection, so these pragmas and the check run on the connection the store then writes through.
+  await knex.raw(`PRAGMA cache_size = -${INTEGRITY_CHECK_CACHE_KIB}`);
+  let rows: { quick_check: string }[];
+  try {
+    rows = (await knex.raw('PRAGMA quick_check')) as { quick_check: string }[];
+  } finally {
+    await knex.raw(`PRAGMA cache_size = -${WRITER_CACHE_KIB}`);
+  }
   const problems = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
   if (problems.length > 0 || rows.length === 0) {
     throw new CorruptStoreError(file, null, `PRAGMA quick_check failed: ${problems.slice(0, 5).join('; ')}`);

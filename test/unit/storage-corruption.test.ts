@@ -10,8 +10,9 @@ import { open, readdir, readFile, stat, truncate, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { CorruptStoreError, SnapshotError } from '../../storage/errors.ts';
+import { WRITER_CACHE_KIB } from '../../storage/limits.ts';
 import { openReplicaStore, type ReplicaStore, type StoreLogger } from '../../storage/replica-store.ts';
-import { RecordType, scanSegment } from '../../storage/wal/record.ts';
+import { encodeRecord, RecordDamage, RecordType, scanSegment } from '../../storage/wal/record.ts';
 import { applyTestEntry, makeEntries, recordingLogger, segmentFiles, tempDir, TEST_CONFIG, testMigrations } from '../storage/helpers.ts';
 
 const ENTRIES = makeEntries(1, 40, 1);
@@ -111,6 +112,21 @@ test('a zero-filled tail (preallocated space, or the file grew and the data neve
   t.is((await (await openStore(t, dataDir)).load()).entries.length, 41);
 });
 
+test('a zero tail is checked to its last byte: one stray byte deep in it is damage, however far in', (t) => {
+  const records = Buffer.concat([encodeRecord(RecordType.hardState, Buffer.from('one')), encodeRecord(RecordType.hardState, Buffer.from('two'))]);
+  // Longer than the chunk isZero compares at a time (64 KiB), so chunks after the first are checked too.
+  const tail = Buffer.alloc(300 * 1024);
+  const clean = scanSegment(Buffer.concat([records, tail]), true);
+  t.is(clean.records.length, 2);
+  t.is(clean.validBytes, records.length);
+  t.is(clean.torn, null);
+  for (const at of [0, 64 * 1024 - 1, 64 * 1024, 200 * 1024, tail.length - 1]) {
+    const stray = Buffer.from(tail);
+    stray[at] = 1;
+    t.throws(() => scanSegment(Buffer.concat([records, stray]), true), { instanceOf: RecordDamage }, `a byte at ${at}`);
+  }
+});
+
 test('a record torn inside preallocated space (a zero sector, only zeros after it) is cut off', async (t) => {
   const dataDir = await tempDir(t);
   const store = await openStore(t, dataDir);
@@ -179,6 +195,18 @@ test('a log with its oldest segments missing is refused', async (t) => {
   const { unlink } = await import('node:fs/promises');
   await unlink((await segmentFiles(dataDir))[0]!);
   await t.throwsAsync(openReplicaStore({ dataDir, replicaId: 'r1', migrations: testMigrations }), { instanceOf: CorruptStoreError, message: /no log segment starts with a checkpoint/ });
+});
+
+test('the integrity check on open leaves the writer its own page cache', async (t) => {
+  const dataDir = await populated(t);
+  const store = await openStore(t, dataDir);
+  const sizes: number[] = [];
+  // An apply's transaction runs on the writer's only connection, the one the check ran on.
+  await store.apply(ENTRIES.slice(10, 11), async (trx, entry) => {
+    sizes.push(((await trx.raw('PRAGMA cache_size')) as { cache_size: number }[])[0]!.cache_size);
+    return await applyTestEntry(trx, entry);
+  });
+  t.deepEqual(sizes, [-WRITER_CACHE_KIB]);
 });
 
 test('a file that is not a database is refused on open', async (t) => {
