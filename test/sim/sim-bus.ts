@@ -109,9 +109,10 @@ export class SimulatedBus {
       // A queue group delivers to one member; plain subscriptions all get it (here at most one per subject).
       const target = candidates[this.#random.int(0, candidates.length - 1)]!;
       const request: BusRequest = { id: this.#nextId++, subject, data: new TextEncoder().encode(data), subscription: target };
-      const reply = this.#awaitReply(from, request, timeoutMs);
-      byNode.set(target.node, [...(byNode.get(target.node) ?? []), request]);
-      return reply;
+      const forNode = byNode.get(target.node) ?? [];
+      forNode.push(request);
+      byNode.set(target.node, forNode);
+      return this.#awaitReply(from, request, timeoutMs);
     });
     for (const [node, requests] of byNode) {
       this.#network.send(from, node, requests.length === 1 ? { kind: 'request', ...requests[0]! } : { kind: 'burst', requests });
